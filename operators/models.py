@@ -1,0 +1,206 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from operators.validators import validate_country_code, validate_unp
+
+
+class Activity(models.TextChoices):
+    EXCHANGE = "exchange", _("Криптобиржа / Exchange")
+    TRADING_PLATFORM = "trading_platform", _("Торговая платформа / Trading platform")
+    CUSTODIAN = "custodian", _("Хранитель / Custodian")
+    TOKEN_ISSUER = "token_issuer", _("Эмитент токенов / Token issuer")
+    MINER = "miner", _("Майнер / Miner")
+    OTHER = "other", _("Другое / Other")
+
+
+class OperatorStatus(models.TextChoices):
+    ACTIVE = "active", _("Действует / Active")
+    SUSPENDED = "suspended", _("Приостановлен / Suspended")
+    EXCLUDED = "excluded", _("Исключён / Excluded")
+
+
+class Operator(models.Model):
+    """A crypto operator resident in the Hi-Tech Park (ПВТ)."""
+
+    unp = models.CharField(_("УНП / UNP"), max_length=9, unique=True, validators=[validate_unp])
+    name = models.CharField(_("наименование / name"), max_length=255)
+    htp_certificate_no = models.CharField(_("№ свидетельства ПВТ / HTP certificate"), max_length=64)
+    htp_certificate_valid_until = models.DateField(_("свидетельство действует до / valid until"))
+    htp_registered_on = models.DateField(_("дата регистрации в ПВТ / HTP registered on"), null=True, blank=True)
+    activity = models.CharField(_("вид деятельности / activity"), max_length=32, choices=Activity.choices)
+    status = models.CharField(
+        _("статус / status"), max_length=16, choices=OperatorStatus.choices, default=OperatorStatus.ACTIVE
+    )
+    legal_address = models.CharField(_("юридический адрес / legal address"), max_length=500, blank=True)
+    aml_officer = models.CharField(_("ответственный за ПОД/ФТ / AML officer"), max_length=255, blank=True)
+    website = models.URLField(_("сайт / website"), blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("телефон / phone"), max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("оператор / operator")
+        verbose_name_plural = _("операторы / operators")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unp})"
+
+
+class OperatorStatusChange(models.Model):
+    """History of an operator's status: who changed it, when, from what, to what and why."""
+
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=OperatorStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OperatorStatus.choices)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(_("основание / reason"), blank=True)
+
+    class Meta:
+        ordering = ["operator", "-changed_at"]
+        verbose_name = _("изменение статуса / status change")
+        verbose_name_plural = _("история статусов / status history")
+
+    def __str__(self) -> str:
+        return f"{self.operator.unp}: {self.from_status or '—'} → {self.to_status}"
+
+
+class ForeignPlatform(models.Model):
+    """A foreign crypto platform that Belarusian investors send money to."""
+
+    slug = models.SlugField(_("код / slug"), max_length=64, unique=True)
+    name = models.CharField(_("название / name"), max_length=255)
+    country = models.CharField(_("страна / country"), max_length=2, validators=[validate_country_code])
+    verified = models.BooleanField(_("проверена / verified"), default=False)
+    high_risk = models.BooleanField(_("высокий риск / high risk"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("иностранная платформа / foreign platform")
+        verbose_name_plural = _("иностранные платформы / foreign platforms")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(slug=Lower("slug")), name="platform_slug_lower_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.country})"
+
+
+class OperatorMembership(models.Model):
+    """Which users act for which operator (operator staff)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("сотрудник оператора / operator staff")
+        verbose_name_plural = _("сотрудники операторов / operator staff")
+        constraints = [models.UniqueConstraint(fields=["user", "operator"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.operator.unp}"
+
+
+class FilingKind(models.TextChoices):
+    OPERATOR_PROFILE = "operator_profile", _("Профиль оператора / Operator profile")
+    CLIENT_REGISTER = "client_register", _("Реестр клиентов / Client register")
+    TRANSFER_REGISTER = "transfer_register", _("Реестр переводов / Transfer register")
+
+
+class FilingStatus(models.TextChoices):
+    RECEIVED = "received", _("Получен / Received")
+    PROCESSING = "processing", _("Обрабатывается / Processing")
+    ACCEPTED = "accepted", _("Принят / Accepted")
+    REJECTED = "rejected", _("Отклонён / Rejected")
+    SUPERSEDED = "superseded", _("Заменён / Superseded")
+
+
+def filing_upload_to(instance: "RegistrationFiling", filename: str) -> str:
+    # The stored name never uses the uploaded name (path traversal, odd bytes):
+    # the original name is kept in a field for display only.
+    return f"filings/{instance.operator_id}/{instance.sha256}"
+
+
+class RegistrationFiling(models.Model):
+    """One upload of a registration filing; the original file is kept byte-for-byte."""
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="filings")
+    kind = models.CharField(_("вид / kind"), max_length=32, choices=FilingKind.choices)
+    period_start = models.DateField(_("начало периода / period start"))
+    period_end = models.DateField(_("конец периода / period end"))
+    due_date = models.DateField(_("срок подачи / due date"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("подан / submitted at"), auto_now_add=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    file = models.FileField(_("файл / file"), upload_to=filing_upload_to, max_length=255)
+    original_name = models.CharField(_("имя файла / file name"), max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    declared_rows = models.IntegerField(_("заявлено строк / declared rows"), null=True, blank=True)
+    declared_out_byn = models.DecimalField(
+        _("заявлено OUT, BYN / declared OUT"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    declared_in_byn = models.DecimalField(
+        _("заявлено IN, BYN / declared IN"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    status = models.CharField(
+        _("статус / status"), max_length=16, choices=FilingStatus.choices, default=FilingStatus.RECEIVED
+    )
+    rows_total = models.IntegerField(_("строк в файле / rows in file"), default=0)
+    rows_imported = models.IntegerField(_("строк загружено / rows imported"), default=0)
+    error_count = models.IntegerField(_("ошибок / errors"), default=0)
+    # Non-blocking findings (e.g. declared totals that differ from the rows).
+    warnings = models.JSONField(default=list, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = _("отчёт / filing")
+        verbose_name_plural = _("отчёты / filings")
+        indexes = [models.Index(fields=["operator", "kind", "period_start", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.operator.unp} {self.kind} {self.period_start}–{self.period_end} [{self.status}]"
+
+
+class FilingError(models.Model):
+    """One problem in one row of a filing (row as the operator's spreadsheet numbers it)."""
+
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.CASCADE, related_name="errors")
+    row = models.IntegerField()
+    column = models.CharField(max_length=64, blank=True)
+    value = models.TextField(blank=True)
+    code = models.CharField(max_length=64)
+    message_ru = models.TextField()
+    message_en = models.TextField()
+
+    class Meta:
+        ordering = ["filing", "row", "id"]
+
+
+class KycLevel(models.TextChoices):
+    SIMPLIFIED = "simplified", _("Упрощённая / Simplified")
+    STANDARD = "standard", _("Стандартная / Standard")
+    ENHANCED = "enhanced", _("Расширенная / Enhanced")
+
+
+class ClientRecord(models.Model):
+    """One investor in an operator's client register."""
+
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="clients")
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.CASCADE, related_name="client_records")
+    investor_ref = models.CharField(max_length=64)
+    residency_country = models.CharField(max_length=2, validators=[validate_country_code])
+    registered_at = models.DateField()
+    kyc_level = models.CharField(max_length=16, choices=KycLevel.choices)
+
+    class Meta:
+        indexes = [models.Index(fields=["operator", "investor_ref"])]

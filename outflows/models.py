@@ -1,0 +1,106 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from operators.models import ForeignPlatform, Operator, RegistrationFiling
+
+
+class Direction(models.TextChoices):
+    OUT = "OUT", _("Вывод за рубеж / Out")
+    IN = "IN", _("Возврат / In")
+
+
+class CrossBorderTransfer(models.Model):
+    """One transfer between an investor in Belarus and a foreign platform.
+
+    Written in bulk (COPY) by the transfer-register intake, never one by one.
+    """
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="transfers")
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.PROTECT, related_name="transfers")
+    external_id = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    investor_ref = models.CharField(max_length=64)
+    platform = models.ForeignKey(ForeignPlatform, on_delete=models.PROTECT, related_name="transfers")
+    asset = models.CharField(max_length=10)
+    amount = models.DecimalField(max_digits=38, decimal_places=18)
+    value_byn = models.DecimalField(max_digits=18, decimal_places=2)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("трансграничный перевод / cross-border transfer")
+        verbose_name_plural = _("трансграничные переводы / cross-border transfers")
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "external_id"], name="transfer_external_id_unique"),
+        ]
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("В очереди / Queued")
+    RUNNING = "running", _("Выполняется / Running")
+    FINISHED = "finished", _("Завершён / Finished")
+    FAILED = "failed", _("Ошибка / Failed")
+
+
+class OutflowRun(models.Model):
+    """One computation of the non-return share (DESIGN section 5). Immutable once finished."""
+
+    as_of = models.DateTimeField()
+    window_days = models.PositiveIntegerField(default=365)
+    partitions = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    input_rows = models.BigIntegerField(default=0)
+    input_fingerprint = models.CharField(max_length=64, blank=True)
+    excess_return_byn = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("расчёт невозврата / outflow run")
+        verbose_name_plural = _("расчёты невозврата / outflow runs")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} as of {self.as_of:%Y-%m-%d} W={self.window_days} [{self.status}]"
+
+
+class Dimension(models.TextChoices):
+    OVERALL = "overall", _("Всего / Overall")
+    OPERATOR = "operator", _("Оператор / Operator")
+    PLATFORM = "platform", _("Платформа / Platform")
+    COUNTRY = "country", _("Страна / Country")
+
+
+class OutflowStat(models.Model):
+    """One row of a run: a dimension key and a cohort month (or "all")."""
+
+    run = models.ForeignKey(OutflowRun, on_delete=models.CASCADE, related_name="stats")
+    dimension = models.CharField(max_length=16, choices=Dimension.choices)
+    key = models.CharField(max_length=64)  # "all", operator UNP, platform slug or country code
+    cohort = models.CharField(max_length=7)  # "YYYY-MM" or "all"
+    outbound_value_byn = models.DecimalField(max_digits=20, decimal_places=2)
+    returned_value_byn = models.DecimalField(max_digits=20, decimal_places=2)
+    unreturned_value_byn = models.DecimalField(max_digits=20, decimal_places=2)
+    non_return_share = models.DecimalField(max_digits=9, decimal_places=6, null=True)
+    pending_outbound_value_byn = models.DecimalField(max_digits=20, decimal_places=2)
+    pending_returned_value_byn = models.DecimalField(max_digits=20, decimal_places=2)
+    outbound_count = models.BigIntegerField()
+    # Return curve: value of matured outbounds returned within 30/90/180/365 days.
+    returned_30d_byn = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    returned_90d_byn = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    returned_180d_byn = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    returned_365d_byn = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["run", "dimension", "key", "cohort"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "dimension", "key", "cohort"], name="outflow_stat_unique"),
+        ]
+        indexes = [models.Index(fields=["run", "dimension", "cohort"])]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite against real PostgreSQL, real Redis and a real Celery
+# worker (and real headless Chromium for tests/e2e). Installs what is missing
+# (apt when root, pip into .venv), starts the services on loopback in a
+# temporary directory, runs pytest, stops them. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need_apt+=(postgresql)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+command -v msgfmt >/dev/null || need_apt+=(gettext)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "missing: ${need_apt[*]} (install with apt-get as root)" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+scripts/setup.sh dev
+
+workdir=$(mktemp -d /tmp/portal-test.XXXXXX)
+export PG_PORT=${PG_PORT:-55433} REDIS_PORT=${REDIS_PORT:-56380}
+cleanup() { scripts/services.sh stop "$workdir"; rm -rf "$workdir"; }
+trap cleanup EXIT
+eval "$(scripts/services.sh start "$workdir")"
+export DJANGO_SETTINGS_MODULE=config.settings
+
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+# pytest's exit 5 means no test ran: that is a failure here.
+[ "$status" = 5 ] && { echo "no tests ran" >&2; exit 1; }
+exit "$status"

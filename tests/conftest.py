@@ -1,0 +1,87 @@
+"""Shared fixtures: a real Celery worker on Redis for the tests that need one.
+
+The test command (scripts/test.sh) starts PostgreSQL and Redis and exports
+DATABASE_URL, CELERY_BROKER_URL and REDIS_URL; these fixtures refuse to fake them.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _require_real_services() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("Tests run on PostgreSQL: use the README's test command (scripts/test.sh).")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _postgres_only():
+    _require_real_services()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the real Redis broker, using the test database.
+
+    Tests using it need `transactional_db` so that their writes are visible to the worker.
+    """
+    broker = os.environ.get("CELERY_BROKER_URL")
+    if not broker:
+        pytest.fail("CELERY_BROKER_URL is not set: use the README's test command.")
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = settings.DATABASES["default"]
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    env["MEDIA_ROOT"] = str(tmp_path_factory.mktemp("worker-media"))
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    # Purge what an earlier, aborted run may have left in the queue.
+    subprocess.run([sys.executable, "-m", "celery", "-A", "config", "purge", "-f"], env=env, cwd=ROOT, check=False,
+                   capture_output=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "2",
+             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "ready." in log.read_text():
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"Celery worker exited:\n{log.read_text()}")
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"Celery worker did not start:\n{log.read_text()}")
+    del connection  # the worker has its own connections
+    yield {"process": proc, "log": log, "env": env}
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2):
+    """Poll until predicate() is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s")
