@@ -37,6 +37,9 @@ def healthz(request):
         except Exception:  # noqa: BLE001 - any failure of a part means "unavailable"
             checks[name] = "unavailable"
             healthy = False
-    body = {"status": "ok" if healthy else "unavailable", "checks": checks,
-            "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "checks": checks,
+        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+    }
     return JsonResponse(body, status=200 if healthy else 503)

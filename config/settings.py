@@ -193,6 +193,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes from inside the network speak plain HTTP
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -208,3 +209,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- django-import-export ------------------------------------------------------------
+IMPORT_EXPORT_USE_TRANSACTIONS = True  # a registry file is imported whole or not at all
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # spreadsheet formula injection
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"  # only who may add operators (supervisors) may import
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, opted into now

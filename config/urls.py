@@ -13,4 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", operator_views.home, name="home"),
     path("operators/", include("operators.urls")),
+    path("filings/", include("operators.filing_urls")),
+    path("audits/", include("audits.urls")),
 ]

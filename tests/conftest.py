@@ -49,13 +49,36 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     env["MEDIA_ROOT"] = str(tmp_path_factory.mktemp("worker-media"))
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     # Purge what an earlier, aborted run may have left in the queue.
-    subprocess.run([sys.executable, "-m", "celery", "-A", "config", "purge", "-f"], env=env, cwd=ROOT, check=False,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "purge", "-f"],
+        env=env,
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+    )
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "2",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
