@@ -13,7 +13,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 if command -v msgfmt >/dev/null; then
-  .venv/bin/python manage.py compilemessages -v 0 --ignore=.venv
+  for po in locale/*/LC_MESSAGES/django.po; do msgfmt --check-format -o "${po%.po}.mo" "$po"; done
 else
   echo "note: gettext (msgfmt) not installed; the UI shows its Russian source texts only" >&2
 fi

@@ -1,0 +1,47 @@
+"""In a real browser: an auditor logs in and sees the registry; staff of one operator cannot open another's."""
+
+import pytest
+
+from tests.e2e.conftest import login, screenshot
+from tests.factories import OperatorFactory, auditor, operator_staff
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_auditor_logs_in_and_sees_the_registry_in_russian(page, live_server):
+    OperatorFactory(name="ООО «Крипто Обмен»", unp="191234563")
+    OperatorFactory(name="ООО «Бета»", status="suspended")
+    user = auditor()
+    page.goto(live_server.url + "/")
+    assert "/accounts/login/" in page.url
+    screenshot(page, "login")
+    login(page, live_server, user.username)
+    assert page.get_by_role("heading", name="Реестр операторов").is_visible()
+    assert page.get_by_role("link", name="ООО «Крипто Обмен»").is_visible()
+    assert page.locator("td .badge", has_text="Приостановлен").is_visible()
+    screenshot(page, "registry")
+    page.get_by_role("link", name="ООО «Крипто Обмен»").click()
+    assert page.get_by_text("191234563").first.is_visible()
+    screenshot(page, "operator")
+
+
+def test_language_switch_to_english_and_back(page, live_server):
+    user = auditor()
+    login(page, live_server, user.username)
+    page.locator("button[data-lang=en]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("heading", name="Operator registry").is_visible()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.locator("button[data-lang=ru]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("heading", name="Реестр операторов").is_visible()
+
+
+def test_operator_typing_another_operators_url_gets_404(page, live_server):
+    own, other = OperatorFactory(), OperatorFactory(name="ООО «Чужой»")
+    user = operator_staff(own)
+    login(page, live_server, user.username)
+    assert f"/operators/{own.pk}/" in page.url
+    response = page.goto(f"{live_server.url}/operators/{other.pk}/")
+    assert response.status == 404
+    assert "Чужой" not in page.content()
