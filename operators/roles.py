@@ -5,6 +5,7 @@ staff are users with an OperatorMembership. Every view asks these functions,
 never the groups directly.
 """
 
+from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -12,6 +13,48 @@ from django.http import Http404
 
 AUDITORS = "auditors"
 SUPERVISORS = "supervisors"
+
+# Model permissions per group. Auditors read everything; supervisors also manage
+# the registry, the rule catalogue, the filing calendar, users and agency tokens.
+# Models not installed (yet) are skipped, so every app's migration can call
+# groups_sync() again once its own models exist.
+READ_EVERYTHING_APPS = ("operators", "outflows", "audits", "api")
+SUPERVISOR_MANAGES = {
+    "operators": ("operator", "foreignplatform", "operatormembership", "filingcalendar"),
+    "audits": ("rule", "highriskcountry"),
+    "api": ("apitoken",),
+    "auth": ("user",),
+}
+
+
+def groups_sync(*, apps=django_apps) -> None:
+    """Create the `auditors` and `supervisors` groups and grant their permissions. Idempotent.
+
+    Called by migrations (with their historical `apps`) and by tests after a flush.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        # Historical app configs (in migrations) have no models_module, and
+        # create_permissions skips an app without one.
+        had_module = getattr(app_config, "models_module", None)
+        app_config.models_module = had_module or True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = had_module
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    readable = permission_model.objects.filter(
+        content_type__app_label__in=READ_EVERYTHING_APPS, codename__startswith="view_"
+    )
+    auditors, _ = group_model.objects.get_or_create(name=AUDITORS)
+    auditors.permissions.add(*readable)
+    supervisors, _ = group_model.objects.get_or_create(name=SUPERVISORS)
+    supervisors.permissions.add(*readable)
+    for app_label, models in SUPERVISOR_MANAGES.items():
+        codenames = [f"{action}_{model}" for model in models for action in ("view", "add", "change", "delete")]
+        supervisors.permissions.add(
+            *permission_model.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+        )
 
 
 def _groups(user: User | AnonymousUser) -> set[str]:

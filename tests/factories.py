@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 from stdnum.by import unp as stdnum_unp
 
 from operators.models import ForeignPlatform, Operator, OperatorMembership
-from operators.roles import AUDITORS, SUPERVISORS
+from operators.roles import AUDITORS, SUPERVISORS, groups_sync
 
 
 def _valid_unps():
@@ -36,15 +36,22 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
+def _group(name: str) -> Group:
+    # Transactional tests flush the database, and with it the groups the migration made.
+    if not Group.objects.filter(name=name).exists():
+        groups_sync()
+    return Group.objects.get(name=name)
+
+
 def auditor(**kwargs) -> User:
     user = UserFactory(**kwargs)
-    user.groups.add(Group.objects.get(name=AUDITORS))
+    user.groups.add(_group(AUDITORS))
     return user
 
 
 def supervisor(**kwargs) -> User:
     user = UserFactory(is_staff=True, **kwargs)
-    user.groups.add(Group.objects.get(name=SUPERVISORS))
+    user.groups.add(_group(SUPERVISORS))
     return user
 
 

@@ -5,7 +5,7 @@ import pytest
 from tests.e2e.conftest import login, screenshot
 from tests.factories import OperatorFactory, auditor, operator_staff
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_auditor_logs_in_and_sees_the_registry_in_russian(page, live_server):
