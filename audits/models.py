@@ -1,1 +1,263 @@
+"""Rule catalogue, flags and their review, the operator risk score and the append-only audit log."""
 
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from operators.models import Operator
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Низкая / Low")
+    MEDIUM = "medium", _("Средняя / Medium")
+    HIGH = "high", _("Высокая / High")
+    CRITICAL = "critical", _("Критическая / Critical")
+
+
+class Rule(models.Model):
+    """One violation rule of DESIGN section 6. Seeded by a migration; supervisors edit it in the admin."""
+
+    code = models.CharField(_("код / code"), max_length=64, unique=True)
+    title = models.CharField(_("название / title"), max_length=255)
+    description = models.TextField(_("описание / description"), blank=True)
+    severity = models.CharField(_("важность / severity"), max_length=16, choices=Severity.choices)
+    enabled = models.BooleanField(_("включено / enabled"), default=True)
+    # Thresholds; each rule module documents its keys and falls back to its defaults.
+    parameters = models.JSONField(_("параметры / parameters"), default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("правило / rule")
+        verbose_name_plural = _("правила / rules")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class HighRiskList(models.TextChoices):
+    CALL_FOR_ACTION = "call_for_action", _("FATF: призыв к действию / call for action")
+    INCREASED_MONITORING = "increased_monitoring", _("FATF: усиленный мониторинг / increased monitoring")
+    NATIONAL = "national", _("Национальный перечень / National list")
+
+
+class HighRiskCountry(models.Model):
+    """A jurisdiction on the high-risk list used by HIGH_RISK_JURISDICTION (editable by supervisors)."""
+
+    country = models.CharField(_("страна / country"), max_length=2, unique=True)
+    list_name = models.CharField(_("перечень / list"), max_length=32, choices=HighRiskList.choices)
+    active = models.BooleanField(_("действует / active"), default=True)
+    note = models.CharField(_("примечание / note"), max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country"]
+        verbose_name = _("страна высокого риска / high-risk country")
+        verbose_name_plural = _("страны высокого риска / high-risk countries")
+
+    def __str__(self) -> str:
+        return self.country
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", _("Открыт / Open")
+    IN_REVIEW = "in_review", _("На рассмотрении / In review")
+    CONFIRMED = "confirmed", _("Подтверждён / Confirmed")
+    DISMISSED = "dismissed", _("Отклонён / Dismissed")
+    REFERRED = "referred", _("Передан / Referred")
+    CLEARED = "cleared", _("Снят (условие исчезло) / Cleared")
+
+
+class Agency(models.TextChoices):
+    NATIONAL_BANK = "national_bank", _("Национальный банк / National Bank")
+    FMD = "fmd", _("Департамент финансового мониторинга / Financial Monitoring Department")
+    TAX = "tax", _("Налоговые органы / Tax authority")
+    HTP_ADMINISTRATION = "htp", _("Администрация ПВТ / HTP administration")
+    PROSECUTOR = "prosecutor", _("Прокуратура / Prosecutor's office")
+
+
+class Flag(models.Model):
+    """One violation found by a rule for one operator and subject; unique by fingerprint."""
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="flags")
+    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="flags")
+    # sha256 of "CODE|UNP|subject key": rescans find the same flag again.
+    fingerprint = models.CharField(max_length=64, unique=True)
+    subject = models.CharField(_("предмет / subject"), max_length=255)
+    evidence = models.JSONField(_("доказательства / evidence"), default=dict)
+    # The figures whose change is "material" (a dismissed flag comes back when they move).
+    material = models.JSONField(default=dict)
+    dismissed_material = models.JSONField(null=True, blank=True)
+    severity = models.CharField(_("важность / severity"), max_length=16, choices=Severity.choices)
+    status = models.CharField(_("статус / status"), max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_flags"
+    )
+    decision_reason = models.TextField(_("основание решения / decision reason"), blank=True)
+    referred_to = models.CharField(_("передан в / referred to"), max_length=32, choices=Agency.choices, blank=True)
+    opened_at = models.DateTimeField(_("открыт / opened"), auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    evidence_updated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("нарушение / flag")
+        verbose_name_plural = _("нарушения / flags")
+        indexes = [
+            models.Index(fields=["status", "operator"]),
+            models.Index(fields=["rule", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.rule_id and self.rule.code} {self.subject}"
+
+
+class NoteKind(models.TextChoices):
+    NOTE = "note", _("Заметка аудитора / Auditor note")
+    ANSWER = "answer", _("Ответ оператора / Operator answer")
+
+
+def answer_upload_to(instance: "FlagNote", filename: str) -> str:
+    # Never the uploaded name on disk (path traversal, odd bytes); it is kept for display.
+    import uuid
+
+    return f"flag_answers/{instance.flag_id}/{uuid.uuid4().hex}"
+
+
+class FlagNote(models.Model):
+    """An auditor's note on a flag, or an operator's answer to a confirmed flag (with an attachment)."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=16, choices=NoteKind.choices, default=NoteKind.NOTE)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("текст / text"))
+    attachment = models.FileField(upload_to=answer_upload_to, max_length=255, blank=True)
+    attachment_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["flag", "created_at", "id"]
+        verbose_name = _("заметка / note")
+        verbose_name_plural = _("заметки и ответы / notes and answers")
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} on flag #{self.flag_id}"
+
+
+class OperatorRisk(models.Model):
+    """Risk score of an operator, recomputed by every scan; `explanation` lists the flags that make it."""
+
+    operator = models.OneToOneField(Operator, on_delete=models.CASCADE, related_name="risk")
+    score = models.DecimalField(max_digits=10, decimal_places=2, default=0, db_index=True)
+    explanation = models.JSONField(default=list)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-score"]
+        verbose_name = _("оценка риска / risk score")
+        verbose_name_plural = _("оценки риска / risk scores")
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}: {self.score}"
+
+
+class ScanStatus(models.TextChoices):
+    RUNNING = "running", _("Выполняется / Running")
+    FINISHED = "finished", _("Завершена / Finished")
+    FAILED = "failed", _("Ошибка / Failed")
+
+
+class ScanRun(models.Model):
+    """One violation scan: what it opened, kept and cleared, and how long each rule took."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=ScanStatus.choices, default=ScanStatus.RUNNING)
+    opened = models.IntegerField(default=0)
+    kept = models.IntegerField(default=0)
+    cleared = models.IntegerField(default=0)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("проверка / scan")
+        verbose_name_plural = _("проверки / scans")
+
+    def __str__(self) -> str:
+        return f"scan #{self.pk} [{self.status}]"
+
+
+class ReminderKind(models.TextChoices):
+    DUE_SOON = "due_soon", _("Скоро срок / Due soon")
+    MISSED = "missed", _("Срок пропущен / Missed")
+
+
+class ReminderSent(models.Model):
+    """A reminder e-mail already sent: the unique key keeps the daily job from sending it twice."""
+
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="+")
+    filing_kind = models.CharField(max_length=32)
+    period_start = models.DateField()
+    reminder = models.CharField(max_length=16, choices=ReminderKind.choices)
+    due_date = models.DateField()
+    recipients = models.JSONField(default=list)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("отправленное напоминание / reminder sent")
+        verbose_name_plural = _("отправленные напоминания / reminders sent")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "filing_kind", "period_start", "reminder"], name="reminder_sent_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operator_id} {self.filing_kind} {self.period_start} {self.reminder}"
+
+
+class AuditEvent(models.Model):
+    """Append-only log entry. `hash` = SHA-256 of this event's content including `prev_hash`.
+
+    No foreign keys on purpose: deleting a user or a flag must never cascade into the log
+    (and on PostgreSQL a trigger refuses UPDATE and DELETE on this table).
+    """
+
+    created_at = models.DateTimeField(db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    # Text, not inet: the hash covers exactly the string written (inet would re-format IPv6).
+    ip = models.CharField(max_length=45, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    details = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("событие журнала / audit event")
+        verbose_name_plural = _("журнал аудита / audit log")
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """Singleton (pk=1): the last event's id and hash. Locked FOR UPDATE while appending, so
+    concurrent writers chain one after the other; also lets verify notice a deleted last event."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"head #{self.last_event_id}"

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from audits import views
 
 app_name = "audits"
-urlpatterns: list = []
+urlpatterns = [
+    path("flags/", views.flag_list, name="flag_list"),
+    path("flags/<int:pk>/", views.flag_detail, name="flag_detail"),
+    path("flags/<int:pk>/answers/<int:note_pk>/file", views.answer_attachment, name="answer_attachment"),
+]

@@ -31,3 +31,24 @@ class SafeCSV(_SafeMixin, base_formats.CSV):
 
 class SafeXLSX(_SafeMixin, base_formats.XLSX):
     pass
+
+
+def export_response(*, headers: list[str], rows, fmt: str, filename: str):
+    """A CSV (UTF-8 with BOM, so spreadsheets detect it) or XLSX download, every cell neutralised."""
+    import tablib
+    from django.http import Http404, HttpResponse
+
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    dataset = tablib.Dataset(headers=headers)
+    for row in rows:
+        dataset.append([safe_cell(cell) for cell in row])
+    if fmt == "csv":
+        response = HttpResponse("\ufeff" + dataset.export("csv"), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            dataset.export("xlsx"),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response

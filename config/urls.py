@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from audits import ui_views
 from config.healthz import healthz
 from operators import views as operator_views
 
@@ -15,4 +16,9 @@ urlpatterns = [
     path("operators/", include("operators.urls")),
     path("filings/", include("operators.filing_urls")),
     path("audits/", include("audits.urls")),
+    path("dashboard/", ui_views.dashboard, name="dashboard"),
+    path("queue/", ui_views.queue, name="queue"),
+    path("queue.<str:fmt>", ui_views.queue_export, name="queue_export"),
+    path("outflows/", include("outflows.urls")),
+    path("api/", include("api.urls")),
 ]

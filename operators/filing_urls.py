@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from operators import filing_views
 
 app_name = "filings"
-urlpatterns: list = []
+urlpatterns = [
+    path("", filing_views.filing_list, name="list"),
+    path("<int:pk>/", filing_views.filing_detail, name="detail"),
+    path("<int:pk>/errors.<str:fmt>", filing_views.filing_error_report, name="error_report"),
+]

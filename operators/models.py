@@ -159,13 +159,19 @@ class RegistrationFiling(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Rows of the file already on record from another live filing with the same
+    # content: not imported again and not counted twice (DESIGN section 3).
+    rows_skipped = models.IntegerField(_("строк уже учтено / rows already on record"), default=0)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-submitted_at"]
         verbose_name = _("отчёт / filing")
         verbose_name_plural = _("отчёты / filings")
-        indexes = [models.Index(fields=["operator", "kind", "period_start", "status"])]
+        indexes = [
+            models.Index(fields=["operator", "kind", "period_start", "status"]),
+            models.Index(fields=["operator", "sha256"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.operator.unp} {self.kind} {self.period_start}–{self.period_end} [{self.status}]"
@@ -184,6 +190,9 @@ class FilingError(models.Model):
 
     class Meta:
         ordering = ["filing", "row", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row} {self.column}: {self.code}"
 
 
 class KycLevel(models.TextChoices):
@@ -204,3 +213,63 @@ class ClientRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["operator", "investor_ref"])]
+
+    def __str__(self) -> str:
+        return f"{self.investor_ref} ({self.kyc_level})"
+
+
+class Periodicity(models.TextChoices):
+    MONTHLY = "monthly", _("Ежемесячно / Monthly")
+    QUARTERLY = "quarterly", _("Ежеквартально / Quarterly")
+    YEARLY = "yearly", _("Ежегодно / Yearly")
+
+
+class FilingCalendar(models.Model):
+    """How often a kind of filing is owed and when it is due; supervisors edit it in the admin.
+
+    A kind without a row here uses the defaults of DESIGN section 4 (operators/calendar.py).
+    """
+
+    kind = models.CharField(_("вид / kind"), max_length=32, choices=FilingKind.choices, unique=True)
+    periodicity = models.CharField(_("периодичность / periodicity"), max_length=16, choices=Periodicity.choices)
+    # Every default of DESIGN section 4 is "N days after the period ends":
+    # the 15th of the next month is period_end + 15, 31 January is 31 Dec + 31.
+    due_days_after_period = models.PositiveIntegerField(_("срок, дней после периода / due, days after period"))
+    change_notice_days = models.PositiveIntegerField(
+        _("срок уведомления об изменении, дней / change notice, days"), null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("календарь отчётности / filing calendar")
+        verbose_name_plural = _("календарь отчётности / filing calendar")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.periodicity}, +{self.due_days_after_period}"
+
+
+class OperatorProfileRecord(models.Model):
+    """The operator's own statement of its details, from an `operator_profile` filing.
+
+    Kept apart from the registry (which supervisors keep) so that the audit rule
+    PROFILE_MISMATCH can compare the two.
+    """
+
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="profile_records")
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.CASCADE, related_name="profile_records")
+    unp = models.CharField(max_length=9)
+    name = models.CharField(max_length=255)
+    htp_certificate_no = models.CharField(max_length=64)
+    htp_certificate_valid_until = models.DateField()
+    activity = models.CharField(max_length=32, choices=Activity.choices)
+    legal_address = models.CharField(max_length=500, blank=True)
+    aml_officer = models.CharField(max_length=255, blank=True)
+    website = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("профиль из отчёта / filed profile")
+        verbose_name_plural = _("профили из отчётов / filed profiles")
+
+    def __str__(self) -> str:
+        return f"{self.unp} {self.name}"

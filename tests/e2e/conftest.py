@@ -33,9 +33,13 @@ def page(browser):
     # No request may leave the machine: anything not served by the portal fails the test.
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(("http://localhost", "data:")) else outside.append(r.url))
+    # The pages must satisfy their Content-Security-Policy: Chromium reports each violation on the console.
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
     assert outside == [], f"requests outside the portal: {outside}"
+    assert violations == [], f"CSP violations: {violations}"
 
 
 def screenshot(page, name: str) -> None:

@@ -45,11 +45,12 @@ def test_operator_staff_see_only_their_own_operator(client):
     assert client.get(reverse("operators:detail", args=[999999])).status_code == 404
 
 
-def test_operator_staff_land_on_their_operator(client):
+def test_operator_staff_land_on_their_filings_and_auditors_on_the_dashboard(client):
     own = OperatorFactory()
     client.force_login(operator_staff(own))
-    response = client.get(reverse("home"))
-    assert response["Location"] == reverse("operators:detail", args=[own.pk])
+    assert client.get(reverse("home"))["Location"] == reverse("filings:list")
+    client.force_login(auditor())
+    assert client.get(reverse("home"))["Location"] == reverse("dashboard")
 
 
 def test_user_without_role_sees_nothing(client):

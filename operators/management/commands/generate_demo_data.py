@@ -1,12 +1,18 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from audits.services import scan_run
 from operators.demo import generate_demo_users, generate_registry
+from operators.demo_filings import generate_demo_filings
 from operators.models import Operator
+from outflows.services import outflow_run_compute
 
 
 class Command(BaseCommand):
-    help = "Make a realistic synthetic registry, filings and transfers, and the demo accounts."
+    help = (
+        "Make a realistic synthetic registry, filings (some late, missing or rejected) and transfers, "
+        "compute the non-return share, run the violation scan, and (re)set the demo accounts."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--transfers", type=int, default=20000, help="approximate number of transfers")
@@ -22,6 +28,14 @@ class Command(BaseCommand):
             registry = generate_registry(seed=seed, operators=operators)
             passwords = generate_demo_users(operator=registry[0])
         self.stdout.write(f"Registry: {len(registry)} operators.")
+        if transfers > 0:
+            generate_demo_filings(seed=seed, transfers=transfers, stdout=self.stdout)
+        run = outflow_run_compute()
+        overall = run.stats.filter(dimension="overall", key="all", cohort="all").first()
+        share = overall.non_return_share if overall else None
+        self.stdout.write(f"Outflow run #{run.pk}: {run.input_rows} transfers, non-return share {share}.")
+        scan = scan_run()
+        self.stdout.write(f"Violation scan: {scan.opened} flags opened.")
         self.stdout.write(self.style.SUCCESS("Demo accounts (new passwords):"))
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<11} {password}")

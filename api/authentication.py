@@ -1,0 +1,45 @@
+"""`Authorization: Token <key>`: the key is looked up by its SHA-256 hash, never stored in clear."""
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+
+from api.access import AgencyClient, access_for_token
+from api.models import ApiToken
+from api.services import api_token_touch, key_hash
+
+KEYWORD = "Token"
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """Agency, user and operator tokens (see ApiToken). A bad, expired or revoked key is a 401."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != KEYWORD.lower().encode():
+            return None  # no token: other authenticators (browser session) may still apply
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Invalid token header: expected 'Token <key>'."))
+        try:
+            key = header[1].decode("ascii")
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
+        if len(key) > 200:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        token = ApiToken.objects.select_related("user").filter(key_hash=key_hash(key)).first()
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(_("Token revoked."))
+        if token.is_expired(timezone.now()):
+            raise exceptions.AuthenticationFailed(_("Token expired."))
+        if token.user_id is not None and not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("Token's user is inactive."))
+        token.access = access_for_token(token)
+        api_token_touch(token=token)
+        user = token.user if token.user_id is not None else AgencyClient(token)
+        return user, token
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (with WWW-Authenticate), not 403, when no credentials were sent.
+        return KEYWORD

@@ -1,0 +1,243 @@
+"""Thin serializers: fields only; querysets in the viewsets select what these read."""
+
+from django.conf import settings
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from audits.models import Flag
+from operators.models import FilingError, FilingKind, ForeignPlatform, Operator, RegistrationFiling
+from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response."""
+
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="400 only: messages by field name.",
+    )
+
+
+class OperatorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Operator
+        fields = [
+            "id",
+            "unp",
+            "name",
+            "htp_certificate_no",
+            "htp_certificate_valid_until",
+            "htp_registered_on",
+            "activity",
+            "status",
+            "legal_address",
+            "aml_officer",
+            "website",
+            "email",
+            "phone",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class PlatformSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ForeignPlatform
+        fields = ["id", "slug", "name", "country", "verified", "high_risk", "created_at", "updated_at"]
+
+
+class FilingSerializer(serializers.ModelSerializer):
+    operator = serializers.SlugRelatedField(slug_field="unp", read_only=True, help_text="Operator UNP.")
+    operator_id = serializers.IntegerField(read_only=True)
+    url = serializers.HyperlinkedIdentityField(view_name="api:filing-detail")
+    errors_url = serializers.HyperlinkedIdentityField(view_name="api:filing-error-list", lookup_url_kwarg="filing_pk")
+
+    class Meta:
+        model = RegistrationFiling
+        fields = [
+            "id",
+            "url",
+            "operator",
+            "operator_id",
+            "kind",
+            "period_start",
+            "period_end",
+            "due_date",
+            "submitted_at",
+            "original_name",
+            "size_bytes",
+            "sha256",
+            "declared_rows",
+            "declared_out_byn",
+            "declared_in_byn",
+            "status",
+            "rows_total",
+            "rows_imported",
+            "rows_skipped",
+            "error_count",
+            "warnings",
+            "processed_at",
+            "superseded_by",
+            "errors_url",
+            "updated_at",
+        ]
+
+
+class FilingErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FilingError
+        fields = ["id", "row", "column", "value", "code", "message_ru", "message_en"]
+
+
+class FilingCreateSerializer(serializers.Serializer):
+    """multipart/form-data upload of a filing (operator staff only)."""
+
+    operator = serializers.IntegerField(
+        required=False,
+        help_text="Operator id; needed only when the caller acts for several operators.",
+    )
+    kind = serializers.ChoiceField(choices=FilingKind.choices)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    declared_rows = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2_000_000_000)
+    declared_out_byn = serializers.DecimalField(
+        max_digits=18, decimal_places=2, required=False, allow_null=True, min_value=0
+    )
+    declared_in_byn = serializers.DecimalField(
+        max_digits=18, decimal_places=2, required=False, allow_null=True, min_value=0
+    )
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=f"CSV or XLSX (DESIGN section 3), at most {settings.FILING_MAX_UPLOAD_BYTES} bytes by default.",
+    )
+
+    def validate(self, attrs):
+        if attrs["period_end"] < attrs["period_start"]:
+            raise serializers.ValidationError({"period_end": ["The period ends before it starts."]})
+        return attrs
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="0: the file as a whole; 1: the header.")
+    column = serializers.CharField(allow_blank=True)
+    value = serializers.CharField(allow_blank=True)
+    code = serializers.CharField()
+    message = serializers.CharField(help_text="Russian / English.")
+
+
+class FilingAcceptedSerializer(serializers.Serializer):
+    """202: the filing is stored and queued for processing (or was already on record)."""
+
+    filing = serializers.IntegerField()
+    url = serializers.URLField()
+    status = serializers.CharField()
+    existing = serializers.BooleanField(help_text="True when a byte-identical filing was already on record.")
+
+
+class DryRunReportSerializer(serializers.Serializer):
+    """200 for ?dry_run=1: the same report as a real submission, nothing stored."""
+
+    status = serializers.ChoiceField(choices=["valid", "rejected"])
+    rows = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.DictField())
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    operator = serializers.SlugRelatedField(slug_field="unp", read_only=True, help_text="Operator UNP.")
+    operator_id = serializers.IntegerField(read_only=True)
+    rule = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="Rule code.")
+
+    class Meta:
+        model = Flag
+        fields = [
+            "id",
+            "operator",
+            "operator_id",
+            "rule",
+            "fingerprint",
+            "subject",
+            "evidence",
+            "severity",
+            "status",
+            "referred_to",
+            "opened_at",
+            "decided_at",
+            "cleared_at",
+            "updated_at",
+        ]
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    operator = serializers.SlugRelatedField(slug_field="unp", read_only=True, help_text="Reporting operator's UNP.")
+    platform = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Platform slug.")
+    filing = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Source filing id.")
+
+    class Meta:
+        model = CrossBorderTransfer
+        fields = [
+            "id",
+            "operator",
+            "filing",
+            "external_id",
+            "occurred_at",
+            "direction",
+            "investor_ref",
+            "platform",
+            "asset",
+            "amount",
+            "value_byn",
+            "updated_at",
+        ]
+
+
+class OutflowRunSerializer(serializers.ModelSerializer):
+    stats_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OutflowRun
+        fields = [
+            "id",
+            "as_of",
+            "window_days",
+            "status",
+            "input_rows",
+            "excess_return_byn",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "updated_at",
+            "stats_url",
+        ]
+
+    def get_stats_url(self, obj) -> str:
+        return reverse("api:outflow-stat-list", request=self.context.get("request")) + f"?run={obj.pk}"
+
+
+class OutflowStatSerializer(serializers.ModelSerializer):
+    non_return_share = serializers.DecimalField(max_digits=9, decimal_places=6, read_only=True, allow_null=True)
+
+    class Meta:
+        model = OutflowStat
+        fields = [
+            "id",
+            "run",
+            "dimension",
+            "key",
+            "cohort",
+            "outbound_value_byn",
+            "returned_value_byn",
+            "unreturned_value_byn",
+            "non_return_share",
+            "pending_outbound_value_byn",
+            "pending_returned_value_byn",
+            "outbound_count",
+            "returned_30d_byn",
+            "returned_90d_byn",
+            "returned_180d_byn",
+            "returned_365d_byn",
+        ]

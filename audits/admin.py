@@ -1,0 +1,164 @@
+"""Admin: supervisors edit rules and the high-risk list; flags change only through the review services."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from audits import services
+from audits.models import AuditEvent, Flag, FlagNote, HighRiskCountry, OperatorRisk, Rule, ScanRun
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "severity", "enabled", "parameters", "updated_at"]
+    list_editable = ["enabled", "severity"]
+    readonly_fields = ["code", "updated_at"]
+    fields = ["code", "title", "description", "severity", "enabled", "parameters", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False  # a rule without code behind it would do nothing
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        before = {name: form.initial.get(name) for name in form.changed_data}
+        super().save_model(request, obj, form, change)
+        services.audit_event_record(
+            actor=request.user,
+            action="rule.change",
+            obj=obj,
+            ip=request.META.get("REMOTE_ADDR"),
+            before=before,
+            after={name: form.cleaned_data.get(name) for name in form.changed_data},
+        )
+
+
+@admin.register(HighRiskCountry)
+class HighRiskCountryAdmin(admin.ModelAdmin):
+    list_display = ["country", "list_name", "active", "note", "updated_at"]
+    list_filter = ["list_name", "active"]
+    list_editable = ["active"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.audit_event_record(
+            actor=request.user,
+            action="high_risk_country.change" if change else "high_risk_country.add",
+            obj=obj,
+            ip=request.META.get("REMOTE_ADDR"),
+            after={"country": obj.country, "list": obj.list_name, "active": obj.active},
+        )
+
+    def delete_model(self, request, obj):
+        services.audit_event_record(
+            actor=request.user,
+            action="high_risk_country.delete",
+            obj=obj,
+            ip=request.META.get("REMOTE_ADDR"),
+            before={"country": obj.country},
+        )
+        super().delete_model(request, obj)
+
+
+class FlagNoteInline(admin.TabularInline):
+    model = FlagNote
+    extra = 0
+    can_delete = False
+    fields = ["kind", "author", "text", "attachment_name", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _bulk(action_name: str, call):
+    def action(modeladmin, request, queryset):
+        done, failed = 0, []
+        for flag in queryset:
+            try:
+                call(flag=flag, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
+                done += 1
+            except (ValidationError, PermissionDenied) as exc:
+                failed.append(f"#{flag.pk}: {exc}")
+        if done:
+            modeladmin.message_user(request, _("Выполнено: %(n)d") % {"n": done}, messages.SUCCESS)
+        if failed:
+            modeladmin.message_user(request, "; ".join(failed)[:1000], messages.ERROR)
+
+    action.__name__ = action_name
+    return action
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = ["id", "operator", "rule", "subject", "severity", "status", "assignee", "opened_at"]
+    list_filter = ["status", "severity", "rule", "assignee"]
+    search_fields = ["operator__unp", "operator__name", "subject", "fingerprint"]
+    list_select_related = ["operator", "rule", "assignee"]
+    inlines = [FlagNoteInline]
+    actions = [
+        admin.action(description=_("Взять себе / Take"))(_bulk("take", services.flag_take)),
+        admin.action(description=_("Подтвердить / Confirm"))(_bulk("confirm", services.flag_confirm)),
+    ]
+    # Dismissing and referring need a reason (and an agency): done on the flag page, not in bulk.
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Flag._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "actor_username", "ip", "action", "object_type", "object_id", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_username", "object_id", "object_repr", "action"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OperatorRisk)
+class OperatorRiskAdmin(admin.ModelAdmin):
+    list_display = ["operator", "score", "computed_at"]
+    list_select_related = ["operator"]
+    readonly_fields = ["operator", "score", "explanation", "computed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "started_at", "finished_at", "status", "opened", "kept", "cleared"]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "status",
+        "opened",
+        "kept",
+        "cleared",
+        "timings",
+        "error",
+        "requested_by",
+    ]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,125 @@
+"""Two passes over the transfers shared by the transfer rules.
+
+CERTIFICATE_EXPIRED, UNKNOWN_PLATFORM and HIGH_RISK_JURISDICTION need aggregates of the
+same few transfers; at ten million rows each full scan costs seconds, so one query groups
+the transfers to platforms of interest or after a certificate expired by (operator,
+platform of interest, after expiry) and the rules fold the groups. UNREGISTERED_CLIENT
+needs an anti-join against the client registers, a second pass grouped by operator. Both
+are portable ORM queries (PostgreSQL: parallel scan and hash anti-join).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import BooleanField, Case, Count, Exists, F, Max, Min, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import TruncDate
+
+from audits.models import HighRiskCountry
+from audits.rules.base import FILED_STATUSES, MINSK
+from operators.models import ClientRecord, FilingKind, ForeignPlatform, Operator, RegistrationFiling
+from outflows.models import CrossBorderTransfer, Direction
+
+
+@dataclass
+class TransferSummary:
+    # groups: operator_id, platform_id (only for platforms of interest, else None),
+    # after_expiry, n, value, out, inn, first, last.
+    groups: list[dict]
+    # unregistered: per operator_id, the same figures for transfers by unregistered investors,
+    # plus example_investor.
+    unregistered: list[dict]
+    platforms: dict[int, dict]  # platforms of interest: unverified or in a high-risk country
+    high_risk: dict[str, str]  # country -> list name
+
+
+AGGREGATES = {
+    "n": Count("id"),
+    "value": Sum("value_byn"),
+    "out": Sum("value_byn", filter=Q(direction=Direction.OUT)),
+    "inn": Sum("value_byn", filter=Q(direction=Direction.IN)),
+    "first": Min("occurred_at"),
+    "last": Max("occurred_at"),
+}
+
+
+def _interest() -> tuple[dict[int, dict], dict[str, str]]:
+    high_risk = dict(HighRiskCountry.objects.filter(active=True).values_list("country", "list_name"))
+    platforms = {
+        p["id"]: p
+        for p in ForeignPlatform.objects.filter(Q(verified=False) | Q(country__in=list(high_risk))).values(
+            "id", "slug", "country", "verified"
+        )
+    }
+    return platforms, high_risk
+
+
+def _after_expiry(*, today: date) -> Q | None:
+    """Transfers after their operator's certificate expired, as a condition on instants (the first
+    moment after the last valid day, in Minsk) for the few operators whose certificate has expired:
+    no time-zone conversion and no join per row of the table. None when no certificate has expired."""
+    expired = Operator.objects.filter(htp_certificate_valid_until__lt=today).values_list(
+        "id", "htp_certificate_valid_until"
+    )
+    condition = None
+    for operator_id, valid_until in expired:
+        q = Q(
+            operator_id=operator_id,
+            occurred_at__gte=datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=MINSK),
+        )
+        condition = q if condition is None else condition | q
+    return condition
+
+
+def transfer_summary(*, today: date) -> TransferSummary:
+    platforms, high_risk = _interest()
+    after = _after_expiry(today=today)
+    # Only transfers to platforms of interest or after a certificate expired are grouped: the database
+    # still reads every row but aggregates only the few that matter (one or two per cent).
+    wanted = Q(platform_id__in=list(platforms))
+    if after is not None:
+        wanted |= after
+    groups = list(
+        CrossBorderTransfer.objects.filter(wanted)
+        .annotate(
+            interest=Case(When(platform_id__in=list(platforms), then=F("platform_id")), default=None),
+            after_expiry=Case(When(after, then=Value(True)), default=Value(False), output_field=BooleanField())
+            if after is not None
+            else Value(False, output_field=BooleanField()),
+        )
+        .values("operator_id", "interest", "after_expiry")
+        .annotate(**AGGREGATES)
+        .order_by()
+    )
+    for g in groups:
+        g["platform_id"] = g.pop("interest")
+    day = TruncDate("occurred_at", tzinfo=MINSK)
+    # An investor is registered at a date when a client record of the operator has registered_at <= it;
+    # only dates an accepted client register already covers (period_end >= the date) count.
+    registered = ClientRecord.objects.filter(
+        operator_id=OuterRef("operator_id"), investor_ref=OuterRef("investor_ref"), registered_at__lte=OuterRef("day")
+    )
+    covered = RegistrationFiling.objects.filter(
+        operator_id=OuterRef("operator_id"),
+        kind=FilingKind.CLIENT_REGISTER,
+        status__in=FILED_STATUSES,
+        period_end__gte=OuterRef("day"),
+    )
+    unregistered = list(
+        CrossBorderTransfer.objects.annotate(day=day)
+        .filter(Exists(covered), ~Exists(registered))
+        .values("operator_id")
+        .annotate(**AGGREGATES, example_investor=Min("investor_ref"))
+        .order_by()
+    )
+    return TransferSummary(groups=groups, unregistered=unregistered, platforms=platforms, high_risk=high_risk)
+
+
+def filing_totals(*, filing_ids: list[int]) -> dict[int, dict]:
+    """Count and OUT/IN value of the imported transfers of these filings (a full pass when they are many)."""
+    rows = (
+        CrossBorderTransfer.objects.filter(filing_id__in=filing_ids)
+        .values("filing_id")
+        .annotate(n=Count("id"), out=AGGREGATES["out"], inn=AGGREGATES["inn"])
+        .order_by()
+    )
+    return {row["filing_id"]: row for row in rows}

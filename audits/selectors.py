@@ -1,0 +1,95 @@
+"""Reads of the audits app: the auditors' queue, one flag with its history, the audit log check."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F, Q, QuerySet
+
+from audits.chain import GENESIS_HASH, ChainBreak, chain_verify
+from audits.models import AuditChainHead, AuditEvent, Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
+from operators.roles import is_auditor, operator_ids_for
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def flag_list(
+    *, user: User, status: str = "", rule: str = "", operator: str = "", assignee_me: bool = False
+) -> QuerySet[Flag]:
+    """Auditors: every flag, riskiest operators first. Operator staff: only confirmed flags of
+    their own operators. Anyone else: nothing."""
+    qs = Flag.objects.select_related("operator", "rule", "assignee", "operator__risk")
+    if is_auditor(user):
+        qs = qs.filter(status=status) if status else qs.exclude(status=FlagStatus.CLEARED)
+    else:
+        ids = operator_ids_for(user)
+        if not ids:
+            return qs.none()
+        qs = qs.filter(operator_id__in=ids, status=FlagStatus.CONFIRMED)
+    if rule:
+        qs = qs.filter(rule__code=rule)
+    if operator:
+        qs = qs.filter(Q(operator__unp__startswith=operator.strip()) | Q(operator__name__icontains=operator.strip()))
+    if assignee_me:
+        qs = qs.filter(assignee=user)
+    return qs.order_by(F("operator__risk__score").desc(nulls_last=True), "operator__name", "-opened_at", "-id")
+
+
+def flag_get(*, user: User, pk: int) -> Flag:
+    """One flag the user may see, else Flag.DoesNotExist (callers answer 404, revealing nothing)."""
+    qs = Flag.objects.select_related("operator", "rule", "assignee")
+    if not is_auditor(user):
+        qs = qs.filter(operator_id__in=operator_ids_for(user), status=FlagStatus.CONFIRMED)
+    return qs.get(pk=pk)
+
+
+def flag_notes(*, flag: Flag, user: User) -> QuerySet[FlagNote]:
+    """Auditors see notes and answers; operator staff only the answers."""
+    qs = flag.notes.select_related("author")
+    if not is_auditor(user):
+        qs = qs.filter(kind=NoteKind.ANSWER)
+    return qs
+
+
+def flag_history(*, flag: Flag) -> QuerySet[AuditEvent]:
+    """The flag's audit events (opened, assigned, decided, cleared ...), oldest first."""
+    return AuditEvent.objects.filter(object_type=Flag._meta.label_lower, object_id=str(flag.pk)).order_by("id")
+
+
+def operator_risk_get(*, operator_id: int) -> OperatorRisk | None:
+    """The operator's risk score and the flags that make it (None before the first scan)."""
+    return OperatorRisk.objects.filter(operator_id=operator_id).first()
+
+
+def flags_not_cleared() -> QuerySet[Flag]:
+    return Flag.objects.exclude(status=FlagStatus.CLEARED).select_related("operator", "rule").order_by("id")
+
+
+def audit_log_verify(*, chunk_size: int = 5000) -> ChainBreak | None:
+    """Check the whole hash chain; None when intact, else the first broken event."""
+    from audits.services import hashable
+
+    head = AuditChainHead.objects.filter(pk=1).values("last_event_id", "last_hash").first() or {
+        "last_event_id": 0,
+        "last_hash": GENESIS_HASH,
+    }
+    fields = [
+        "id",
+        "created_at",
+        "actor_id",
+        "actor_username",
+        "ip",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "before",
+        "after",
+        "details",
+        "prev_hash",
+        "hash",
+    ]
+
+    def rows():
+        qs = AuditEvent.objects.order_by("id").values(*fields)
+        for row in qs.iterator(chunk_size=chunk_size):
+            yield hashable(row)
+
+    return chain_verify(rows(), head_last_id=head["last_event_id"], head_last_hash=head["last_hash"])

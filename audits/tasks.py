@@ -1,0 +1,28 @@
+"""Celery tasks: thin, idempotent wrappers around the audits services."""
+
+import logging
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from audits import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="audits.scan_violations")
+def scan_violations(requested_by_id: int | None = None) -> dict | None:
+    """Nightly from beat, or started by an auditor. A scan already running makes this a no-op."""
+    user = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    try:
+        result = services.scan_run(requested_by=user)
+    except services.ScanAlreadyRunning:
+        logger.info("violation scan skipped: another scan is running")
+        return None
+    return {"scan": result.scan.pk, "opened": result.opened, "kept": result.kept, "cleared": result.cleared}
+
+
+@shared_task(name="audits.send_filing_reminders")
+def send_filing_reminders() -> int:
+    """Daily; sends each reminder once whatever the number of runs."""
+    return services.reminders_send()

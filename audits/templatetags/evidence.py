@@ -1,0 +1,109 @@
+"""Render a flag's evidence readably: labelled rows, with links to the filings, transfers and runs concerned."""
+
+from urllib.parse import urlencode
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+LABELS = {
+    "kind": _("Вид отчёта"),
+    "period_start": _("Начало периода"),
+    "period_end": _("Конец периода"),
+    "due_date": _("Срок подачи"),
+    "days_overdue": _("Дней просрочки"),
+    "days_late": _("Дней опоздания"),
+    "submitted_at": _("Подан"),
+    "filing": _("Отчёт"),
+    "unaccepted_filings": _("Непринятые попытки"),
+    "rejected_filings": _("Отклонённые отчёты"),
+    "accepted_later": _("Принятые позже"),
+    "accepted_later_at": _("Принят позже"),
+    "first_rejected_at": _("Первое отклонение"),
+    "resubmission_deadline": _("Срок повторной подачи"),
+    "differences": _("Расхождения"),
+    "platform": _("Платформа"),
+    "country": _("Страна"),
+    "list": _("Перечень"),
+    "platforms": _("Платформы"),
+    "transfer_count": _("Переводов"),
+    "value_byn": _("Сумма, BYN"),
+    "out_value_byn": _("Выведено, BYN"),
+    "in_value_byn": _("Возвращено, BYN"),
+    "first_occurred_at": _("Первый перевод"),
+    "last_occurred_at": _("Последний перевод"),
+    "example_investor_ref": _("Пример инвестора"),
+    "htp_certificate_valid_until": _("Свидетельство ПВТ до"),
+    "run": _("Расчёт невозврата"),
+    "non_return_share": _("Доля невозврата"),
+    "threshold": _("Порог"),
+}
+FILING_LISTS = ("unaccepted_filings", "rejected_filings", "accepted_later")
+HIDDEN = ("platform_id", "operator_id")
+
+
+def _filing_link(pk) -> str:
+    return format_html('<a href="{}">#{}</a>', reverse("filings:detail", args=[pk]), pk)
+
+
+def _transfers_url(flag, **filters) -> str:
+    query = {"operator": flag.operator.unp, **{k: v for k, v in filters.items() if v}}
+    return f"{reverse('outflows:transfers')}?{urlencode(query)}"
+
+
+def _value(flag, key, value, evidence):
+    if key == "filing" and value:
+        return _filing_link(value)
+    if key in FILING_LISTS and isinstance(value, list):
+        return format_html_join(", ", "{}", ((_filing_link(pk),) for pk in value)) if value else "—"
+    if key == "run" and value:
+        return format_html('<a href="{}">#{}</a>', reverse("outflows:run", args=[value]), value)
+    if key == "platform" and value:
+        return format_html('<a href="{}">{}</a>', _transfers_url(flag, platform=value), value)
+    if key == "country" and value:
+        return format_html('<a href="{}">{}</a>', _transfers_url(flag, country=value), value)
+    if key == "example_investor_ref" and value:
+        return format_html('<a href="{}">{}</a>', _transfers_url(flag, investor=value), value)
+    if key == "transfer_count":
+        url = _transfers_url(
+            flag,
+            platform=evidence.get("platform"),
+            country=evidence.get("country") if "platform" not in evidence else None,
+            since=evidence.get("first_occurred_at"),
+            until=evidence.get("last_occurred_at"),
+        )
+        return format_html('<a href="{}">{}</a>', url, value)
+    if key == "platforms" and isinstance(value, list):
+        return format_html_join(
+            "; ",
+            '<a href="{}">{}</a>: {} / {} BYN',
+            (
+                (
+                    _transfers_url(flag, platform=p.get("platform")),
+                    p.get("platform"),
+                    p.get("transfer_count"),
+                    p.get("value_byn"),
+                )
+                for p in value
+                if isinstance(p, dict)
+            ),
+        )
+    if isinstance(value, dict):
+        return format_html_join("; ", "{}: {}", ((k, v) for k, v in value.items()))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "—" if value is None else str(value)
+
+
+@register.simple_tag
+def evidence_rows(flag) -> list[tuple[str, str, str]]:
+    """[(label, machine key, rendered value)] in the order the rule wrote them."""
+    evidence = flag.evidence or {}
+    return [
+        (LABELS.get(key, key), key, _value(flag, key, value, evidence))
+        for key, value in evidence.items()
+        if key not in HIDDEN
+    ]

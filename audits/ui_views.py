@@ -1,0 +1,108 @@
+"""Auditors' pages: dashboard and flagged-operator queue, with exports. Auditors and supervisors only."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from audits import ui_selectors
+from audits.models import FlagStatus, Severity
+from audits.services import audit_event_record
+from config.spreadsheets import export_response
+from operators.models import Activity, OperatorStatus
+from operators.roles import require_auditor
+
+QUEUE_FILTERS = ("q", "rule", "severity", "status", "assignee", "activity", "operator_status")
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@login_required
+def dashboard(request):
+    """Auditors and supervisors: the headline non-return share, its trend and curve, flags, overdue filings."""
+    require_auditor(request.user)
+    board = ui_selectors.dashboard_figures()
+    chart = {
+        "trend": [
+            {"cohort": s.cohort, "share": float(s.non_return_share) if s.non_return_share is not None else None}
+            for s in board.trend
+        ],
+        "curve": [
+            {
+                "cohort": row["cohort"],
+                **{str(d): (float(v) if v is not None else None) for d, v in row["returned_within"].items()},
+            }
+            for row in board.curve
+        ],
+    }
+    return render(request, "audits/dashboard.html", {"board": board, "chart": chart})
+
+
+def _queue_params(request) -> dict:
+    return {key: request.GET.get(key, "")[:100] for key in QUEUE_FILTERS}
+
+
+def _queue(request, params: dict):
+    return ui_selectors.operator_queue(
+        user=request.user,
+        search=params["q"],
+        rule=params["rule"],
+        severity=params["severity"],
+        status=params["status"],
+        assignee=params["assignee"],
+        activity=params["activity"],
+        operator_status=params["operator_status"],
+    )
+
+
+@login_required
+def queue(request):
+    """Auditors and supervisors: operators with open flags, riskiest first, filtered and paged."""
+    require_auditor(request.user)
+    params = _queue_params(request)
+    page = Paginator(_queue(request, params), 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audits/queue.html",
+        {
+            "page": page,
+            "params": params,
+            "rules": ui_selectors.rules_for_filters(),
+            "severities": Severity.choices,
+            "statuses": FlagStatus.choices,
+            "activities": Activity.choices,
+            "operator_statuses": OperatorStatus.choices,
+        },
+    )
+
+
+@login_required
+def queue_export(request, fmt: str):
+    """Auditors and supervisors: the filtered queue as CSV or XLSX; the export is logged."""
+    require_auditor(request.user)
+    params = _queue_params(request)
+    operators = list(_queue(request, params)[:10000])
+    rows = [
+        (
+            op.unp,
+            op.name,
+            op.get_activity_display(),
+            op.get_status_display(),
+            str(op.risk.score) if hasattr(op, "risk") else "",
+            op.matching_flags,
+            op.critical_flags,
+            op.high_flags,
+        )
+        for op in operators
+    ]
+    audit_event_record(
+        actor=request.user,
+        action="export.queue",
+        ip=_client_ip(request),
+        details={"format": fmt, "filters": params, "rows": len(rows)},
+    )
+    headers = ["unp", "name", "activity", "status", "risk_score", "flags", "critical", "high"]
+    stamp = timezone.localdate().isoformat()
+    return export_response(headers=headers, rows=rows, fmt=fmt, filename=f"flagged-operators-{stamp}")

@@ -1,0 +1,143 @@
+"""Flag pages. Auditors see and review every flag; operator staff see their own operator's
+confirmed flags and answer them; anyone else gets 404 (existence is not revealed)."""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from audits import selectors, services
+from audits.models import Agency, Flag, FlagStatus, Rule
+from audits.tasks import scan_violations
+from operators.roles import is_auditor
+
+logger = logging.getLogger(__name__)
+
+
+def _ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _refused(request, reason: str) -> Http404:
+    """Log an authenticated user's refusal (DESIGN section 7), answer 404."""
+    logger.warning("refused %s %s for %s: %s", request.method, request.path, request.user, reason)
+    services.audit_event_record(
+        actor=request.user,
+        action="access.refused",
+        ip=_ip(request),
+        details={"path": request.path, "method": request.method, "reason": reason},
+    )
+    return Http404()
+
+
+@login_required
+def flag_list(request):
+    """Auditors: the review queue, riskiest operators first. Operator staff: their confirmed flags."""
+    if request.method == "POST":
+        if not is_auditor(request.user):
+            raise PermissionDenied
+        services.audit_event_record(actor=request.user, action="scan.requested", ip=_ip(request))
+        scan_violations.delay_on_commit(request.user.pk)
+        messages.info(request, _("Проверка запущена; обновите страницу через несколько минут."))
+        return redirect("audits:flag_list")
+    flags = selectors.flag_list(
+        user=request.user,
+        status=request.GET.get("status", "")[:16],
+        rule=request.GET.get("rule", "")[:64],
+        operator=request.GET.get("q", "")[:100],
+        assignee_me=request.GET.get("mine") == "1",
+    )
+    page = Paginator(flags, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audits/flag_list.html",
+        {
+            "page": page,
+            "auditor": is_auditor(request.user),
+            "statuses": FlagStatus.choices,
+            "rules": Rule.objects.values_list("code", flat=True) if is_auditor(request.user) else [],
+        },
+    )
+
+
+def _flag_or_404(request, pk: int) -> Flag:
+    try:
+        return selectors.flag_get(user=request.user, pk=pk)
+    except Flag.DoesNotExist:
+        raise _refused(request, "flag not visible") from None
+
+
+@login_required
+def flag_detail(request, pk: int):
+    """GET: evidence, notes/answers, history and the actions the user may take. POST: one action."""
+    flag = _flag_or_404(request, pk)
+    auditor = is_auditor(request.user)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            _apply(request, flag, action)
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        except PermissionDenied:
+            raise
+        else:
+            messages.success(request, _("Готово."))
+        return redirect("audits:flag_detail", pk=flag.pk)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    context = {
+        "flag": flag,
+        "auditor": auditor,
+        "notes": selectors.flag_notes(flag=flag, user=request.user),
+        "history": selectors.flag_history(flag=flag) if auditor else [],
+        "risk": selectors.operator_risk_get(operator_id=flag.operator_id) if auditor else None,
+        "agencies": Agency.choices,
+        "auditors": get_user_model().objects.filter(groups__name__in=["auditors", "supervisors"]).distinct()
+        if auditor
+        else [],
+        "allowed": {action for action, sources in services.TRANSITIONS.items() if flag.status in sources},
+    }
+    return render(request, "audits/flag_detail.html", context)
+
+
+def _apply(request, flag: Flag, action: str) -> None:
+    post, user, ip = request.POST, request.user, _ip(request)
+    if action == "answer":
+        services.flag_answer(
+            flag=flag, user=user, text=post.get("text", ""), attachment=request.FILES.get("file"), ip=ip
+        )
+    elif action == "take":
+        services.flag_take(flag=flag, actor=user, ip=ip)
+    elif action == "assign":
+        assignee = get_user_model().objects.filter(pk=post.get("assignee") or 0).first()
+        if assignee is None:
+            raise ValidationError(_("Выберите аудитора."))
+        services.flag_assign(flag=flag, actor=user, assignee=assignee, ip=ip)
+    elif action == "note":
+        services.flag_note_add(flag=flag, actor=user, text=post.get("text", ""), ip=ip)
+    elif action == "confirm":
+        services.flag_confirm(flag=flag, actor=user, note=post.get("text", ""), ip=ip)
+    elif action == "dismiss":
+        services.flag_dismiss(flag=flag, actor=user, reason=post.get("text", ""), ip=ip)
+    elif action == "refer":
+        services.flag_refer(flag=flag, actor=user, agency=post.get("agency", ""), reason=post.get("text", ""), ip=ip)
+    elif action == "reopen":
+        services.flag_reopen(flag=flag, actor=user, reason=post.get("text", ""), ip=ip)
+    else:
+        raise ValidationError(_("Неизвестное действие."))
+
+
+@login_required
+def answer_attachment(request, pk: int, note_pk: int):
+    """The attachment of an operator's answer: to auditors and to that operator's staff only."""
+    flag = _flag_or_404(request, pk)
+    note = selectors.flag_notes(flag=flag, user=request.user).filter(pk=note_pk).exclude(attachment="").first()
+    if note is None:
+        raise _refused(request, "attachment not visible")
+    return FileResponse(note.attachment.open("rb"), as_attachment=True, filename=note.attachment_name or "attachment")

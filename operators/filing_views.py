@@ -1,0 +1,218 @@
+"""Operator filing pages (issue 3): upload with a dry run, my filings, the error table and report.
+
+Who may use them: operator staff for their own operators (upload, read);
+auditors and supervisors read every filing. Another operator's filing, or an
+upload for an operator the user does not act for, is a 404.
+"""
+
+import csv
+import io
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from operators.intake.errors import RowError
+from operators.intake.reader import FileRejected, open_table
+from operators.models import FilingKind, FilingStatus, Operator, RegistrationFiling
+from operators.roles import is_auditor, operator_ids_for, restrict_to_user
+from operators.services import filing_submit
+
+ERRORS_PER_PAGE = 100
+# Cells a spreadsheet would run as a formula (CSV/formula injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class FilingUploadForm(forms.Form):
+    operator = forms.ModelChoiceField(queryset=Operator.objects.none(), label=_("Оператор"))
+    kind = forms.ChoiceField(choices=FilingKind.choices, label=_("Вид отчёта"))
+    period_start = forms.DateField(label=_("Начало периода"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("Конец периода"), widget=forms.DateInput(attrs={"type": "date"}))
+    declared_rows = forms.IntegerField(label=_("Заявлено строк"), required=False, min_value=0)
+    declared_out_byn = forms.DecimalField(
+        label=_("Заявлено OUT, BYN"), required=False, min_value=Decimal(0), max_digits=18, decimal_places=2
+    )
+    declared_in_byn = forms.DecimalField(
+        label=_("Заявлено IN, BYN"), required=False, min_value=Decimal(0), max_digits=18, decimal_places=2
+    )
+    file = forms.FileField(label=_("Файл (CSV или XLSX)"))
+
+    def __init__(self, *args, operator_ids: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["operator"].queryset = Operator.objects.filter(pk__in=operator_ids).order_by("name")
+        if len(operator_ids) == 1:
+            self.fields["operator"].initial = operator_ids[0]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("period_start") and data.get("period_end") and data["period_end"] < data["period_start"]:
+            self.add_error("period_end", _("Конец периода раньше начала"))
+        return data
+
+
+def _filings_for(user):
+    return restrict_to_user(RegistrationFiling.objects.select_related("operator"), user)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def filing_list(request):
+    """My filings (all filings for the SCC) and, for operator staff, the upload form with its dry run."""
+    own_ids = operator_ids_for(request.user)
+    result = None
+    form = FilingUploadForm(operator_ids=own_ids) if own_ids else None
+    if request.method == "POST":
+        if not own_ids:
+            raise Http404
+        # An operator the user does not act for answers 404, as if it did not exist.
+        try:
+            posted_operator = int(request.POST.get("operator", ""))
+        except ValueError:
+            posted_operator = None
+        if posted_operator is not None and posted_operator not in own_ids:
+            raise Http404
+        form = FilingUploadForm(request.POST, request.FILES, operator_ids=own_ids)
+        if form.is_valid():
+            data = form.cleaned_data
+            dry_run = request.POST.get("action") == "dry_run"
+            result = filing_submit(
+                operator=data["operator"],
+                kind=data["kind"],
+                period_start=data["period_start"],
+                period_end=data["period_end"],
+                uploaded_file=data["file"],
+                user=request.user,
+                declared_rows=data["declared_rows"],
+                declared_out_byn=data["declared_out_byn"],
+                declared_in_byn=data["declared_in_byn"],
+                dry_run=dry_run,
+            )
+            if result.filing is not None:
+                return redirect("filings:detail", pk=result.filing.pk)
+    filings = _filings_for(request.user)
+    status = request.GET.get("status", "")[:16]
+    kind = request.GET.get("kind", "")[:32]
+    if status:
+        filings = filings.filter(status=status)
+    if kind:
+        filings = filings.filter(kind=kind)
+    page = Paginator(filings.order_by("-submitted_at", "-pk"), 50).get_page(request.GET.get("page"))
+    errors_page = None
+    if result is not None:
+        errors_page = Paginator(result.errors, ERRORS_PER_PAGE).get_page(1)
+    return render(
+        request,
+        "operators/filing_list.html",
+        {
+            "form": form,
+            "page": page,
+            "result": result,
+            "errors_page": errors_page,
+            "statuses": FilingStatus.choices,
+            "kinds": FilingKind.choices,
+            "is_auditor": is_auditor(request.user),
+        },
+    )
+
+
+@login_required
+def filing_detail(request, pk: int):
+    filing = get_object_or_404(_filings_for(request.user), pk=pk)
+    errors_page = Paginator(filing.errors.all(), ERRORS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "operators/filing_detail.html",
+        {
+            "filing": filing,
+            "errors_page": errors_page,
+            "page": errors_page,
+            "pending": filing.status in (FilingStatus.RECEIVED, FilingStatus.PROCESSING),
+        },
+    )
+
+
+def _neutralise(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _report_rows(filing: RegistrationFiling):
+    """Header and rows of the error report: the operator's own columns plus `errors`, bad rows only.
+
+    Only rows with errors are listed (a register can have millions of good
+    ones); each errors cell starts with the spreadsheet row number.
+    """
+    by_row: dict[int, list[str]] = {}
+    for e in filing.errors.all().iterator(chunk_size=5000):
+        err = RowError(e.row, e.column, e.value, e.code)
+        where = f"{e.column}: " if e.column else ""
+        by_row.setdefault(e.row, []).append(f"{where}{err.message_ru} / {err.message_en} [{e.code}]")
+    info = {"encoding": "utf-8", "delimiter": ","}
+    try:
+        table = open_table(filing.file.path)
+    except (FileRejected, OSError):
+        table = None
+    header = list(table.header) if table is not None else []
+    if table is not None:
+        info = {"encoding": table.encoding, "delimiter": table.delimiter}
+
+    def rows():
+        # Errors about the file as a whole (row 0) and its header (row 1) come first.
+        for row_no in (0, 1):
+            if row_no in by_row:
+                yield [""] * len(header) + [f"row {row_no}: " + "; ".join(by_row.pop(row_no))]
+        if table is not None and by_row:
+            try:
+                for row_no, cells in table.rows:
+                    if row_no in by_row:
+                        padded = [*cells[: len(header)], *([""] * (len(header) - len(cells)))]
+                        yield [*padded, f"row {row_no}: " + "; ".join(by_row.pop(row_no))]
+                        if not by_row:
+                            break
+            except FileRejected:
+                pass
+        for row_no in sorted(by_row):
+            yield [""] * len(header) + [f"row {row_no}: " + "; ".join(by_row[row_no])]
+
+    return [*header, "errors"], rows(), info
+
+
+@login_required
+def filing_error_report(request, pk: int, fmt: str):
+    """The error report as CSV (the operator's own encoding and delimiter) or XLSX."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    filing = get_object_or_404(_filings_for(request.user), pk=pk)
+    header, rows, info = _report_rows(filing)
+    name = f"errors_{filing.operator.unp}_{filing.kind}_{filing.period_start:%Y-%m-%d}"
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("errors")
+        ws.append([_neutralise(h) for h in header])
+        for row in rows:
+            ws.append([_neutralise(c) for c in row])
+        out = io.BytesIO()
+        wb.save(out)
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return response
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=info["delimiter"], lineterminator="\r\n")
+    writer.writerow([_neutralise(h) for h in header])
+    for row in rows:
+        writer.writerow([_neutralise(c) for c in row])
+    encoding = "utf-8-sig" if info["encoding"].startswith("utf-8") else info["encoding"]
+    response = HttpResponse(
+        text.getvalue().encode(encoding, errors="replace"), content_type=f"text/csv; charset={encoding}"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response

@@ -1,0 +1,146 @@
+"""Reads of outflow results for the UI, the REST API and the command line.
+
+Every function takes an optional run (an OutflowRun or its id); without it the
+latest finished run is used, so a published figure always names its run.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from outflows.engine import CURVE_DAYS
+from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
+
+
+def outflow_run_latest() -> OutflowRun | None:
+    """The most recent finished run (by finish time), or None when there is none."""
+    return OutflowRun.objects.filter(status=RunStatus.FINISHED).order_by("-finished_at", "-pk").first()
+
+
+def outflow_run_get(*, run: OutflowRun | int | None = None) -> OutflowRun | None:
+    """The given finished run, or the latest finished one when run is None.
+
+    Raises OutflowRun.DoesNotExist for an id that is not a finished run:
+    queued, running or failed runs have no figures to show.
+    """
+    if run is None:
+        return outflow_run_latest()
+    run_id = run.pk if isinstance(run, OutflowRun) else int(run)
+    return OutflowRun.objects.get(pk=run_id, status=RunStatus.FINISHED)
+
+
+def outflow_run_list() -> QuerySet[OutflowRun]:
+    return OutflowRun.objects.order_by("-created_at", "-pk")
+
+
+def outflow_stats(
+    *,
+    run: OutflowRun | int | None = None,
+    dimension: str | None = None,
+    key: str | None = None,
+    cohort: str | None = None,
+    cohort_from: str | None = None,
+    cohort_to: str | None = None,
+) -> QuerySet[OutflowStat]:
+    """Stat rows of a run, filtered. cohort_from/cohort_to ("YYYY-MM") bound the monthly cohorts
+    and leave out the "all" rows; cohort="all" gives only the totals over every cohort."""
+    found = outflow_run_get(run=run)
+    if found is None:
+        return OutflowStat.objects.none()
+    stats = OutflowStat.objects.filter(run=found)
+    if dimension:
+        stats = stats.filter(dimension=dimension)
+    if key:
+        stats = stats.filter(key=key)
+    if cohort:
+        stats = stats.filter(cohort=cohort)
+    if cohort_from:
+        stats = stats.filter(cohort__gte=cohort_from).exclude(cohort="all")
+    if cohort_to:
+        stats = stats.filter(cohort__lte=cohort_to).exclude(cohort="all")
+    return stats.order_by("dimension", "key", "cohort")
+
+
+def outflow_overall(*, run: OutflowRun | int | None = None) -> OutflowStat | None:
+    """The headline row: every matured outbound of the run, all cohorts."""
+    return outflow_stats(run=run, dimension=Dimension.OVERALL, key="all", cohort="all").first()
+
+
+def outflow_return_curve(
+    *, run: OutflowRun | int | None = None, dimension: str = Dimension.OVERALL, key: str = "all"
+) -> list[dict]:
+    """Per cohort, the share of matured outbound value returned within 30, 90, 180 and 365 days.
+
+    [{"cohort": "2025-01", "outbound_value_byn": Decimal, "returned_within": {30: Decimal | None, ...}}]
+    A share is None when the cohort has no matured outbound value.
+    """
+    curve = []
+    for stat in outflow_stats(run=run, dimension=dimension, key=key).exclude(cohort="all"):
+        returned = [stat.returned_30d_byn, stat.returned_90d_byn, stat.returned_180d_byn, stat.returned_365d_byn]
+        within = {
+            days: (value / stat.outbound_value_byn).quantize(Decimal("0.000001")) if stat.outbound_value_byn else None
+            for days, value in zip(CURVE_DAYS, returned, strict=True)
+        }
+        curve.append({"cohort": stat.cohort, "outbound_value_byn": stat.outbound_value_byn, "returned_within": within})
+    return curve
+
+
+def outflow_top_unreturned(
+    *, dimension: str, run: OutflowRun | int | None = None, limit: int = 10
+) -> QuerySet[OutflowStat]:
+    """The keys (operators, platforms or countries) with the most unreturned matured value, all cohorts."""
+    if dimension not in {Dimension.OPERATOR, Dimension.PLATFORM, Dimension.COUNTRY}:
+        raise ValueError(f"no top list for dimension {dimension!r}")
+    return outflow_stats(run=run, dimension=dimension, cohort="all").order_by("-unreturned_value_byn", "key")[:limit]
+
+
+def outflow_stat_as_dict(stat: OutflowStat) -> dict:
+    """One stat row in the shape of DESIGN section 10: money as decimal strings, the share a number or null."""
+    return {
+        "dimension": stat.dimension,
+        "key": stat.key,
+        "cohort": stat.cohort,
+        "outbound_value_byn": str(stat.outbound_value_byn),
+        "returned_value_byn": str(stat.returned_value_byn),
+        "unreturned_value_byn": str(stat.unreturned_value_byn),
+        "non_return_share": float(stat.non_return_share) if stat.non_return_share is not None else None,
+        "pending_outbound_value_byn": str(stat.pending_outbound_value_byn),
+        "pending_returned_value_byn": str(stat.pending_returned_value_byn),
+        "outbound_count": stat.outbound_count,
+    }
+
+
+def transfer_list(
+    *,
+    operator: str = "",
+    platform: str = "",
+    country: str = "",
+    investor: str = "",
+    direction: str = "",
+    since: str = "",
+    until: str = "",
+):
+    """Transfers filtered by operator UNP, platform slug, country, investor, direction and time (ISO, inclusive)."""
+    from django.utils.dateparse import parse_datetime
+
+    from outflows.models import CrossBorderTransfer
+
+    transfers = CrossBorderTransfer.objects.select_related("operator", "platform")
+    if operator:
+        transfers = transfers.filter(operator__unp=operator)
+    if platform:
+        transfers = transfers.filter(platform__slug=platform.lower())
+    if country:
+        transfers = transfers.filter(platform__country=country.upper())
+    if investor:
+        transfers = transfers.filter(investor_ref=investor)
+    if direction in ("OUT", "IN"):
+        transfers = transfers.filter(direction=direction)
+    since_at, until_at = parse_datetime(since or ""), parse_datetime(until or "")
+    if since_at:
+        transfers = transfers.filter(occurred_at__gte=since_at)
+    if until_at:
+        transfers = transfers.filter(occurred_at__lte=until_at)
+    return transfers.order_by("occurred_at", "id")

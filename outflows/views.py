@@ -1,0 +1,98 @@
+"""Outflow figures for auditors: stats of a run by dimension, key and cohort, the run itself, exports."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from audits.services import audit_event_record
+from config.spreadsheets import export_response
+from operators.roles import require_auditor
+from outflows import selectors
+from outflows.models import Dimension, OutflowRun
+
+TRANSFER_FILTERS = ("operator", "platform", "country", "investor", "direction", "since", "until")
+STAT_COLUMNS = [
+    "dimension",
+    "key",
+    "cohort",
+    "outbound_value_byn",
+    "returned_value_byn",
+    "unreturned_value_byn",
+    "non_return_share",
+    "pending_outbound_value_byn",
+    "pending_returned_value_byn",
+    "outbound_count",
+]
+
+
+def _stats(request):
+    run_id = request.GET.get("run", "")
+    dimension = request.GET.get("dimension", "") or Dimension.OVERALL
+    if dimension not in Dimension.values:
+        raise Http404
+    try:
+        run = selectors.outflow_run_get(run=int(run_id) if run_id.isdigit() else None)
+    except OutflowRun.DoesNotExist as exc:
+        raise Http404 from exc
+    stats = selectors.outflow_stats(
+        run=run,
+        dimension=dimension,
+        key=request.GET.get("key", "")[:64] or None,
+        cohort=request.GET.get("cohort", "")[:7] or None,
+    )
+    return run, dimension, stats
+
+
+@login_required
+def stats(request):
+    """Auditors and supervisors: the rows of a run (latest by default) that a figure is made of."""
+    require_auditor(request.user)
+    run, dimension, rows = _stats(request)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "outflows/stats.html",
+        {"run": run, "page": page, "dimension": dimension, "dimensions": Dimension.choices},
+    )
+
+
+@login_required
+def stats_export(request, fmt: str):
+    """Auditors and supervisors: the same rows as CSV/XLSX; logged in the audit log."""
+    require_auditor(request.user)
+    run, dimension, rows = _stats(request)
+    data = [[getattr(s, c) if c != "non_return_share" else s.non_return_share for c in STAT_COLUMNS] for s in rows]
+    audit_event_record(
+        actor=request.user,
+        action="export.outflow_stats",
+        obj=run,
+        ip=request.META.get("REMOTE_ADDR"),
+        details={"format": fmt, "filters": dict(request.GET.items()), "rows": len(data)},
+    )
+    name = f"outflow-stats-run{run.pk if run else 0}-{dimension}"
+    return export_response(
+        headers=STAT_COLUMNS, rows=[[str(v) if v is not None else "" for v in r] for r in data], fmt=fmt, filename=name
+    )
+
+
+@login_required
+def run_detail(request, pk: int):
+    """Auditors and supervisors: one run's parameters, input fingerprint and timings."""
+    require_auditor(request.user)
+    try:
+        run = selectors.outflow_run_list().get(pk=pk)
+    except OutflowRun.DoesNotExist as exc:
+        raise Http404 from exc
+    return render(request, "outflows/run.html", {"run": run, "runs": selectors.outflow_run_list()[:20]})
+
+
+@login_required
+def transfer_list(request):
+    """Auditors and supervisors: the transfers a figure or a flag is about (filters from the evidence links)."""
+    require_auditor(request.user)
+    filters = {key: request.GET.get(key, "")[:64] for key in TRANSFER_FILTERS}
+    transfers = selectors.transfer_list(**filters)
+    page = Paginator(transfers, 100).get_page(request.GET.get("page"))
+    return render(request, "outflows/transfers.html", {"page": page, "filters": filters})
+

@@ -1,0 +1,56 @@
+// Charts of the portal, drawn from JSON data blocks (no inline script: CSP).
+(function () {
+  "use strict";
+  if (typeof Chart === "undefined") { return; }
+  var lang = document.documentElement.lang || "ru";
+  var percent = function (v) { return v === null ? null : Math.round(v * 1000) / 10; };
+  var labels = {
+    ru: { share: "Доля невозврата, %", within: "Вернулось за {d} дн., %" },
+    en: { share: "Non-return share, %", within: "Returned within {d} days, %" },
+    be: { share: "Доля невяртання, %", within: "Вярнулася за {d} дз., %" }
+  }[lang] || { share: "Доля невозврата, %", within: "Вернулось за {d} дн., %" };
+  var percentAxis = { y: { min: 0, max: 100, ticks: { callback: function (v) { return v + " %"; } } } };
+
+  function draw(dataId, build) {
+    var block = document.getElementById(dataId);
+    if (!block) { return; }
+    build(JSON.parse(block.textContent));
+  }
+
+  function trendChart(canvasId, rows) {
+    var canvas = document.getElementById(canvasId);
+    if (!canvas) { return; }
+    new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: rows.map(function (r) { return r.cohort; }),
+        datasets: [{ label: labels.share, data: rows.map(function (r) { return percent(r.share); }),
+                     backgroundColor: "#0b4f8a" }]
+      },
+      options: { animation: false, scales: percentAxis }
+    });
+  }
+
+  function curveChart(canvasId, rows) {
+    var canvas = document.getElementById(canvasId);
+    if (!canvas) { return; }
+    var colours = { "30": "#9ecae1", "90": "#4292c6", "180": "#2171b5", "365": "#08306b" };
+    new Chart(canvas, {
+      type: "line",
+      data: {
+        labels: rows.map(function (r) { return r.cohort; }),
+        datasets: ["30", "90", "180", "365"].map(function (d) {
+          return { label: labels.within.replace("{d}", d), borderColor: colours[d], backgroundColor: colours[d],
+                   data: rows.map(function (r) { return percent(r[d]); }), spanGaps: true };
+        })
+      },
+      options: { animation: false, scales: percentAxis }
+    });
+  }
+
+  draw("dashboard-data", function (data) {
+    trendChart("trend-chart", data.trend);
+    curveChart("curve-chart", data.curve);
+  });
+  draw("dossier-data", function (data) { trendChart("operator-trend-chart", data.trend); });
+})();

@@ -1,0 +1,140 @@
+"""ORM-level builders for the audits tests: filings, transfers and runs are written directly,
+so these tests do not depend on the intake or outflow services."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import count
+
+from django.contrib.auth.models import Group, User
+
+from operators.models import (
+    ClientRecord,
+    FilingKind,
+    FilingStatus,
+    ForeignPlatform,
+    Operator,
+    OperatorMembership,
+    RegistrationFiling,
+)
+from outflows.models import CrossBorderTransfer
+
+_seq = count(1)
+# "Now" of most tests: 2025-06-20 12:00 Minsk.
+NOW = datetime(2025, 6, 20, 9, 0, tzinfo=UTC)
+
+
+def operator(*, unp: str | None = None, **kw) -> Operator:
+    n = next(_seq)
+    defaults = {
+        "unp": unp or f"19{n:07d}",
+        "name": f"Оператор {n}",
+        "htp_certificate_no": f"HTP-{n}",
+        "htp_certificate_valid_until": date(2030, 1, 1),
+        "htp_registered_on": date(2025, 1, 1),
+        "activity": "exchange",
+        "status": "active",
+    }
+    defaults.update(kw)
+    return Operator.objects.create(**defaults)
+
+
+def platform(slug: str = "binance", *, country: str = "AE", verified: bool = True, **kw) -> ForeignPlatform:
+    return ForeignPlatform.objects.get_or_create(
+        slug=slug, defaults={"name": slug.title(), "country": country, "verified": verified, **kw}
+    )[0]
+
+
+def filing(
+    op: Operator,
+    *,
+    kind: str = FilingKind.TRANSFER_REGISTER,
+    start: date = date(2025, 1, 1),
+    end: date | None = None,
+    status: str = FilingStatus.ACCEPTED,
+    submitted: datetime | None = None,
+    due: date | None = None,
+    **kw,
+) -> RegistrationFiling:
+    from audits.rules.calendar import _period_end
+
+    periodicity = {"transfer_register": "monthly", "client_register": "quarterly", "operator_profile": "yearly"}[kind]
+    end = end or _period_end(start, periodicity)
+    f = RegistrationFiling.objects.create(
+        operator=op,
+        kind=kind,
+        period_start=start,
+        period_end=end,
+        status=status,
+        due_date=due,
+        file="filings/x",
+        sha256=f"{next(_seq):064d}",
+        **kw,
+    )
+    submitted = submitted or datetime(end.year, end.month, end.day, 12, 0, tzinfo=UTC)
+    RegistrationFiling.objects.filter(pk=f.pk).update(submitted_at=submitted, processed_at=submitted)
+    f.refresh_from_db()
+    return f
+
+
+def file_everything(op: Operator, *, until: date = date(2025, 6, 20)) -> None:
+    """Accepted filings, on time, for every period the operator owes until `until`."""
+    from audits.rules.calendar import DEFAULTS, periods_owed
+
+    cal = {str(k): v for k, v in DEFAULTS.items()}
+    for p in periods_owed(registered_on=op.htp_registered_on, until=until, cal=cal):
+        filing(
+            op,
+            kind=p.kind,
+            start=p.start,
+            end=p.end,
+            submitted=datetime(p.end.year, p.end.month, p.end.day, 12, tzinfo=UTC),
+        )
+
+
+def transfers(op: Operator, f: RegistrationFiling, plat: ForeignPlatform, rows: list[tuple]) -> list:
+    """rows: (occurred_at, direction, investor_ref, value_byn)."""
+    objs = [
+        CrossBorderTransfer(
+            operator=op,
+            filing=f,
+            external_id=f"T{next(_seq)}",
+            occurred_at=at,
+            direction=direction,
+            investor_ref=inv,
+            platform=plat,
+            asset="USDT",
+            amount=Decimal(1),
+            value_byn=Decimal(str(value)),
+        )
+        for at, direction, inv, value in rows
+    ]
+    return CrossBorderTransfer.objects.bulk_create(objs)
+
+
+def client(op: Operator, f: RegistrationFiling, investor_ref: str, registered_at: date) -> ClientRecord:
+    return ClientRecord.objects.create(
+        operator=op,
+        filing=f,
+        investor_ref=investor_ref,
+        residency_country="BY",
+        registered_at=registered_at,
+        kyc_level="standard",
+    )
+
+
+def user(username: str, *, group: str | None = None, operator: Operator | None = None) -> User:
+    u = User.objects.create_user(username, f"{username}@example.by", "correct-horse-battery")
+    if group:
+        u.groups.add(Group.objects.get(name=group))
+    if operator:
+        OperatorMembership.objects.create(user=u, operator=operator)
+    return u
+
+
+def seed_catalogue() -> None:
+    """Transactional tests flush the tables a migration seeded: put the rules and countries back."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("audits.migrations.0002_seed_rules_and_high_risk_countries").seed(apps, None)
