@@ -86,8 +86,9 @@ def _generate(*, seed: int, transfers: int, stdout) -> None:
     first = reporting_start()
     last_month_end = today.replace(day=1) - timedelta(days=1)
     months = _month_starts(first, last_month_end)
-    traders = [o for o in operators if o.activity in (Activity.EXCHANGE, Activity.TRADING_PLATFORM, Activity.CUSTODIAN)]
-    traders = traders or operators
+    # Every active operator owes transfer registers; exchanges and platforms carry most of the flow.
+    traders = [o for o in operators if o.status == "active"] or operators
+    heavy = [o for o in traders if o.activity in (Activity.EXCHANGE, Activity.TRADING_PLATFORM, Activity.CUSTODIAN)]
     weights = [max(1, rng.paretovariate(1.2)) for _ in platforms]
 
     # --- Investors and their transfers ----------------------------------------------------------
@@ -99,7 +100,7 @@ def _generate(*, seed: int, transfers: int, stdout) -> None:
     made, serial = 0, 0
     while made < transfers:
         investor = f"inv{rng.getrandbits(40):010x}"
-        home = rng.choice(traders)
+        home = rng.choice(heavy) if heavy and rng.random() < 0.7 else rng.choice(traders)
         second = rng.choice(traders) if rng.random() < 0.15 else home
         share, (lo, hi) = 0.0, (0.0, 0.0)
         r = rng.random()

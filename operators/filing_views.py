@@ -102,6 +102,7 @@ def filing_list(request):
     if kind:
         filings = filings.filter(kind=kind)
     page = Paginator(filings.order_by("-submitted_at", "-pk"), 50).get_page(request.GET.get("page"))
+    calendar, confirmed_flags = _operator_desk(request.user, own_ids)
     errors_page = None
     if result is not None:
         errors_page = Paginator(result.errors, ERRORS_PER_PAGE).get_page(1)
@@ -116,8 +117,26 @@ def filing_list(request):
             "statuses": FilingStatus.choices,
             "kinds": FilingKind.choices,
             "is_auditor": is_auditor(request.user),
+            "calendar": calendar,
+            "confirmed_flags": confirmed_flags,
         },
     )
+
+
+def _operator_desk(user, own_ids: list[int]) -> tuple[list, list]:
+    """For operator staff: periods due soon or missed, and confirmed flags awaiting an answer."""
+    from audits.selectors import flag_list
+    from audits.ui_selectors import filing_timeline
+
+    if not own_ids or is_auditor(user):
+        return [], []
+    calendar = [
+        (operator, row)
+        for operator in Operator.objects.filter(pk__in=own_ids).order_by("name")
+        for row in filing_timeline(operator=operator)
+        if row.state in ("missing", "not_due")
+    ]
+    return calendar, list(flag_list(user=user)[:50])
 
 
 @login_required

@@ -33,6 +33,7 @@ from operators.models import (
     OperatorProfileRecord,
     RegistrationFiling,
 )
+from outflows.tasks import schedule_outflow_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -231,19 +232,9 @@ def filing_process(*, filing_id: int) -> RegistrationFiling:
                 outcome.errors.add(0, "", "", "internal_error")
                 _finish(filing, outcome)
     if filing.status == FilingStatus.ACCEPTED and filing.kind == FilingKind.TRANSFER_REGISTER:
-        _schedule_outflow_recompute()
+        # New transfers change the non-return share; the recompute is debounced.
+        schedule_outflow_recompute()
     return filing
-
-
-def _schedule_outflow_recompute() -> None:
-    # outflows/tasks.py is being written in parallel (issue: non-return share);
-    # until it lands, an accepted register simply does not trigger a recompute.
-    # TODO(lead): drop this guard once outflows.tasks.schedule_outflow_recompute exists.
-    try:
-        from outflows.tasks import schedule_outflow_recompute
-    except ImportError:
-        return
-    schedule_outflow_recompute()
 
 
 def _finish(filing: RegistrationFiling, outcome: _Outcome) -> None:

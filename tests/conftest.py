@@ -26,13 +26,19 @@ def _postgres_only():
     _require_real_services()
 
 
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory):
+    """One media directory for the test process and the Celery worker: both read the stored filings."""
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _media_root(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_root(media_root, settings):
+    settings.MEDIA_ROOT = media_root
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, media_root):
     """A real `celery worker` process on the real Redis broker, using the test database.
 
     Tests using it need `transactional_db` so that their writes are visible to the worker.
@@ -46,7 +52,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     db = settings.DATABASES["default"]
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env["CELERY_TASK_ALWAYS_EAGER"] = "0"
-    env["MEDIA_ROOT"] = str(tmp_path_factory.mktemp("worker-media"))
+    env["MEDIA_ROOT"] = str(media_root)
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     # Purge what an earlier, aborted run may have left in the queue.
     subprocess.run(
