@@ -191,3 +191,26 @@ def test_outflow_stats_page_and_export(client):
     export = client.get(reverse("outflows:stats_export", args=["csv"]), {"dimension": "overall"})
     assert export.content.decode("utf-8-sig").splitlines()[0].startswith("dimension,key,cohort")
     assert client.get(reverse("outflows:stats"), {"dimension": "nonsense"}).status_code == 404
+
+
+def test_flag_evidence_is_rendered_with_links_to_what_it_is_about(client):
+    (op,) = _world(1)
+    filing = RegistrationFiling.objects.get(operator=op)
+    flag = Flag.objects.filter(operator=op).first()
+    flag.evidence = {"filing": filing.pk, "platform": "binance", "platform_id": 1, "transfer_count": 3,
+                     "first_occurred_at": "2025-01-05T00:00:00+00:00", "rejected_filings": [filing.pk]}
+    flag.save()
+    client.force_login(auditor())
+    body = client.get(reverse("audits:flag_detail", args=[flag.pk])).content.decode()
+    assert f'href="/filings/{filing.pk}/"' in body
+    assert f"/outflows/transfers/?operator={op.unp}&amp;platform=binance" in body
+    assert "Отклонённые отчёты" in body
+    assert "platform_id" not in body.split("Доказательства")[1].split("</table>")[0]
+
+
+def test_transfer_list_filters_by_operator_and_platform(client):
+    first, second = _world(2)
+    client.force_login(auditor())
+    page = client.get(reverse("outflows:transfers"), {"operator": first.unp, "platform": "binance"}).context["page"]
+    assert {t.operator_id for t in page} == {first.pk}
+    assert len(page) == 3

@@ -31,3 +31,12 @@ def test_task_of_a_rolled_back_transaction_is_never_sent(celery_worker_process, 
     log = celery_worker_process["log"]
     wait_for(lambda: "sentinel-3" in log.read_text(), timeout=30)
     assert "rolled-back-2" not in log.read_text()
+
+
+def test_beat_schedule_names_only_registered_tasks():
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert scheduled == {"outflows.compute", "audits.scan_violations", "audits.send_filing_reminders"}
+    assert scheduled <= set(app.tasks)
