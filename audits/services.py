@@ -42,7 +42,7 @@ from audits.models import (
 )
 from audits.rules import RULES, TRANSFER_RULES
 from audits.rules.base import FILED_STATUSES, ScanContext
-from audits.rules.calendar import calendar_settings, periods_owed, working_days_before
+from operators.calendar import calendar_rules, periods_owed, working_days_before
 from operators.models import Operator, OperatorMembership, OperatorStatus, RegistrationFiling
 from operators.roles import is_auditor, operator_ids_for
 
@@ -643,7 +643,7 @@ def reminders_send(*, today: date | None = None) -> int:
     day after it was missed. Idempotent: each (operator, kind, period, reminder) is sent once
     (ReminderSent); a failed send is forgotten so that the next run retries. Returns e-mails sent."""
     today = today or timezone.localdate()
-    cal = calendar_settings()
+    rules = calendar_rules()
     covered: dict[tuple[int, str], list[tuple]] = {}
     for f in RegistrationFiling.objects.filter(status__in=FILED_STATUSES).values(
         "operator_id", "kind", "period_start", "period_end"
@@ -662,26 +662,26 @@ def reminders_send(*, today: date | None = None) -> int:
         to = sorted(recipients.get(op.id, set()) | ({op.email} if op.email else set()))
         if not to:
             continue
-        for period in periods_owed(registered_on=op.htp_registered_on, until=today, cal=cal):
+        for period in periods_owed(operator=op, today=today, rules=rules):
             spans = covered.get((op.id, period.kind), ())
-            if any(s <= period.start and e >= period.end for s, e in spans):
+            if any(s <= period.period_start and e >= period.period_end for s, e in spans):
                 continue
-            if working_days_before(period.due, REMINDER_WORKING_DAYS) <= today <= period.due:
+            if working_days_before(period.due_date, REMINDER_WORKING_DAYS) <= today <= period.due_date:
                 kind = ReminderKind.DUE_SOON
-            elif period.due < today <= period.due + timedelta(days=MISSED_REMINDER_MAX_DAYS):
+            elif period.due_date < today <= period.due_date + timedelta(days=MISSED_REMINDER_MAX_DAYS):
                 kind = ReminderKind.MISSED
             else:
                 continue
-            if (op.id, period.kind, period.start, kind) in sent:
+            if (op.id, period.kind, period.period_start, kind) in sent:
                 continue
             try:
                 with transaction.atomic():
                     ReminderSent.objects.create(
                         operator=op,
                         filing_kind=period.kind,
-                        period_start=period.start,
+                        period_start=period.period_start,
                         reminder=kind,
-                        due_date=period.due,
+                        due_date=period.due_date,
                         recipients=to,
                     )
                     _reminder_mail(operator=op, period=period, kind=kind, to=to)
@@ -692,19 +692,20 @@ def reminders_send(*, today: date | None = None) -> int:
 
 
 def _reminder_mail(*, operator: Operator, period, kind: str, to: list[str]) -> None:
+    start, end, due = period.period_start, period.period_end, period.due_date
     if kind == ReminderKind.DUE_SOON:
-        subject = f"Напоминание: срок подачи отчёта {period.kind} за {period.start:%m.%Y} — {period.due:%d.%m.%Y}"
+        subject = f"Напоминание: срок подачи отчёта {period.kind} за {start:%m.%Y} — {due:%d.%m.%Y}"
         body = (
             f"{operator.name} (УНП {operator.unp}): отчёт «{period.kind}» за период "
-            f"{period.start:%d.%m.%Y}–{period.end:%d.%m.%Y} нужно подать до {period.due:%d.%m.%Y}.\n\n"
-            f"Reminder: the {period.kind} filing for {period.start}–{period.end} is due on {period.due}."
+            f"{start:%d.%m.%Y}–{end:%d.%m.%Y} нужно подать до {due:%d.%m.%Y}.\n\n"
+            f"Reminder: the {period.kind} filing for {start}–{end} is due on {due}."
         )
     else:
-        subject = f"Срок подачи отчёта {period.kind} за {period.start:%m.%Y} пропущен"
+        subject = f"Срок подачи отчёта {period.kind} за {start:%m.%Y} пропущен"
         body = (
             f"{operator.name} (УНП {operator.unp}): отчёт «{period.kind}» за период "
-            f"{period.start:%d.%m.%Y}–{period.end:%d.%m.%Y} не подан в срок ({period.due:%d.%m.%Y}). "
+            f"{start:%d.%m.%Y}–{end:%d.%m.%Y} не подан в срок ({due:%d.%m.%Y}). "
             f"Подайте его как можно скорее.\n\n"
-            f"The {period.kind} filing for {period.start}–{period.end} was due on {period.due} and is missing."
+            f"The {period.kind} filing for {start}–{end} was due on {due} and is missing."
         )
     send_mail(subject, body, None, to)

@@ -3,25 +3,66 @@
 Defaults live here; supervisors override them per kind with a FilingCalendar row
 in the admin. A due date on a weekend or a Belarusian public holiday moves to
 the next working day.
+
+This is the only implementation. For one operator call `periods_owed(operator=...)`;
+for many (the audit scan, reminders) read the calendar once with `calendar_rules()`
+and pass it as `rules=`, so that the number of queries does not grow with the operators.
 """
 
 import calendar as _calendar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Protocol
 
 import holidays
 from django.conf import settings
 from django.utils import timezone
 
-from operators.models import FilingCalendar, FilingKind, Operator, OperatorStatus, Periodicity
+from operators.models import FilingCalendar, FilingKind, OperatorStatus, Periodicity
 
-# kind -> (periodicity, due days after the period's last day, change-notice days)
-DEFAULTS: dict[str, tuple[str, int, int | None]] = {
-    FilingKind.TRANSFER_REGISTER: (Periodicity.MONTHLY, 15, None),  # the 15th of the following month
-    FilingKind.CLIENT_REGISTER: (Periodicity.QUARTERLY, 30, None),  # 30 days after the quarter ends
-    FilingKind.OPERATOR_PROFILE: (Periodicity.YEARLY, 31, 10),  # 31 January; within 10 days of a change
+
+@dataclass(frozen=True)
+class CalendarRule:
+    periodicity: str
+    due_days_after_period: int
+    change_notice_days: int | None = None
+
+
+DEFAULTS: dict[str, CalendarRule] = {
+    FilingKind.TRANSFER_REGISTER: CalendarRule(Periodicity.MONTHLY, 15),  # the 15th of the following month
+    FilingKind.CLIENT_REGISTER: CalendarRule(Periodicity.QUARTERLY, 30),  # 30 days after the quarter ends
+    FilingKind.OPERATOR_PROFILE: CalendarRule(Periodicity.YEARLY, 31, 10),  # 31 January; within 10 days of a change
 }
+
+
+@dataclass(frozen=True)
+class FilingCalendarRules:
+    """The calendar at one moment: every kind's rule, defaults overridden by the supervisors' rows."""
+
+    by_kind: Mapping[str, CalendarRule]
+
+    def rule(self, *, kind: str) -> CalendarRule:
+        return self.by_kind[kind]
+
+
+def calendar_rules() -> FilingCalendarRules:
+    """Every kind's rule, read in one query."""
+    by_kind = {str(kind): rule for kind, rule in DEFAULTS.items()}
+    for row in FilingCalendar.objects.only("kind", "periodicity", "due_days_after_period", "change_notice_days"):
+        by_kind[row.kind] = CalendarRule(row.periodicity, row.due_days_after_period, row.change_notice_days)
+    return FilingCalendarRules(by_kind=by_kind)
+
+
+class OwesFilings(Protocol):
+    """What the calendar needs to know of an operator (an Operator, or the scan's OperatorRow)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def htp_registered_on(self) -> date | None: ...
 
 
 @dataclass(frozen=True)
@@ -32,22 +73,28 @@ class OwedPeriod:
     due_date: date
 
 
-def calendar_rule(*, kind: str) -> tuple[str, int, int | None]:
-    row = FilingCalendar.objects.filter(kind=kind).first()
-    if row is None:
-        return DEFAULTS[kind]
-    return row.periodicity, row.due_days_after_period, row.change_notice_days
-
-
 @lru_cache(maxsize=64)
 def _by_holidays(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("BY", years=year)
 
 
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _by_holidays(day.year)
+
+
 def next_working_day(day: date) -> date:
     """The day itself if it is a working day in Belarus, else the next one."""
-    while day.weekday() >= 5 or day in _by_holidays(day.year):
+    while not is_working_day(day):
         day += timedelta(days=1)
+    return day
+
+
+def working_days_before(day: date, n: int) -> date:
+    """The date n working days before `day`."""
+    while n > 0:
+        day -= timedelta(days=1)
+        if is_working_day(day):
+            n -= 1
     return day
 
 
@@ -68,31 +115,41 @@ def period_containing(*, periodicity: str, day: date) -> tuple[date, date]:
     return start, end
 
 
-def filing_due_date(*, kind: str, period_end: date) -> date:
-    _periodicity, due_days, _notice = calendar_rule(kind=kind)
-    return next_working_day(period_end + timedelta(days=due_days))
+def filing_due_date(*, kind: str, period_end: date, rules: FilingCalendarRules | None = None) -> date:
+    """Due date of a period ending on `period_end`; `rules` saves the query when computing many."""
+    rule = (rules or calendar_rules()).rule(kind=kind)
+    return next_working_day(period_end + timedelta(days=rule.due_days_after_period))
 
 
-def periods_owed(*, operator: Operator, kind: str | None = None, today: date | None = None) -> list[OwedPeriod]:
-    """Every complete period the operator owes, oldest first (DESIGN section 4).
+def periods_owed(
+    *,
+    operator: OwesFilings,
+    kind: str | None = None,
+    today: date | None = None,
+    rules: FilingCalendarRules | None = None,
+) -> list[OwedPeriod]:
+    """Every complete period the operator owes, oldest due date first (DESIGN section 4).
 
     Periods start on or after the later of the operator's HTP registration and
-    REPORTING_START; an operator that is not active owes nothing new.
+    REPORTING_START; an operator that is not active owes nothing new. Without
+    `rules` the calendar is read (one query); pass `calendar_rules()` when looping
+    over operators.
     """
     if operator.status != OperatorStatus.ACTIVE:
         return []
     today = today or timezone.localdate()
+    rules = rules or calendar_rules()
     first = reporting_start()
     if operator.htp_registered_on and operator.htp_registered_on > first:
         first = operator.htp_registered_on
     owed: list[OwedPeriod] = []
     for k in [kind] if kind else list(FilingKind.values):
-        periodicity, due_days, _notice = calendar_rule(kind=k)
-        start, end = period_containing(periodicity=periodicity, day=first)
+        rule = rules.rule(kind=k)
+        start, end = period_containing(periodicity=rule.periodicity, day=first)
         if start < first:
-            start, end = period_containing(periodicity=periodicity, day=end + timedelta(days=1))
+            start, end = period_containing(periodicity=rule.periodicity, day=end + timedelta(days=1))
         while end < today:
-            owed.append(OwedPeriod(k, start, end, next_working_day(end + timedelta(days=due_days))))
-            start, end = period_containing(periodicity=periodicity, day=end + timedelta(days=1))
+            owed.append(OwedPeriod(k, start, end, next_working_day(end + timedelta(days=rule.due_days_after_period))))
+            start, end = period_containing(periodicity=rule.periodicity, day=end + timedelta(days=1))
     owed.sort(key=lambda p: (p.due_date, p.kind))
     return owed

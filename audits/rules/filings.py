@@ -7,26 +7,25 @@ at most one aggregate over the transfers; no query per operator.
 
 import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from audits.rules.base import FILED_STATUSES, Candidate, ScanContext, iso, local_date, money, param
-from audits.rules.calendar import calendar_settings, next_working_day, periods_owed
 from audits.rules.summary import filing_totals
-from operators.models import FilingKind, FilingStatus, Operator, OperatorProfileRecord, OperatorStatus
+from operators.calendar import FilingCalendarRules, calendar_rules, filing_due_date, periods_owed
+from operators.models import FilingKind, FilingStatus, Operator, OperatorProfileRecord
 
 
-def _due_date(filing: dict, cal: dict) -> object:
-    """The filing's own due date (set by the intake from the calendar), else the calendar default."""
+def _due_date(filing: dict, rules: FilingCalendarRules) -> date:
+    """The filing's own due date (set by the intake from the calendar), else the calendar's."""
     if filing["due_date"]:
         return filing["due_date"]
-    _periodicity, days_after = cal.get(filing["kind"], ("monthly", 15))
-    return next_working_day(filing["period_end"] + timedelta(days=days_after))
+    return filing_due_date(kind=filing["kind"], period_end=filing["period_end"], rules=rules)
 
 
 def missing_filing(*, rule, ctx: ScanContext) -> list[Candidate]:
     """An active operator owes a period whose due date has passed and no accepted filing covers it."""
-    cal = calendar_settings()
+    rules = calendar_rules()
     covered: dict[tuple[int, str], list[tuple]] = defaultdict(list)
     attempts: dict[tuple[int, str, object], list[int]] = defaultdict(list)
     for f in ctx.filings:
@@ -36,29 +35,27 @@ def missing_filing(*, rule, ctx: ScanContext) -> list[Candidate]:
             attempts[(f["operator_id"], f["kind"], f["period_start"])].append(f["id"])
     result = []
     for op in ctx.operators.values():
-        if op.status != OperatorStatus.ACTIVE:
-            continue
-        for period in periods_owed(registered_on=op.htp_registered_on, until=ctx.today, cal=cal):
-            if period.due >= ctx.today:
+        for period in periods_owed(operator=op, today=ctx.today, rules=rules):
+            if period.due_date >= ctx.today:
                 continue
             spans = covered.get((op.id, period.kind), ())
-            if any(start <= period.start and end >= period.end for start, end in spans):
+            if any(start <= period.period_start and end >= period.period_end for start, end in spans):
                 continue
             result.append(
                 Candidate(
                     operator_id=op.id,
                     unp=op.unp,
-                    key=f"{period.kind}|{period.start}",
-                    subject=f"{period.kind} {period.start}–{period.end}",
+                    key=f"{period.kind}|{period.period_start}",
+                    subject=f"{period.kind} {period.period_start}–{period.period_end}",
                     evidence={
                         "kind": period.kind,
-                        "period_start": iso(period.start),
-                        "period_end": iso(period.end),
-                        "due_date": iso(period.due),
-                        "days_overdue": (ctx.today - period.due).days,
-                        "unaccepted_filings": attempts.get((op.id, period.kind, period.start), []),
+                        "period_start": iso(period.period_start),
+                        "period_end": iso(period.period_end),
+                        "due_date": iso(period.due_date),
+                        "days_overdue": (ctx.today - period.due_date).days,
+                        "unaccepted_filings": attempts.get((op.id, period.kind, period.period_start), []),
                     },
-                    material={"kind": period.kind, "period_start": iso(period.start)},
+                    material={"kind": period.kind, "period_start": iso(period.period_start)},
                 )
             )
     return result
@@ -67,7 +64,7 @@ def missing_filing(*, rule, ctx: ScanContext) -> list[Candidate]:
 def late_filing(*, rule, ctx: ScanContext) -> list[Candidate]:
     """The first accepted filing of a period was submitted after its due date (plus `grace_days`)."""
     grace = int(param(rule, "grace_days", 0))
-    cal = calendar_settings()
+    rules = calendar_rules()
     first: dict[tuple, dict] = {}
     for f in ctx.filings:  # ordered by submitted_at: the first one seen is the earliest
         if f["status"] in FILED_STATUSES:
@@ -75,7 +72,7 @@ def late_filing(*, rule, ctx: ScanContext) -> list[Candidate]:
     result = []
     for (operator_id, kind, period_start), f in first.items():
         op = ctx.operators[operator_id]
-        due = _due_date(f, cal)
+        due = _due_date(f, rules)
         submitted = local_date(f["submitted_at"])
         days_late = (submitted - due).days
         if days_late <= grace:

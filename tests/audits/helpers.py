@@ -7,6 +7,7 @@ from itertools import count
 
 from django.contrib.auth.models import Group, User
 
+from operators.calendar import DEFAULTS, FilingCalendarRules, period_containing, periods_owed
 from operators.models import (
     ClientRecord,
     FilingKind,
@@ -55,10 +56,7 @@ def filing(
     due: date | None = None,
     **kw,
 ) -> RegistrationFiling:
-    from audits.rules.calendar import _period_end
-
-    periodicity = {"transfer_register": "monthly", "client_register": "quarterly", "operator_profile": "yearly"}[kind]
-    end = end or _period_end(start, periodicity)
+    end = end or period_containing(periodicity=DEFAULTS[kind].periodicity, day=start)[1]
     f = RegistrationFiling.objects.create(
         operator=op,
         kind=kind,
@@ -77,17 +75,14 @@ def filing(
 
 
 def file_everything(op: Operator, *, until: date = date(2025, 6, 20)) -> None:
-    """Accepted filings, on time, for every period the operator owes until `until`."""
-    from audits.rules.calendar import DEFAULTS, periods_owed
-
-    cal = {str(k): v for k, v in DEFAULTS.items()}
-    for p in periods_owed(registered_on=op.htp_registered_on, until=until, cal=cal):
+    """Accepted filings, on time, for every period the operator owes until `until` (default calendar)."""
+    for p in periods_owed(operator=op, today=until, rules=FilingCalendarRules(by_kind=DEFAULTS)):
         filing(
             op,
             kind=p.kind,
-            start=p.start,
-            end=p.end,
-            submitted=datetime(p.end.year, p.end.month, p.end.day, 12, tzinfo=UTC),
+            start=p.period_start,
+            end=p.period_end,
+            submitted=datetime(p.period_end.year, p.period_end.month, p.period_end.day, 12, tzinfo=UTC),
         )
 
 

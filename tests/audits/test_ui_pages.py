@@ -197,8 +197,14 @@ def test_flag_evidence_is_rendered_with_links_to_what_it_is_about(client):
     (op,) = _world(1)
     filing = RegistrationFiling.objects.get(operator=op)
     flag = Flag.objects.filter(operator=op).first()
-    flag.evidence = {"filing": filing.pk, "platform": "binance", "platform_id": 1, "transfer_count": 3,
-                     "first_occurred_at": "2025-01-05T00:00:00+00:00", "rejected_filings": [filing.pk]}
+    flag.evidence = {
+        "filing": filing.pk,
+        "platform": "binance",
+        "platform_id": 1,
+        "transfer_count": 3,
+        "first_occurred_at": "2025-01-05T00:00:00+00:00",
+        "rejected_filings": [filing.pk],
+    }
     flag.save()
     client.force_login(auditor())
     body = client.get(reverse("audits:flag_detail", args=[flag.pk])).content.decode()
@@ -209,7 +215,7 @@ def test_flag_evidence_is_rendered_with_links_to_what_it_is_about(client):
 
 
 def test_transfer_list_filters_by_operator_and_platform(client):
-    first, second = _world(2)
+    first, _second = _world(2)
     client.force_login(auditor())
     page = client.get(reverse("outflows:transfers"), {"operator": first.unp, "platform": "binance"}).context["page"]
     assert {t.operator_id for t in page} == {first.pk}
