@@ -153,8 +153,51 @@ def sort_order(
         key |= t << (1 + bits_op)
         key |= is_in.astype(np.int64) << bits_op
         key |= operator
-        return np.argsort(key)
+        return _radix_argsort(key, bits_pair + bits_t + 1 + bits_op)
     return np.lexsort((operator, is_in, occurred_at, pair))
+
+
+RADIX_BITS = 11  # 2,048 buckets: the scatter's write positions stay in cache
+
+
+@njit(cache=True, nogil=True)
+def _radix_argsort(key, bits):
+    """Stable LSD radix argsort of non-negative int64 keys below 2**bits.
+
+    Measured at 10M keys: several times faster than np.argsort, which was most
+    of the compute phase. Keys travel with their indexes so that each pass
+    reads sequentially.
+    """
+    n = key.shape[0]
+    n_buckets = 1 << RADIX_BITS
+    mask = n_buckets - 1
+    passes = max(1, (bits + RADIX_BITS - 1) // RADIX_BITS)
+    counts = np.zeros((passes, n_buckets), np.int64)
+    for i in range(n):
+        k = key[i]
+        for d in range(passes):
+            counts[d, (k >> (d * RADIX_BITS)) & mask] += 1
+    keys = key.copy()
+    order = np.arange(n)
+    keys_out = np.empty(n, np.int64)
+    order_out = np.empty(n, np.int64)
+    for d in range(passes):
+        shift = d * RADIX_BITS
+        start = np.empty(n_buckets, np.int64)
+        total = 0
+        for b in range(n_buckets):
+            start[b] = total
+            total += counts[d, b]
+        for i in range(n):
+            k = keys[i]
+            b = (k >> shift) & mask
+            j = start[b]
+            start[b] = j + 1
+            keys_out[j] = k
+            order_out[j] = order[i]
+        keys, keys_out = keys_out, keys
+        order, order_out = order_out, order
+    return order
 
 
 @njit(cache=True, nogil=True)

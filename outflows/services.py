@@ -134,25 +134,40 @@ def _slot(h, shift):
     return np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> shift)
 
 
+@njit(cache=True, inline="always")
+def _prefix(data, start, length, skip):
+    # Up to 8 bytes of a string from data[start + skip:], little-endian, zero-padded.
+    word = np.int64(0)
+    for k in range(skip, min(length, skip + 8)):
+        word |= np.int64(data[start + k]) << np.int64(8 * (k - skip))
+    return word
+
+
 @njit(cache=True)
-def _rehash(table, str_hash, n_codes):
+def _rehash(table, str_hash, str_loc, store, n_codes):
     mask = table.shape[0] - 1
     shift = np.uint64(64 - _log2(table.shape[0]))
-    table[:, 0] = -1
+    table[:, 1] = -1
     for code in range(n_codes):
         slot = _slot(str_hash[code], shift)
-        while table[slot, 0] != -1:
+        while table[slot, 1] != -1:
             slot = (slot + 1) & mask
-        table[slot, 0] = code
-        table[slot, 1] = np.int64(str_hash[code])
+        off, length = str_loc[code, 0], str_loc[code, 1]
+        table[slot, 0] = np.int64(str_hash[code])
+        table[slot, 1] = (np.int64(code) << 16) | length
+        table[slot, 2] = _prefix(store, off, length, 0)
+        table[slot, 3] = _prefix(store, off, length, 8)
 
 
 @njit(cache=True, nogil=True)
 def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash):
     """Decode whole rows of buf[pos:end] into out[:, row:] and inv[row:].
 
-    table: open addressing, slot = [code, hash] (the hash beside the code keeps
-    a probe to one cache line); str_loc[code] = [offset, length] in store.
+    table: open addressing, slot = [hash, code << 16 | length, bytes 0-7,
+    bytes 8-15]: a probe for a name of up to 16 bytes touches one cache line
+    (at national scale the table is far larger than the CPU cache, and each
+    further lookup would be a trip to memory); longer names are compared with
+    the rest of their bytes in store. str_loc[code] = [offset, length] in store.
     state = [n_codes, store_used]. Returns (pos, row, status): status 0 = need
     more input, 1 = end of data, 2 = out of room (rows, codes or string store).
     """
@@ -189,21 +204,23 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
         for k in range(length):
             h = (h ^ np.uint64(buf[p + k])) * np.uint64(0x100000001B3)
         hs = np.int64(h)
+        p0 = _prefix(buf, p, length, 0)
+        p1 = _prefix(buf, p, length, 8)
         slot = _slot(h, shift)
         code = -1
-        while table[slot, 0] != -1:
-            if table[slot, 1] == hs:
-                c = table[slot, 0]
-                if str_loc[c, 1] == length:
-                    off = str_loc[c, 0]
-                    same = True
-                    for k in range(length):
-                        if store[off + k] != buf[p + k]:
-                            same = False
-                            break
-                    if same:
-                        code = c
+        while table[slot, 1] != -1:
+            entry = table[slot, 1]
+            if table[slot, 0] == hs and (entry & 0xFFFF) == length and table[slot, 2] == p0 and table[slot, 3] == p1:
+                c = entry >> 16
+                same = True
+                off = str_loc[c, 0]
+                for k in range(16, length):  # the first 16 bytes were compared in the slot
+                    if store[off + k] != buf[p + k]:
+                        same = False
                         break
+                if same:
+                    code = c
+                    break
             slot = (slot + 1) & mask
         if code == -1:
             n_codes = state[0]
@@ -215,8 +232,10 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
             str_loc[n_codes, 0] = used
             str_loc[n_codes, 1] = length
             str_hash[n_codes] = h
-            table[slot, 0] = n_codes
-            table[slot, 1] = hs
+            table[slot, 0] = hs
+            table[slot, 1] = (np.int64(n_codes) << 16) | length
+            table[slot, 2] = p0
+            table[slot, 3] = p1
             code = n_codes
             state[0] = n_codes + 1
             state[1] = used + length
@@ -244,7 +263,7 @@ class _Decoder:
         self.out = np.empty((N_INT_FIELDS, cap), np.int64)
         self.inv = np.empty(cap, np.int64)
         # Sized for the investors seen so far, not the rows: a small table stays in cache.
-        self.table = np.full((1 << 16, 2), -1, np.int64)
+        self.table = np.full((1 << 16, 4), -1, np.int64)
         self.store = np.empty(1 << 20, np.uint8)
         self.state = np.zeros(2, np.int64)
         self.str_loc = np.empty((1 << 15, 2), np.int64)
@@ -262,8 +281,8 @@ class _Decoder:
         if used + 65_536 > self.store.shape[0]:
             self.store = np.concatenate([self.store, np.empty_like(self.store)])
         if 2 * (n_codes + 1) > self.table.shape[0]:
-            self.table = np.empty((self.table.shape[0] * 4, 2), np.int64)
-            _rehash(self.table, self.str_hash, n_codes)
+            self.table = np.empty((self.table.shape[0] * 4, 4), np.int64)
+            _rehash(self.table, self.str_hash, self.str_loc, self.store, n_codes)
 
     def feed(self, buf: np.ndarray, pos: int, end: int) -> tuple[int, bool]:
         while True:

@@ -310,6 +310,7 @@ def test_selectors_read_the_latest_finished_run_by_default():
 def test_copy_reader_codes_every_investor_exactly_whatever_the_bytes():
     """Unicode, tabs, backslashes, long names and more investors than the decoder's first tables hold."""
     odd = ["инвестор-1", "tab\there", "back\\slash", "new\nline", "x" * 64, "x" * 63, "emoji-😀", "a", "A"]
+    odd += ["y" * 20 + "a", "y" * 20 + "b", "z" * 16, "z" * 15 + "y"]  # same first 16 bytes, one byte apart
     rows = [transfer("OUT", "1.00", day=i % 50, investor=f"inv-{i}") for i in range(40_000)]
     rows += [transfer("OUT", "10", day=1, investor=name) for name in odd]
     rows += [transfer("IN", "4", day=2, investor=name) for name in odd]

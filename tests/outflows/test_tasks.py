@@ -11,7 +11,6 @@ from django.core.management import call_command
 
 from outflows import tasks
 from outflows.models import CrossBorderTransfer, OutflowRun, RunStatus
-from outflows.schedule import BEAT_SCHEDULE
 from outflows.services import LOCK_KEY, outflow_run_request
 from tests.conftest import wait_for
 from tests.outflows.factories import BASE, add_transfers, random_transfers, transfer
@@ -102,6 +101,8 @@ def test_task_is_idempotent_and_yields_to_a_running_computation():
 
 
 def test_nightly_beat_entry_runs_the_task():
-    (entry,) = BEAT_SCHEDULE.values()
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["outflows-nightly-compute"]
     assert entry["task"] == tasks.compute_outflows_task.name
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({1}, {30})
