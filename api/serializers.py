@@ -173,9 +173,11 @@ class FlagSerializer(serializers.ModelSerializer):
 
 
 class TransferSerializer(serializers.ModelSerializer):
-    operator = serializers.SlugRelatedField(slug_field="unp", read_only=True, help_text="Reporting operator's UNP.")
-    platform = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Platform slug.")
-    filing = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Source filing id.")
+    # Read from columns joined into the row (TransferViewSet annotates them): building an
+    # Operator and a ForeignPlatform per transfer costs three times the rest of the page.
+    operator = serializers.CharField(source="operator_unp", read_only=True, help_text="Reporting operator's UNP.")
+    platform = serializers.CharField(source="platform_slug", read_only=True, help_text="Platform slug.")
+    filing = serializers.IntegerField(source="filing_id", read_only=True, help_text="Source filing id.")
 
     class Meta:
         model = CrossBorderTransfer
@@ -219,7 +221,10 @@ class OutflowRunSerializer(serializers.ModelSerializer):
 
 
 class OutflowStatSerializer(serializers.ModelSerializer):
-    non_return_share = serializers.DecimalField(max_digits=9, decimal_places=6, read_only=True, allow_null=True)
+    # A number (or null when nothing has matured), as in `compute_outflows --json`; money stays a decimal string.
+    non_return_share = serializers.DecimalField(
+        max_digits=9, decimal_places=6, read_only=True, allow_null=True, coerce_to_string=False
+    )
 
     class Meta:
         model = OutflowStat

@@ -1,7 +1,7 @@
 """API v1 viewsets (DESIGN section 8). Thin: querysets, one scope each, services for writes."""
 
 from django.conf import settings
-from django.db.models import QuerySet, Subquery
+from django.db.models import F, QuerySet, Subquery
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -87,6 +87,17 @@ class ApiViewSet(viewsets.GenericViewSet):
         return self.visible(queryset)
 
 
+def _loggable(text: str, limit: int) -> str:
+    # PostgreSQL's jsonb refuses NUL (\u0000): a query string holding one must not turn the log into a 500.
+    return text[:limit].replace("\x00", "\ufffd")
+
+
+def _clip(values: list[str]) -> str | list[str]:
+    """A query value as logged: at most 200 characters each (a pull is logged, not its garbage)."""
+    clipped = [_loggable(v, 200) for v in values[:10]]
+    return clipped[0] if len(clipped) == 1 else clipped
+
+
 class PullAuditMixin:
     """Every successful pull (list page or single object) is an AuditEvent: who, endpoint, filters, rows."""
 
@@ -101,7 +112,7 @@ class PullAuditMixin:
             details={
                 **access.label(),
                 "endpoint": request.path,
-                "filters": {k: v[0] if len(v) == 1 else v for k, v in request.query_params.lists()},
+                "filters": {_loggable(k, 64): _clip(v) for k, v in request.query_params.lists()},
                 "rows": rows,
             },
         )
@@ -187,11 +198,7 @@ class FilingViewSet(PullAuditDetailMixin, mixins.CreateModelMixin, ReadOnlyApiVi
     filterset_class = filters.FilingFilter
     audit_action = "api.pull.filings"
     operator_write_methods = ("POST",)
-
-    def get_parsers(self):
-        if getattr(self, "action", None) == "create" or self.request is None or self.request.method == "POST":
-            return [MultiPartParser(), FormParser()]
-        return super().get_parsers()
+    parser_classes = [MultiPartParser, FormParser]
 
     def base_queryset(self):
         return RegistrationFiling.objects.select_related("operator")
@@ -303,6 +310,11 @@ class FlagViewSet(ReadOnlyApiViewSet):
         return queryset.filter(operator_id__in=operator_ids, status=FlagStatus.CONFIRMED)
 
 
+def transfers_for_api() -> QuerySet:
+    """Transfers with the two codes the serializer shows joined in as plain columns."""
+    return CrossBorderTransfer.objects.annotate(operator_unp=F("operator__unp"), platform_slug=F("platform__slug"))
+
+
 @extend_schema_view(
     list=extend_schema(summary="Cross-border transfers (cursor pages)", tags=["transfers"]),
     retrieve=extend_schema(summary="One transfer", tags=["transfers"]),
@@ -317,7 +329,7 @@ class TransferViewSet(PullAuditDetailMixin, ReadOnlyApiViewSet):
     operator_lookup = None
 
     def base_queryset(self):
-        return CrossBorderTransfer.objects.select_related("operator", "platform")
+        return transfers_for_api()
 
 
 @extend_schema_view(

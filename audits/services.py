@@ -58,7 +58,19 @@ def _jsonable(value: Any) -> Any:
     so that the hash computed now matches the hash recomputed by verify_audit_log."""
     if value is None:
         return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return _without_nul(json.loads(json.dumps(value, cls=DjangoJSONEncoder)))
+
+
+def _without_nul(value: Any) -> Any:
+    # PostgreSQL refuses NUL in text and jsonb; a hostile URL or upload name must not turn a
+    # logged refusal into a 500. NUL becomes U+FFFD (the replacement character).
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def _event_content(
@@ -73,7 +85,7 @@ def _event_content(
         "action": action[:64],
         "object_type": obj._meta.label_lower if obj is not None else "",
         "object_id": str(obj.pk) if obj is not None and obj.pk is not None else "",
-        "object_repr": str(obj)[:255] if obj is not None else "",
+        "object_repr": _without_nul(str(obj)[:255]) if obj is not None else "",
         "before": _jsonable(before),
         "after": _jsonable(after),
         "details": _jsonable(details),

@@ -129,6 +129,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # lockouts are written to the audit log; no banner on every command
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
 # Sessions end after 30 minutes without a request (the cookie is renewed on each one).
@@ -254,3 +255,4 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # spreadsheet formula injection
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"  # only who may add operators (supervisors) may import
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+

@@ -51,6 +51,9 @@ class CrossBorderTransfer(models.Model):
             models.UniqueConstraint(fields=["operator", "external_id"], name="transfer_external_id_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.direction} {self.value_byn} BYN"
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued", _("В очереди / Queued")
@@ -119,3 +122,6 @@ class OutflowStat(models.Model):
             models.UniqueConstraint(fields=["run", "dimension", "key", "cohort"], name="outflow_stat_unique"),
         ]
         indexes = [models.Index(fields=["run", "dimension", "cohort"])]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} {self.dimension}:{self.key} {self.cohort}"

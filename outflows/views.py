@@ -95,4 +95,3 @@ def transfer_list(request):
     transfers = selectors.transfer_list(**filters)
     page = Paginator(transfers, 100).get_page(request.GET.get("page"))
     return render(request, "outflows/transfers.html", {"page": page, "filters": filters})
-

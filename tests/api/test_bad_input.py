@@ -27,6 +27,8 @@ URLS = [
     "/api/v1/transfers/?page_size=0",
     "/api/v1/transfers/?updated_since=",
     "/api/v1/platforms/?verified=null",
+    "/api/v1/filings/?%13%00x=1&kind=client_register",  # NUL in a parameter name (audited pull)
+    "/api/v1/transfers/?x=%00",  # NUL in a value (audited pull)
 ]
 
 
@@ -36,3 +38,7 @@ def test_never_500(world, agency, url):
     assert response.status_code < 500, response.content[:300]
     if response.status_code >= 400:
         assert response.json()["status"] == response.status_code
+
+
+def test_nul_byte_in_path_of_a_refusal_is_not_500(world, agency):
+    assert agency.get("/api/v1/filings/%00/").status_code == 404

@@ -142,3 +142,9 @@ def test_filing_errors_updated_since_follows_the_filing(world, agency):
     since = timezone.now().isoformat().replace("+", "%2B")
     assert agency.get(f"{url}?updated_since={since}").json()["results"] == []
     assert len(agency.get(url).json()["results"]) == 1
+
+
+def test_stats_share_is_a_number_and_money_a_decimal_string(world, agency):
+    row = agency.get(f"/api/v1/outflows/stats/?run={world.run.pk}&cohort=all").json()["results"][0]
+    assert row["non_return_share"] == 0.4
+    assert row["outbound_value_byn"] == "100.00"

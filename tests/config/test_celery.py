@@ -24,9 +24,13 @@ def test_task_of_a_rolled_back_transaction_is_never_sent(celery_worker_process, 
     class Rollback(Exception):
         pass
 
-    with pytest.raises(Rollback), transaction.atomic():
-        ping.delay_on_commit("rolled-back-2")
-        raise Rollback
+    def enqueue_then_fail():
+        with transaction.atomic():
+            ping.delay_on_commit("rolled-back-2")
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        enqueue_then_fail()
     ping.delay_on_commit("sentinel-3")  # sent after; once it ran, the rolled-back one would have too
     log = celery_worker_process["log"]
     wait_for(lambda: "sentinel-3" in log.read_text(), timeout=30)

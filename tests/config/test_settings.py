@@ -37,7 +37,10 @@ def test_embedded_default_needs_no_environment(tmp_path):
         "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings"},
     )
     assert result.returncode == 0, result.stderr
@@ -61,8 +64,12 @@ def test_database_url_switches_to_postgresql_with_health_checked_persistent_conn
         "import django; django.setup(); from django.conf import settings as s; d = s.DATABASES['default']; "
         "print(d['ENGINE'], d['HOST'], d['CONN_MAX_AGE'] > 0, d['CONN_HEALTH_CHECKS'], s.CELERY_TASK_ALWAYS_EAGER)"
     )
-    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings",
-           "DATABASE_URL": "postgres://u:p@db.internal:5432/portal", "CELERY_BROKER_URL": "redis://r:6379/0"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": "postgres://u:p@db.internal:5432/portal",
+        "CELERY_BROKER_URL": "redis://r:6379/0",
+    }
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "db.internal", "True", "True", "False"]

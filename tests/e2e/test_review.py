@@ -13,12 +13,25 @@ def test_auditor_confirms_the_worst_operators_flag_with_a_note(page, live_server
     from django.utils import timezone
 
     calm, worst = OperatorFactory(name="ООО «Спокойный»"), OperatorFactory(name="ООО «Худший»")
-    rule = Rule.objects.get_or_create(code="UNKNOWN_PLATFORM", defaults={"title": "Непроверенная платформа",
-                                                                         "severity": "medium"})[0]
-    Flag.objects.create(operator=calm, rule=rule, fingerprint="calm", subject="unverified platform a",
-                        severity="medium", evidence={"platform": "a"})
-    flag = Flag.objects.create(operator=worst, rule=rule, fingerprint="worst", subject="unverified platform garantex",
-                               severity="high", evidence={"platform": "garantex", "transfer_count": 12})
+    rule = Rule.objects.get_or_create(
+        code="UNKNOWN_PLATFORM", defaults={"title": "Непроверенная платформа", "severity": "medium"}
+    )[0]
+    Flag.objects.create(
+        operator=calm,
+        rule=rule,
+        fingerprint="calm",
+        subject="unverified platform a",
+        severity="medium",
+        evidence={"platform": "a"},
+    )
+    flag = Flag.objects.create(
+        operator=worst,
+        rule=rule,
+        fingerprint="worst",
+        subject="unverified platform garantex",
+        severity="high",
+        evidence={"platform": "garantex", "transfer_count": 12},
+    )
     OperatorRisk.objects.create(operator=worst, score=90, computed_at=timezone.now())
     OperatorRisk.objects.create(operator=calm, score=5, computed_at=timezone.now())
     user = auditor(is_staff=True)

@@ -86,12 +86,16 @@ def test_supervisor_changes_status_in_admin_and_history_is_kept(client):
     url = reverse("admin:operators_operator_change", args=[operator.pk])
     form = client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and not hasattr(v, "all")}
-    data.update({
-        "status": "suspended",
-        "htp_certificate_valid_until": operator.htp_certificate_valid_until.isoformat(),
-        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
-        "status_changes-TOTAL_FORMS": "0", "status_changes-INITIAL_FORMS": "0",
-    })
+    data.update(
+        {
+            "status": "suspended",
+            "htp_certificate_valid_until": operator.htp_certificate_valid_until.isoformat(),
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "status_changes-TOTAL_FORMS": "0",
+            "status_changes-INITIAL_FORMS": "0",
+        }
+    )
     data.pop("htp_registered_on", None)
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
@@ -107,7 +111,9 @@ def test_login_page_is_russian_first_and_uses_no_external_assets(client):
     assert response.status_code == 200
     assert 'lang="ru"' in body
     assert "Вход в портал" in body
-    assert "http://" not in body and "https://" not in body  # closed network: nothing from a CDN
+    # Closed network: nothing from a CDN.
+    assert "http://" not in body
+    assert "https://" not in body
 
 
 def test_language_switch_to_english(client):
