@@ -59,7 +59,6 @@ def main() -> None:
     parser.add_argument("--preload", type=int, default=None, help="rows already in the table (default: --rows)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the database between runs (no drop)")
-    parser.add_argument("--polars", action="store_true", help="use the vectorised (polars) path for UTF-8 CSV")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     preload = args.rows if args.preload is None else args.preload
@@ -99,9 +98,7 @@ def main() -> None:
     # with its own benchmark (bench/outflows); with eager Celery it would run
     # inside the timing here.
     operators.services._schedule_outflow_recompute = lambda: None
-    from django.conf import settings
 
-    settings.FILING_INGEST_POLARS = args.polars
     call_command("migrate", verbosity=0)
     for slug, country in PLATFORMS:
         ForeignPlatform.objects.get_or_create(slug=slug, defaults={"name": slug, "country": country, "verified": True})

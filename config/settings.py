@@ -255,4 +255,3 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # spreadsheet formula injection
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"  # only who may add operators (supervisors) may import
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-

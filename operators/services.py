@@ -377,8 +377,6 @@ def _import_transfers(*, filing, path, table, positions, outcome: _Outcome) -> N
         reopen=lambda: open_table(path).records,
         checker=checker,
         errors=outcome.errors,
-        path=path,
-        table=table,
     )
     outcome.rows_total = result.rows_total
     outcome.rows_imported = result.rows_imported

@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 
 from operators.models import FilingStatus, ForeignPlatform
-from outflows import ingest
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory, PlatformFactory
 from tests.operators.intake_helpers import TRANSFER_HEADER, submit
@@ -73,47 +72,3 @@ def test_occurred_at_offsets_are_kept_as_instants():
     submit(OperatorFactory(), content.encode())
     a, b = CrossBorderTransfer.objects.order_by("external_id")
     assert a.occurred_at == b.occurred_at
-
-
-def test_vectorised_path_loads_a_good_utf8_register(settings, monkeypatch):
-    settings.FILING_INGEST_POLARS = True
-
-    def row_by_row(**kwargs):
-        raise AssertionError("a good UTF-8 register must not need the row-by-row path")
-
-    monkeypatch.setattr(ingest, "_pg_load", row_by_row)
-    content = _register(3_000)
-    result = submit(OperatorFactory(), content)
-    assert result.status == FilingStatus.ACCEPTED, result.errors[:5]
-    assert CrossBorderTransfer.objects.count() == 3_000
-    t = CrossBorderTransfer.objects.get(external_id="T7")
-    assert (t.amount, t.value_byn, t.platform.slug) == (Decimal("8.000001"), Decimal("7.10"), "bybit")
-    assert result.filing.warnings == []
-
-
-def test_vectorised_path_hands_bad_files_to_the_exact_path(settings):
-    settings.FILING_INGEST_POLARS = True
-    n = 2_000
-    result = submit(OperatorFactory(), _register(n, bad_at=n - 1, dup_at=n - 2))
-    assert sorted((e.row, e.code) for e in result.errors) == [
-        (n, "duplicate_external_id"),
-        (n + 1, "datetime_no_offset"),
-    ]
-    assert CrossBorderTransfer.objects.count() == 0
-    assert not ForeignPlatform.objects.filter(slug="newplat0").exists()
-
-
-def test_vectorised_path_declared_totals_match(settings):
-    settings.FILING_INGEST_POLARS = True
-    content = TRANSFER_HEADER + (
-        "A,2025-03-05T10:00:00Z,OUT,i,binance,AE,USDT,1,100.10\nB,2025-03-06T10:00:00+03:00,IN,i,binance,AE,USDT,1,40.05\n"
-    )
-    result = submit(
-        OperatorFactory(),
-        content.encode(),
-        declared_rows=2,
-        declared_out_byn=Decimal("100.10"),
-        declared_in_byn=Decimal("40.05"),
-    )
-    assert result.status == FilingStatus.ACCEPTED
-    assert result.filing.warnings == []
