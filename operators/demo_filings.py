@@ -61,7 +61,9 @@ def _submit(operator, kind, start, end, text, *, rng, late_share=0.12, **declare
     else:
         day = due - timedelta(days=rng.randint(0, 12))
     submitted = datetime.combine(day, datetime.min.time(), tzinfo=MINSK) + timedelta(hours=rng.randint(9, 18))
-    type(filing).objects.filter(pk=filing.pk).update(submitted_at=min(submitted, timezone.now()))
+    when = min(submitted, timezone.now())
+    # Processing is immediate here; the rules read when it was rejected (processed_at).
+    type(filing).objects.filter(pk=filing.pk).update(submitted_at=when, processed_at=when)
     return result
 
 
