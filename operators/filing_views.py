@@ -139,10 +139,16 @@ def _operator_desk(user, own_ids: list[int]) -> tuple[list, list]:
     return calendar, list(flag_list(user=user)[:50])
 
 
+ERROR_SORTS = {"row": ("row", "id"), "column": ("column", "row", "id"), "code": ("code", "row", "id")}
+
+
 @login_required
 def filing_detail(request, pk: int):
     filing = get_object_or_404(_filings_for(request.user), pk=pk)
-    errors_page = Paginator(filing.errors.all(), ERRORS_PER_PAGE).get_page(request.GET.get("page"))
+    # Sorted by spreadsheet row by default; by column or error code on request (whitelisted).
+    sort = request.GET.get("sort", "row")
+    order = ERROR_SORTS.get(sort, ERROR_SORTS["row"])
+    errors_page = Paginator(filing.errors.order_by(*order), ERRORS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "operators/filing_detail.html",

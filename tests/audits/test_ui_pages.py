@@ -220,3 +220,35 @@ def test_transfer_list_filters_by_operator_and_platform(client):
     page = client.get(reverse("outflows:transfers"), {"operator": first.unp, "platform": "binance"}).context["page"]
     assert {t.operator_id for t in page} == {first.pk}
     assert len(page) == 3
+
+
+def test_admin_shows_outflow_runs_with_stats_to_auditors(client):
+    _world(1)
+    client.force_login(auditor(is_staff=True))
+    run = OutflowRun.objects.get()
+    assert client.get(reverse("admin:outflows_outflowrun_changelist")).status_code == 200
+    page = client.get(reverse("admin:outflows_outflowrun_change", args=[run.pk]))
+    assert page.status_code == 200
+    assert "overall" in page.content.decode()
+    assert client.get(reverse("admin:outflows_crossbordertransfer_changelist")).status_code == 200
+
+
+def test_filing_error_table_sorts_by_whitelisted_columns(client):
+    from operators.models import FilingError
+
+    (op,) = _world(1)
+    filing = RegistrationFiling.objects.get(operator=op)
+    for row, column, code in ((5, "amount", "b"), (2, "value_byn", "a"), (9, "asset", "c")):
+        FilingError.objects.create(
+            filing=filing, row=row, column=column, value="x", code=code, message_ru="м", message_en="m"
+        )
+    client.force_login(auditor())
+    url = reverse("filings:detail", args=[filing.pk])
+    rows = [e.row for e in client.get(url).context["errors_page"]]
+    assert rows == [2, 5, 9]
+    assert [e.column for e in client.get(url, {"sort": "column"}).context["errors_page"]] == [
+        "amount",
+        "asset",
+        "value_byn",
+    ]
+    assert [e.row for e in client.get(url, {"sort": "nonsense"}).context["errors_page"]] == [2, 5, 9]
