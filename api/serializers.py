@@ -7,6 +7,7 @@ from rest_framework.reverse import reverse
 from audits.models import Flag
 from operators.models import FilingError, FilingKind, ForeignPlatform, Operator, RegistrationFiling
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
+from outflows.selectors import STAT_FIELDS
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -231,16 +232,7 @@ class OutflowStatSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "run",
-            "dimension",
-            "key",
-            "cohort",
-            "outbound_value_byn",
-            "returned_value_byn",
-            "unreturned_value_byn",
-            "non_return_share",
-            "pending_outbound_value_byn",
-            "pending_returned_value_byn",
-            "outbound_count",
+            *STAT_FIELDS,
             "returned_30d_byn",
             "returned_90d_byn",
             "returned_180d_byn",

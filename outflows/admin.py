@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
+from outflows.selectors import STAT_FIELDS
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,17 +19,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class OutflowStatInline(admin.TabularInline):
     model = OutflowStat
-    fields = (
-        "dimension",
-        "key",
-        "cohort",
-        "outbound_value_byn",
-        "returned_value_byn",
-        "unreturned_value_byn",
-        "non_return_share",
-        "pending_outbound_value_byn",
-        "outbound_count",
-    )
+    fields = STAT_FIELDS
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -13,6 +13,20 @@ from django.db.models import QuerySet
 from outflows.engine import CURVE_DAYS
 from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
 
+# The figures of one stat row, in the order of DESIGN section 10 (command JSON, exports, API, admin).
+STAT_FIELDS = (
+    "dimension",
+    "key",
+    "cohort",
+    "outbound_value_byn",
+    "returned_value_byn",
+    "unreturned_value_byn",
+    "non_return_share",
+    "pending_outbound_value_byn",
+    "pending_returned_value_byn",
+    "outbound_count",
+)
+
 
 def outflow_run_latest() -> OutflowRun | None:
     """The most recent finished run (by finish time), or None when there is none."""

@@ -12,18 +12,7 @@ from outflows import selectors
 from outflows.models import Dimension, OutflowRun
 
 TRANSFER_FILTERS = ("operator", "platform", "country", "investor", "direction", "since", "until")
-STAT_COLUMNS = [
-    "dimension",
-    "key",
-    "cohort",
-    "outbound_value_byn",
-    "returned_value_byn",
-    "unreturned_value_byn",
-    "non_return_share",
-    "pending_outbound_value_byn",
-    "pending_returned_value_byn",
-    "outbound_count",
-]
+STAT_COLUMNS = list(selectors.STAT_FIELDS)
 
 
 def _stats(request):
@@ -62,7 +51,7 @@ def stats_export(request, fmt: str):
     """Auditors and supervisors: the same rows as CSV/XLSX; logged in the audit log."""
     require_auditor(request.user)
     run, dimension, rows = _stats(request)
-    data = [[getattr(s, c) if c != "non_return_share" else s.non_return_share for c in STAT_COLUMNS] for s in rows]
+    data = [[row[c] for c in STAT_COLUMNS] for row in map(selectors.outflow_stat_as_dict, rows)]
     audit_event_record(
         actor=request.user,
         action="export.outflow_stats",
@@ -71,9 +60,7 @@ def stats_export(request, fmt: str):
         details={"format": fmt, "filters": dict(request.GET.items()), "rows": len(data)},
     )
     name = f"outflow-stats-run{run.pk if run else 0}-{dimension}"
-    return export_response(
-        headers=STAT_COLUMNS, rows=[[str(v) if v is not None else "" for v in r] for r in data], fmt=fmt, filename=name
-    )
+    return export_response(headers=STAT_COLUMNS, rows=data, fmt=fmt, filename=name)
 
 
 @login_required
