@@ -6,10 +6,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 run: ## embedded default: venv, install, migrate, demo data, portal on http://127.0.0.1:8000
-	scripts/setup.sh
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py generate_demo_data --if-empty
-	$(PY) manage.py runserver 127.0.0.1:8000
+	scripts/run.sh
 
 test: ## whole suite on real PostgreSQL + Redis + Celery worker + headless Chromium
 	scripts/test.sh

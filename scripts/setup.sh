@@ -12,8 +12,12 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -r requirements.lock ${1:+-r requirements-dev.lock}
   touch "$stamp"
 fi
-if command -v msgfmt >/dev/null; then
-  for po in locale/*/LC_MESSAGES/django.po; do msgfmt --check-format -o "${po%.po}.mo" "$po"; done
-else
-  echo "note: gettext (msgfmt) not installed; the UI shows its Russian source texts only" >&2
-fi
+# Compiled translations are built here, not committed: msgfmt when gettext is
+# installed, else polib (pure Python, in the lock file).
+for po in locale/*/LC_MESSAGES/django.po; do
+  if command -v msgfmt >/dev/null; then
+    msgfmt --check-format -o "${po%.po}.mo" "$po"
+  else
+    .venv/bin/python -c "import polib, sys; polib.pofile(sys.argv[1]).save_as_mofile(sys.argv[2])" "$po" "${po%.po}.mo"
+  fi
+done
