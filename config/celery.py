@@ -22,6 +22,9 @@ app.conf.beat_schedule = {
     # 08:00 every day: reminders reach operator staff at the start of their working day;
     # "the day after a missed due date" includes weekends, and the service skips sent ones.
     "audits-daily-reminders": {"task": "audits.send_filing_reminders", "schedule": crontab(hour=8, minute=0)},
+    # Every 5 minutes: a filing whose task was lost (Redis restart, killed worker) is
+    # re-sent after 10 minutes, so none stays "received" for ever.
+    "operators-requeue-stuck-filings": {"task": "operators.requeue_stuck_filings", "schedule": crontab(minute="*/5")},
 }
 
 

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +38,8 @@ from outflows.tasks import schedule_outflow_recompute
 logger = logging.getLogger(__name__)
 
 FINAL = {FilingStatus.ACCEPTED, FilingStatus.REJECTED, FilingStatus.SUPERSEDED}
+# Longer than any filing takes to process (a 1M-row register: about 10 s).
+STUCK_AFTER = timedelta(minutes=10)
 
 
 @dataclass
@@ -194,6 +196,18 @@ def _dry_run(*, fields: dict, uploaded_file) -> FilingResult:
         errors=list(outcome.errors),
         warnings=warnings,
         dry_run=True,
+    )
+
+
+def filings_stuck(*, older_than: timedelta = STUCK_AFTER) -> list[int]:
+    """Filings still `received` or `processing` long after upload: their task was lost
+    (Redis restarted without it, a worker killed before acknowledging). Re-sending them is
+    safe: filing_process imports a filing at most once."""
+    cutoff = timezone.now() - older_than
+    return list(
+        RegistrationFiling.objects.filter(
+            status__in=[FilingStatus.RECEIVED, FilingStatus.PROCESSING], updated_at__lt=cutoff
+        ).values_list("id", flat=True)
     )
 
 

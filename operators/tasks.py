@@ -9,3 +9,12 @@ from operators import services
 def process_filing(filing_id: int) -> None:
     """Validate and import one filing. Safe to run twice (acks_late redelivery): see filing_process."""
     services.filing_process(filing_id=filing_id)
+
+
+@shared_task(name="operators.requeue_stuck_filings")
+def requeue_stuck_filings() -> int:
+    """Periodic sweeper: re-send filings whose processing task was lost. Returns how many."""
+    stuck = services.filings_stuck()
+    for filing_id in stuck:
+        process_filing.delay(filing_id)
+    return len(stuck)

@@ -42,5 +42,10 @@ def test_beat_schedule_names_only_registered_tasks():
 
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert scheduled == {"outflows.compute", "audits.scan_violations", "audits.send_filing_reminders"}
+    assert scheduled == {
+        "outflows.compute",
+        "audits.scan_violations",
+        "audits.send_filing_reminders",
+        "operators.requeue_stuck_filings",
+    }
     assert scheduled <= set(app.tasks)
