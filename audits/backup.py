@@ -48,8 +48,11 @@ def backup_create(*, target: Path) -> dict:
     args, env = _pg_env()
     dump = target / "database.dump"
     # One consistent snapshot of the whole database (pg_dump runs in one transaction).
-    subprocess.run(  # noqa: S603 - pg_dump from PATH, arguments from settings
-        ["pg_dump", *args, "--format=custom", "--no-owner", "--file", str(dump), settings.DATABASES["default"]["NAME"]],
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise RuntimeError("pg_dump is not installed (Debian: postgresql-client)")
+    subprocess.run(  # noqa: S603 - a fixed program, arguments from settings
+        [pg_dump, *args, "--format=custom", "--no-owner", "--file", str(dump), settings.DATABASES["default"]["NAME"]],
         env=env,
         check=True,
         capture_output=True,
