@@ -1,0 +1,65 @@
+"""Faults on purpose: the worker's child is SIGKILLed in the middle of importing a 200,000-row register.
+
+acks_late + task_reject_on_worker_lost put the message back on the queue; the
+respawned child imports the filing again from scratch (the killed transaction left
+nothing behind), so it ends `accepted` with exactly its rows, once.
+"""
+
+import os
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from operators.models import FilingStatus, RegistrationFiling
+from outflows.models import CrossBorderTransfer
+from tests.conftest import wait_for
+from tests.factories import OperatorFactory
+from tests.operators.intake_helpers import TRANSFER_HEADER, submit
+
+pytestmark = [pytest.mark.faults, pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+ROWS = 200_000
+
+
+def _register(rows: int) -> bytes:
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    lines = [TRANSFER_HEADER]
+    for n in range(rows):
+        at = (start + timedelta(seconds=n * 10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        direction = "OUT" if n % 3 else "IN"
+        lines.append(f"F{n:07d},{at},{direction},inv{n % 5000},binance,AE,USDT,{n % 900 + 1}.5,{n % 700 + 1}.25\n")
+    return "".join(lines).encode()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def test_filing_survives_its_worker_child_being_killed_mid_import(celery_worker_process):
+    operator = OperatorFactory()
+    filing = submit(operator, _register(ROWS), process_now=False).filing
+    worker = celery_worker_process["process"]
+    wait_for(
+        lambda: RegistrationFiling.objects.get(pk=filing.pk).status == FilingStatus.PROCESSING,
+        timeout=60,
+        interval=0.05,
+    )
+    time.sleep(0.5)  # well into the import
+    killed = _children(worker.pid)
+    assert killed, "the prefork worker has children"
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    started = time.monotonic()
+    wait_for(lambda: RegistrationFiling.objects.get(pk=filing.pk).status == FilingStatus.ACCEPTED, timeout=180)
+    assert time.monotonic() - started < 180
+    filing.refresh_from_db()
+    assert filing.rows_imported == ROWS
+    assert CrossBorderTransfer.objects.filter(filing=filing).count() == ROWS
+    log = celery_worker_process["log"].read_text()
+    assert "SIGKILL" in log  # the child really died mid-task ...
+    assert "WorkerLostError" in log  # ... and its task was rejected back onto the queue
+    assert worker.poll() is None  # the main worker process lived on and respawned its children
+    assert set(_children(worker.pid)).isdisjoint(killed)
