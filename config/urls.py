@@ -22,3 +22,5 @@ urlpatterns = [
     path("outflows/", include("outflows.urls")),
     path("api/", include("api.urls")),
 ]
+
+handler500 = "config.errors.server_error"

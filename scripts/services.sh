@@ -56,6 +56,7 @@ CONF
     --appendonly yes --maxmemory-policy noeviction --save ""
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   echo "export DATABASE_URL=postgres://portal@127.0.0.1:$PG_PORT/portal"
+  echo "export PORTAL_PG_DATA=$dir/pg PORTAL_PG_BIN=$bin PORTAL_PG_LOG=$dir/pgsock/pg.log"
   echo "export CELERY_BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0"
   echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1"
   ;;
