@@ -1,4 +1,9 @@
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import redirect
+from django.urls import reverse
 
 
 class RussianFirstLocaleMiddleware(LocaleMiddleware):
@@ -12,3 +17,29 @@ class RussianFirstLocaleMiddleware(LocaleMiddleware):
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         super().process_request(request)
 
+
+class SccTwoFactorMiddleware:
+    """Auditors and supervisors reach nothing but the two-factor pages until they confirm a TOTP code.
+
+    Operator staff may enable it too (optional). The API authenticates with tokens, not sessions.
+    """
+
+    OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/api/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from operators.roles import is_auditor
+
+        user = getattr(request, "user", None)
+        if (
+            settings.OTP_REQUIRED_FOR_SCC
+            and user is not None
+            and user.is_authenticated
+            and not user.is_verified()
+            and is_auditor(user)
+            and not request.path.startswith(self.OPEN_PREFIXES)
+        ):
+            return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

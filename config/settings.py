@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "operators",
     "outflows",
     "audits",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "config.middleware.SccTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -132,6 +136,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # lockouts are written to the audit log; no banner on every command
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+# Auditors and supervisors must confirm a TOTP code (django-otp) after the password.
+# On by default in production; off in the embedded demo so a newcomer can look around.
+OTP_REQUIRED_FOR_SCC = env.bool("OTP_REQUIRED_FOR_SCC", default=not DEBUG)
+OTP_TOTP_ISSUER = "КГК / SCC Crypto Oversight Portal"
 # Sessions end after 30 minutes without a request (the cookie is renewed on each one).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from audits import ui_views
 from config.healthz import healthz
+from config.two_factor import two_factor
 from operators import views as operator_views
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", two_factor, name="two_factor"),
     path("admin/", admin.site.urls),
     path("", operator_views.home, name="home"),
     path("operators/", include("operators.urls")),
