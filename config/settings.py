@@ -186,10 +186,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=50 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
 CELERY_TASK_IGNORE_RESULT = True  # status lives on our own models, not in a result backend
-# When a whole worker dies, kombu restores its unacknowledged messages after the
-# visibility timeout; longer than the longest task, so nothing runs twice at once.
+# When a whole worker dies, its unacknowledged messages wait in Redis' unacked set until
+# the visibility timeout; kombu sweeps for them every 10 s. Two minutes brings a killed
+# worker's filing back within three; a task still running after two minutes may be
+# delivered twice, which is safe: every task is idempotent (row locks, run and scan locks).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=65 * 60),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=120),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
 }
 CELERY_TIMEZONE = TIME_ZONE
 

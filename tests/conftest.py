@@ -37,32 +37,9 @@ def _media_root(media_root, settings):
     settings.MEDIA_ROOT = media_root
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, media_root):
-    """A real `celery worker` process on the real Redis broker, using the test database.
-
-    Tests using it need `transactional_db` so that their writes are visible to the worker.
-    """
-    broker = os.environ.get("CELERY_BROKER_URL")
-    if not broker:
-        pytest.fail("CELERY_BROKER_URL is not set: use the README's test command.")
-    from django.db import connection
-
-    env = dict(os.environ)
-    db = settings.DATABASES["default"]
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
-    env["MEDIA_ROOT"] = str(media_root)
-    log = tmp_path_factory.mktemp("celery") / "worker.log"
-    # Purge what an earlier, aborted run may have left in the queue.
-    subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "config", "purge", "-f"],
-        env=env,
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-    )
-    with open(log, "w") as out:
+def start_celery_worker(env: dict, log: Path) -> subprocess.Popen:
+    """Start a real `celery worker` (prefork, 2 children) and wait until it is ready; its output goes to `log`."""
+    with open(log, "a") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -86,23 +63,49 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    ready_before = log.read_text().count("ready.")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if "ready." in log.read_text():
-            break
+        if log.read_text().count("ready.") > ready_before:
+            return proc
         if proc.poll() is not None:
             pytest.fail(f"Celery worker exited:\n{log.read_text()}")
         time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"Celery worker did not start:\n{log.read_text()}")
-    del connection  # the worker has its own connections
-    yield {"process": proc, "log": log, "env": env}
-    proc.terminate()
+    proc.kill()
+    pytest.fail(f"Celery worker did not start:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, media_root):
+    """A real `celery worker` process on the real Redis broker, using the test database.
+
+    Tests using it need `transactional_db` so that their writes are visible to the worker.
+    A test may replace the process (fault tests kill it): teardown stops whatever is there.
+    """
+    if not os.environ.get("CELERY_BROKER_URL"):
+        pytest.fail("CELERY_BROKER_URL is not set: use the README's test command.")
+    env = dict(os.environ)
+    db = settings.DATABASES["default"]
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    env["MEDIA_ROOT"] = str(media_root)
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    log.touch()
+    # Purge what an earlier, aborted run may have left in the queue.
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "purge", "-f"],
+        env=env,
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+    )
+    worker = {"process": start_celery_worker(env, log), "log": log, "env": env}
+    yield worker
+    worker["process"].terminate()
     try:
-        proc.wait(timeout=20)
+        worker["process"].wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        worker["process"].kill()
 
 
 def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2):

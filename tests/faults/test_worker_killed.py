@@ -63,3 +63,31 @@ def test_filing_survives_its_worker_child_being_killed_mid_import(celery_worker_
     assert "WorkerLostError" in log  # ... and its task was rejected back onto the queue
     assert worker.poll() is None  # the main worker process lived on and respawned its children
     assert set(_children(worker.pid)).isdisjoint(killed)
+
+
+def test_filing_survives_the_whole_worker_being_killed_mid_import(celery_worker_process):
+    """The whole worker dies (SIGKILL, no chance to reject): after a new worker starts, kombu
+    restores the unacknowledged message once the visibility timeout has passed."""
+    from tests.conftest import start_celery_worker
+
+    operator = OperatorFactory()
+    filing = submit(operator, _register(ROWS), process_now=False).filing
+    worker = celery_worker_process["process"]
+    wait_for(
+        lambda: RegistrationFiling.objects.get(pk=filing.pk).status == FilingStatus.PROCESSING,
+        timeout=60,
+        interval=0.05,
+    )
+    time.sleep(0.5)
+    children = _children(worker.pid)
+    os.kill(worker.pid, signal.SIGKILL)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    started = time.monotonic()
+    celery_worker_process["process"] = start_celery_worker(celery_worker_process["env"], celery_worker_process["log"])
+    wait_for(lambda: RegistrationFiling.objects.get(pk=filing.pk).status == FilingStatus.ACCEPTED, timeout=180)
+    assert time.monotonic() - started < 180
+    filing.refresh_from_db()
+    assert filing.rows_imported == ROWS
+    assert CrossBorderTransfer.objects.filter(filing=filing).count() == ROWS
