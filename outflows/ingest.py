@@ -20,6 +20,7 @@ Two modes on PostgreSQL:
 SQLite (the embedded default, demo scale) takes a batched insert instead.
 """
 
+import contextlib
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -89,7 +90,11 @@ class _Copy:
 
     def write(self, data: str) -> None:
         if self._copy is None:
-            self._cm = self.cursor.copy(self.sql)
+            from psycopg.copy import QueuedLibpqWriter
+
+            # A worker thread sends while this one validates the next rows (the wait for the
+            # server's socket releases the GIL). The queue is bounded, so memory stays flat.
+            self._cm = self.cursor.copy(self.sql, writer=QueuedLibpqWriter(self.cursor))
             self._copy = self._cm.__enter__()
         self._copy.write(data)
 
@@ -203,6 +208,9 @@ def _pg_load(
             copy.close(exc)
             raise FileRejected("csv_syntax", row=row_no, value=str(exc)) from exc
         except psycopg.errors.UniqueViolation as exc:
+            # Reported by the send thread during a write: end the COPY (and the thread) before going on.
+            with contextlib.suppress(psycopg.Error):
+                copy.close(exc)
             if stage:
                 raise
             raise _Fallback from exc

@@ -126,8 +126,11 @@ class ErrorList(list):
     """Errors of one file, capped at MAX_ERRORS (the cap itself is reported)."""
 
     overflow = False
+    # Every error found, also those past the cap: validators compare it to tell a bad row.
+    found = 0
 
     def add(self, row: int, column: str, value: object, code: str) -> None:
+        self.found += 1
         if len(self) >= MAX_ERRORS:
             if not self.overflow:
                 self.overflow = True

@@ -206,7 +206,7 @@ class TransferChecker:
         ext, when_raw, direction, investor, platform_raw, country, asset, amount_raw, value_raw = (
             cells[i].strip() for i in p
         )
-        before = len(errors)
+        before = errors.found
         _text(errors, row, "external_id", ext)
         try:
             when = datetime.fromisoformat(when_raw)
@@ -240,7 +240,7 @@ class TransferChecker:
             errors.add(row, "asset", asset, "invalid_asset")
         amount = self._number(row, "amount", amount_raw, places=18, int_digits=20, positive=True)
         value = self._number(row, "value_byn", value_raw, places=2, int_digits=16, positive=False)
-        if len(errors) != before:
+        if errors.found != before:
             return None
         return (ext, when.isoformat(), direction, investor, slug, country, asset, amount, value)
 
@@ -288,7 +288,7 @@ def client_checker(*, positions: list[int], period_start: date, period_end: date
             errors.add(row, "", "", "wrong_cell_count")
             return None
         investor, country, registered, level = (cells[i].strip() for i in positions)
-        before = len(errors)
+        before = errors.found
         if _text(errors, row, "investor_ref", investor):
             if investor in seen:
                 errors.add(row, "investor_ref", investor, "duplicate_investor_ref")
@@ -300,7 +300,7 @@ def client_checker(*, positions: list[int], period_start: date, period_end: date
             errors.add(row, "registered_at", registered, "registered_after_period")
         if level not in kyc:
             errors.add(row, "kyc_level", level, "invalid_choice")
-        if len(errors) != before:
+        if errors.found != before:
             return None
         return {
             "investor_ref": investor,
@@ -322,7 +322,7 @@ def profile_checker(*, positions: list[int], period_start: date, period_end: dat
             errors.add(row, "", "", "wrong_cell_count")
             return None
         values = dict(zip(COLUMNS[FilingKind.OPERATOR_PROFILE], (cells[i].strip() for i in positions), strict=True))
-        before = len(errors)
+        before = errors.found
         if not stdnum_unp.is_valid(values["unp"]) or not values["unp"].isdigit():
             errors.add(row, "unp", values["unp"], "invalid_unp" if values["unp"] else "required")
         _text(errors, row, "name", values["name"], limit=255)
@@ -338,7 +338,7 @@ def profile_checker(*, positions: list[int], period_start: date, period_end: dat
                 _URL(values["website"])
             except ValidationError:
                 errors.add(row, "website", values["website"], "invalid_url")
-        if len(errors) != before:
+        if errors.found != before:
             return None
         values["htp_certificate_valid_until"] = valid_until
         return values

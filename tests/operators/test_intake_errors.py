@@ -201,3 +201,21 @@ def test_duplicate_of_a_bad_row_is_reported_in_the_same_round():
     ).encode()
     result = submit(OperatorFactory(), content)
     assert sorted((e.row, e.code) for e in result.errors) == [(2, "datetime_no_offset"), (3, "duplicate_external_id")]
+
+
+def test_errors_past_the_cap_still_reject_cleanly(monkeypatch):
+    """Past MAX_ERRORS the list stops growing, but every later bad row is still known to be bad."""
+    from operators.intake import errors as intake_errors
+    from tests.factories import OperatorFactory as _Operator
+    from tests.operators.intake_helpers import TRANSFER_HEADER as _HEADER
+    from tests.operators.intake_helpers import submit as _submit
+
+    monkeypatch.setattr(intake_errors, "MAX_ERRORS", 3)
+    rows = "".join(f"T{n},2025-03-05T10:00:00,OUT,inv{n},binance,AE,USDT,1,1.00\n" for n in range(10))  # no offset
+    rows += "T0,2025-03-05T10:00:00Z,OUT,inv0,binance,AE,USDT,1,1.00\n"  # a duplicate: the exact (stage) path
+    result = _submit(_Operator(), (_HEADER + rows).encode())
+    codes = [e.code for e in result.errors]
+    assert result.status == "rejected"
+    assert "too_many_errors" in codes
+    assert "internal_error" not in codes
+    assert len(result.errors) == 4  # 3 listed and the cap notice
