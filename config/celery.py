@@ -25,6 +25,8 @@ app.conf.beat_schedule = {
     # Every 5 minutes: a filing whose task was lost (Redis restart, killed worker) is
     # re-sent after 10 minutes, so none stays "received" for ever.
     "operators-requeue-stuck-filings": {"task": "operators.requeue_stuck_filings", "schedule": crontab(minute="*/5")},
+    # Every 5 minutes, the same for outflow runs requested from the UI or API.
+    "outflows-requeue-stuck-runs": {"task": "outflows.requeue_stuck_runs", "schedule": crontab(minute="*/5")},
 }
 
 

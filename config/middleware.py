@@ -26,20 +26,26 @@ class SccTwoFactorMiddleware:
 
     OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/api/")
 
+    @staticmethod
+    def _required(user) -> bool:
+        from django_otp import user_has_device
+
+        from operators.roles import is_auditor
+
+        # Required for the SCC side; anyone else who set up an authenticator must use it too.
+        return (settings.OTP_REQUIRED_FOR_SCC and is_auditor(user)) or user_has_device(user, confirmed=True)
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        from operators.roles import is_auditor
-
         user = getattr(request, "user", None)
         if (
-            settings.OTP_REQUIRED_FOR_SCC
-            and user is not None
+            user is not None
             and user.is_authenticated
             and not user.is_verified()
-            and is_auditor(user)
             and not request.path.startswith(self.OPEN_PREFIXES)
+            and self._required(user)
         ):
             return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -68,3 +68,17 @@ def schedule_outflow_recompute() -> None:
             logger.exception("could not schedule an outflow recompute; the nightly run will catch up")
 
     transaction.on_commit(_schedule)
+
+
+# A queued run older than this lost its task (Redis restart, killed worker before the ack).
+STUCK_RUN_AFTER = dt.timedelta(minutes=10)
+
+
+@shared_task(name="outflows.requeue_stuck_runs")
+def requeue_stuck_runs() -> int:
+    """Periodic sweeper: re-send queued runs whose task was lost. Safe: a finished run is never recomputed."""
+    cutoff = dt.datetime.now(dt.UTC) - STUCK_RUN_AFTER
+    stuck = list(OutflowRun.objects.filter(status="queued", created_at__lt=cutoff).values_list("id", flat=True))
+    for run_id in stuck:
+        compute_outflows_task.delay(run_id=run_id)
+    return len(stuck)

@@ -47,5 +47,6 @@ def test_beat_schedule_names_only_registered_tasks():
         "audits.scan_violations",
         "audits.send_filing_reminders",
         "operators.requeue_stuck_filings",
+        "outflows.requeue_stuck_runs",
     }
     assert scheduled <= set(app.tasks)

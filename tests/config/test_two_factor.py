@@ -78,3 +78,11 @@ def test_operator_staff_are_not_forced(client):
     op = OperatorFactory()
     client.force_login(operator_staff(op))
     assert client.get(reverse("filings:list")).status_code == 200
+
+
+def test_operator_staff_who_set_up_an_authenticator_must_use_it(client):
+    op = OperatorFactory()
+    user = operator_staff(op)
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client.force_login(user)
+    assert client.get(reverse("filings:list"))["Location"].startswith(reverse("two_factor"))
