@@ -136,3 +136,65 @@ def test_operator_staff_cannot_upload_for_another_operator(client):
     client.force_login(operator_staff(own))
     response = client.post(reverse("filings:list"), {"operator": other.pk, "kind": "transfer_register"})
     assert response.status_code == 404
+
+
+XSS = '<script>alert("x")</script>'
+
+
+def test_script_in_every_free_text_field_is_inert_in_pages_and_exports(client):
+    """Operator name and address, platform name, flag subject and evidence, notes, file names."""
+    from django.utils import timezone
+
+    from audits.models import Flag, FlagNote, Rule
+    from operators.models import ForeignPlatform
+    from outflows.models import OutflowRun, OutflowStat
+
+    operator = OperatorFactory(name=XSS, legal_address=XSS, aml_officer=XSS)
+    ForeignPlatform.objects.create(slug="evil", name=XSS, country="AE")
+    result = submit(operator, (TRANSFER_HEADER + GOOD_ROW).encode(), name=f"{XSS}.csv")
+    rule = Rule.objects.get_or_create(code="UNKNOWN_PLATFORM", defaults={"title": "t", "severity": "medium"})[0]
+    user = auditor()
+    flag = Flag.objects.create(
+        operator=operator,
+        rule=rule,
+        fingerprint="xss",
+        subject=XSS,
+        severity="high",
+        evidence={"platform": XSS, "note": XSS},
+    )
+    FlagNote.objects.create(flag=flag, author=user, text=XSS)
+    run = OutflowRun.objects.create(as_of=timezone.now(), status="finished", finished_at=timezone.now())
+    OutflowStat.objects.create(
+        run=run,
+        dimension="operator",
+        key=operator.unp,
+        cohort="all",
+        outbound_value_byn=1,
+        returned_value_byn=0,
+        unreturned_value_byn=1,
+        pending_outbound_value_byn=0,
+        pending_returned_value_byn=0,
+        outbound_count=1,
+    )
+    client.force_login(user)
+    pages = [
+        reverse("dashboard"),
+        reverse("queue"),
+        reverse("operators:list"),
+        reverse("operators:detail", args=[operator.pk]),
+        reverse("audits:flag_list"),
+        reverse("audits:flag_detail", args=[flag.pk]),
+        reverse("filings:list"),
+        reverse("filings:detail", args=[result.filing.pk]),
+        reverse("outflows:stats") + "?dimension=operator",
+        reverse("outflows:transfers"),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert XSS not in response.content.decode(), url
+    exports = [reverse("queue_export", args=["csv"]), reverse("operators:dossier_export", args=[operator.pk, "csv"])]
+    for url in exports:
+        text = client.get(url).content.decode("utf-8-sig")
+        for cell in text.replace("\r", "").replace("\n", ",").split(","):
+            assert not cell.startswith(("=", "+", "-", "@")), (url, cell)
