@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, Q, QuerySet
 
-from audits.chain import GENESIS_HASH, ChainBreak, chain_verify
+from audits.chain import CONTENT_FIELDS, GENESIS_HASH, ChainBreak, chain_verify
 from audits.models import AuditChainHead, AuditEvent, Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
 from operators.roles import is_auditor, operator_ids_for
 
@@ -70,22 +70,7 @@ def audit_log_verify(*, chunk_size: int = 5000) -> ChainBreak | None:
         "last_event_id": 0,
         "last_hash": GENESIS_HASH,
     }
-    fields = [
-        "id",
-        "created_at",
-        "actor_id",
-        "actor_username",
-        "ip",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "before",
-        "after",
-        "details",
-        "prev_hash",
-        "hash",
-    ]
+    fields = ["id", *CONTENT_FIELDS, "hash"]
 
     def rows():
         qs = AuditEvent.objects.order_by("id").values(*fields)

@@ -8,7 +8,7 @@ kind and period replaces it.
 import hashlib
 import logging
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +33,7 @@ from operators.models import (
     OperatorProfileRecord,
     RegistrationFiling,
 )
+from outflows.ingest import IngestResult, transfer_register_ingest
 from outflows.tasks import schedule_outflow_recompute
 
 logger = logging.getLogger(__name__)
@@ -68,14 +69,10 @@ class _Rejected(Exception):
 
 
 @dataclass
-class _Outcome:
-    errors: ErrorList
-    rows_total: int = 0
-    rows_imported: int = 0
-    rows_skipped: int = 0
-    out_value: Decimal = Decimal(0)
-    in_value: Decimal = Decimal(0)
-    platforms_created: list[str] = field(default_factory=list)
+class _Outcome(IngestResult):
+    """The figures of an import (the same as the bulk path's) and the file's errors."""
+
+    errors: ErrorList = field(default_factory=ErrorList)
 
 
 def _hash_upload(uploaded_file) -> str:
@@ -376,7 +373,6 @@ def _import(*, filing: RegistrationFiling, path: Path, outcome: _Outcome) -> Non
 
 
 def _import_transfers(*, filing, path, table, positions, outcome: _Outcome) -> None:
-    from outflows.ingest import transfer_register_ingest
 
     checker = TransferChecker(
         positions=positions,
@@ -392,12 +388,8 @@ def _import_transfers(*, filing, path, table, positions, outcome: _Outcome) -> N
         checker=checker,
         errors=outcome.errors,
     )
-    outcome.rows_total = result.rows_total
-    outcome.rows_imported = result.rows_imported
-    outcome.rows_skipped = result.rows_skipped
-    outcome.out_value = result.out_value
-    outcome.in_value = result.in_value
-    outcome.platforms_created = result.platforms_created
+    for figure in fields(IngestResult):
+        setattr(outcome, figure.name, getattr(result, figure.name))
 
 
 def _import_small(*, filing, table, positions, outcome: _Outcome) -> None:
