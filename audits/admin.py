@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audits import services
 from audits.models import AuditEvent, Flag, FlagNote, HighRiskCountry, OperatorRisk, Rule, ScanRun
+from config.admin import ReadOnlyAdmin
 
 
 @admin.register(Rule)
@@ -114,22 +115,13 @@ class FlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "actor_username", "ip", "action", "object_type", "object_id", "object_repr"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_username", "object_id", "object_repr", "action"]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OperatorRisk)

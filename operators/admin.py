@@ -3,6 +3,7 @@
 from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
 
+from config.admin import ReadOnlyAdmin
 from config.spreadsheets import SafeCSV, SafeXLSX
 from operators.models import ForeignPlatform, Operator, OperatorMembership, OperatorStatusChange
 from operators.registry import operator_status_change
@@ -74,19 +75,10 @@ class OperatorMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(OperatorStatusChange)
-class OperatorStatusChangeAdmin(admin.ModelAdmin):
+class OperatorStatusChangeAdmin(ReadOnlyAdmin):
     list_display = ("operator", "from_status", "to_status", "changed_by", "changed_at")
     list_filter = ("to_status",)
     search_fields = ("operator__unp", "operator__name")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 from operators import admin_filings  # noqa: E402, F401  (filing admin lives beside the intake code)

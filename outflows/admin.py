@@ -2,19 +2,9 @@
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
 from outflows.selectors import STAT_FIELDS
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OutflowStatInline(admin.TabularInline):
