@@ -1,23 +1,50 @@
 """`Authorization: Token <key>`: the key is looked up by its SHA-256 hash, never stored in clear."""
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from api.access import AgencyClient, access_for_token
 from api.models import ApiToken
 from api.services import api_token_touch, key_hash
+from api.throttling import AuthFailureLimit
+from audits.services import audit_event_record
 
 KEYWORD = "Token"
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    """Agency, user and operator tokens (see ApiToken). A bad, expired or revoked key is a 401."""
+    """Agency, user and operator tokens (see ApiToken). A bad, expired or revoked key is a 401.
+
+    Too many failures from one client address make its token requests 429 for the rest of
+    the window (AuthFailureLimit); the address crossing the limit is written to the audit log.
+    """
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != KEYWORD.lower().encode():
             return None  # no token: other authenticators (browser session) may still apply
+        # REMOTE_ADDR, as the login lockout (django-axes) and the audit log use: headers can be forged.
+        address = request.META.get("REMOTE_ADDR", "")
+        failures = AuthFailureLimit(address)
+        if failures.exceeded():
+            # Refused before the lookup: no further key is tried from this address in this window.
+            detail = gettext("Too many failed token authentications from this address.")
+            raise exceptions.Throttled(failures.wait, detail)
+        try:
+            return self._authenticate_key(header)
+        except exceptions.AuthenticationFailed:
+            if failures.record():
+                audit_event_record(
+                    actor=None,
+                    action="auth.api_token_failures",
+                    ip=address,
+                    details={"failures": failures.limit, "period_s": failures.period},
+                )
+            raise
+
+    def _authenticate_key(self, header: list[bytes]):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(_("Invalid token header: expected 'Token <key>'."))
         try:

@@ -10,7 +10,10 @@ ERROR_DESCRIPTIONS = {
     "403": "The token lacks this endpoint's scope, or the caller may not write.",
     "404": "No such object, or an object of another operator (its existence is not revealed).",
     "413": "The upload is larger than allowed.",
-    "429": "Too many requests for this token; retry after the `Retry-After` header's seconds.",
+    "429": (
+        "Too many requests for this token, or too many failed token authentications from this address;"
+        " retry after the `Retry-After` header's seconds."
+    ),
 }
 
 

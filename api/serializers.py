@@ -1,8 +1,12 @@
 """Thin serializers: fields only; querysets in the viewsets select what these read."""
 
+import decimal
+
 from django.conf import settings
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
 from rest_framework.reverse import reverse
+from rest_framework.settings import api_settings
 
 from audits.models import Flag
 from operators.models import FilingError, FilingKind, ForeignPlatform, Operator, RegistrationFiling
@@ -21,6 +25,81 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="400 only: messages by field name.",
     )
+
+
+# --- Rows, not model instances, for the two big lists (transfers, outflow stats) ---------------
+#
+# A page of 100 transfers through DRF's fields costs ~10 ms of CPU: a getattr chain, a
+# timezone lookup and a fresh decimal context per value. These serializers read the dicts of
+# `QuerySet.values()` and convert each column with one plain function chosen once per page, to
+# the very same JSON (tests/api/test_rows.py compares both ways, field by field).
+
+
+def _datetime_converter(field: serializers.DateTimeField):
+    zone = field.timezone if getattr(field, "timezone", None) else timezone.get_current_timezone()
+
+    def convert(value):
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return convert
+
+
+def _decimal_converter(field: serializers.DecimalField):
+    exponent = decimal.Decimal(1).scaleb(-field.decimal_places)
+    context = decimal.Context(prec=field.max_digits, rounding=field.rounding or decimal.ROUND_HALF_EVEN)
+    if getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING):
+        return lambda value: f"{value.quantize(exponent, context=context):f}"
+    return lambda value: value.quantize(exponent, context=context)
+
+
+def _converter(field: serializers.Field):
+    """The plain function turning a column value into what `field.to_representation` returns."""
+    if isinstance(field, serializers.DateTimeField):
+        if getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601:
+            return _datetime_converter(field)
+    elif isinstance(field, serializers.DecimalField):
+        if not field.localize and not field.normalize_output:
+            return _decimal_converter(field)
+    elif type(field) in (serializers.CharField, serializers.IntegerField, serializers.ChoiceField):
+        return None  # the column already holds the str / int the JSON shows
+    return field.to_representation
+
+
+def _row(plan: list[tuple], row: dict) -> dict:
+    # None stays None, as DRF's Serializer.to_representation does before any field sees it.
+    return {name: None if (v := row[col]) is None else conv(v) if conv else v for name, col, conv in plan}
+
+
+_ROW_PLANS: dict[tuple, list[tuple]] = {}
+
+
+class RowListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        plan = self.child.row_plan()  # chosen once per page
+        return [_row(plan, row) for row in data]
+
+
+class RowSerializer(serializers.ModelSerializer):
+    """Reads a `QuerySet.values()` row; each field's `source` names its column."""
+
+    class Meta:
+        list_serializer_class = RowListSerializer
+
+    def row_plan(self) -> list[tuple]:
+        # Building a ModelSerializer's fields is a model introspection: once per class and time zone.
+        key = (type(self), timezone.get_current_timezone_name())
+        if key not in _ROW_PLANS:
+            _ROW_PLANS[key] = [(f.field_name, f.source, _converter(f)) for f in self._readable_fields]
+        return _ROW_PLANS[key]
+
+    def to_representation(self, instance):
+        return _row(self.row_plan(), instance)
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        """The columns a `.values()` queryset must select for this serializer."""
+        return [field.source for field in cls()._readable_fields]
 
 
 class OperatorSerializer(serializers.ModelSerializer):
@@ -173,14 +252,14 @@ class FlagSerializer(serializers.ModelSerializer):
         ]
 
 
-class TransferSerializer(serializers.ModelSerializer):
-    # Read from columns joined into the row (TransferViewSet annotates them): building an
-    # Operator and a ForeignPlatform per transfer costs three times the rest of the page.
+class TransferSerializer(RowSerializer):
+    # Rows with the two codes joined in as plain columns (api.views.transfers_for_api): building
+    # an Operator and a ForeignPlatform per transfer costs three times the rest of the page.
     operator = serializers.CharField(source="operator_unp", read_only=True, help_text="Reporting operator's UNP.")
     platform = serializers.CharField(source="platform_slug", read_only=True, help_text="Platform slug.")
     filing = serializers.IntegerField(source="filing_id", read_only=True, help_text="Source filing id.")
 
-    class Meta:
+    class Meta(RowSerializer.Meta):
         model = CrossBorderTransfer
         fields = [
             "id",
@@ -221,13 +300,14 @@ class OutflowRunSerializer(serializers.ModelSerializer):
         return reverse("api:outflow-stat-list", request=self.context.get("request")) + f"?run={obj.pk}"
 
 
-class OutflowStatSerializer(serializers.ModelSerializer):
+class OutflowStatSerializer(RowSerializer):
     # A number (or null when nothing has matured), as in `compute_outflows --json`; money stays a decimal string.
     non_return_share = serializers.DecimalField(
         max_digits=9, decimal_places=6, read_only=True, allow_null=True, coerce_to_string=False
     )
+    run = serializers.IntegerField(source="run_id", read_only=True, help_text="The run these figures belong to.")
 
-    class Meta:
+    class Meta(RowSerializer.Meta):
         model = OutflowStat
         fields = [
             "id",

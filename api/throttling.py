@@ -1,7 +1,10 @@
-"""Per-token throttling in the shared Django cache (Redis in production: one count for all workers).
+"""Throttling in the shared Django cache (Redis in production: one count for all workers).
 
-A fixed window with an atomic counter: two cache round-trips per request, no
+A fixed window with an atomic counter: two cache round-trips per count, no
 list of timestamps to (un)pickle, so it stays cheap at hundreds of requests/s.
+Two counts: requests per token (TokenRateThrottle) and failed token
+authentications per client address (AuthFailureLimit, used by api.authentication:
+one cache read per token request, and the count only on a failure).
 """
 
 import time
@@ -19,6 +22,22 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """'600/min' -> (600, 60)."""
     count, period = rate.split("/")
     return int(count), _PERIODS[period.strip()[0].lower()]
+
+
+def _window(prefix: str, period: int) -> tuple[str, float]:
+    """The cache key of the current window and the seconds left in it."""
+    now = time.time()
+    window = int(now // period)
+    return f"{prefix}:{period}:{window}", (window + 1) * period - now
+
+
+def _incr(key: str, period: int) -> int:
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 1)
+        return 1
 
 
 class TokenRateThrottle(BaseThrottle):
@@ -45,19 +64,33 @@ class TokenRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         limit, period = self.rate()
-        now = time.time()
-        window = int(now // period)
-        key = f"api:throttle:{self.ident(request, view)}:{period}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
-            count = 1
-        if count > limit:
-            self._wait = (window + 1) * period - now
+        key, left = _window(f"api:throttle:{self.ident(request, view)}", period)
+        if _incr(key, period) > limit:
+            self._wait = left
             return False
         return True
 
     def wait(self) -> float:
         return max(self._wait, 1.0)
+
+
+class AuthFailureLimit:
+    """Failed token authentications of one client address (API_AUTH_FAILURE_RATE, e.g. 30/min).
+
+    Without it a caller could try keys without limit: a bad key is refused by
+    authentication, before the per-token throttle ever runs. Once an address has
+    used up its failures, its token requests are refused until the window ends,
+    whatever key they carry, so further guesses are never looked up.
+    """
+
+    def __init__(self, address: str):
+        # Read per request, like the token rate, so an override applies at once.
+        self.limit, self.period = parse_rate(settings.API_AUTH_FAILURE_RATE)
+        self.key, self.wait = _window(f"api:auth-failures:{address}", self.period)
+
+    def exceeded(self) -> bool:
+        return (cache.get(self.key) or 0) >= self.limit
+
+    def record(self) -> bool:
+        """Count one failure; True for the one that reaches the limit (once per window: incr is atomic)."""
+        return _incr(self.key, self.period) == self.limit

@@ -311,8 +311,10 @@ class FlagViewSet(ReadOnlyApiViewSet):
 
 
 def transfers_for_api() -> QuerySet:
-    """Transfers with the two codes the serializer shows joined in as plain columns."""
-    return CrossBorderTransfer.objects.annotate(operator_unp=F("operator__unp"), platform_slug=F("platform__slug"))
+    """Transfer rows as the serializer reads them, the two codes it shows joined in as plain columns."""
+    return CrossBorderTransfer.objects.annotate(
+        operator_unp=F("operator__unp"), platform_slug=F("platform__slug")
+    ).values(*serializers.TransferSerializer.columns())
 
 
 @extend_schema_view(
@@ -371,7 +373,7 @@ class OutflowStatViewSet(mixins.ListModelMixin, ApiViewSet):
     operator_lookup = None
 
     def base_queryset(self):
-        return OutflowStat.objects.all()
+        return OutflowStat.objects.values(*serializers.OutflowStatSerializer.columns())
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

@@ -206,6 +206,9 @@ REST_FRAMEWORK = {
     # Per API token, counted in the shared cache (api/throttling.py).
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="1200/min")},
 }
+# Failed token authentications per client address before its token requests are refused (429)
+# for the rest of the window: keys cannot be tried without limit (api/throttling.py).
+API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="30/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Crypto Oversight Portal API",
     "VERSION": "1.0.0",

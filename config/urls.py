@@ -25,4 +25,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
 ]
 
+handler400 = "config.errors.bad_request"
 handler500 = "config.errors.server_error"

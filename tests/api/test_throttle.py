@@ -1,7 +1,12 @@
-"""Throttling per token through the shared cache: 429 with Retry-After, other tokens unaffected."""
+"""Throttling through the shared cache: 429 with Retry-After, per token, and per client address
+for failed token authentications (so keys cannot be tried without limit)."""
+
+import time
 
 import pytest
+from rest_framework.test import APIClient
 
+from audits.models import AuditEvent
 from tests.api.conftest import client_with
 
 
@@ -31,3 +36,50 @@ def test_counter_lives_in_the_shared_cache(world, three_a_day):
     if hasattr(cache, "client"):  # django-redis: the count is in Redis, seen by every worker
         keys = cache.keys("api:throttle:*")
         assert keys
+
+
+# --- Failed token authentications per client address -------------------------------------
+
+
+def _from(address: str, key: str) -> APIClient:
+    client = APIClient(REMOTE_ADDR=address)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def _next_window(period: float = 1.0) -> None:
+    time.sleep(period - time.time() % period + 0.02)
+
+
+def _lockouts() -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action="auth.api_token_failures").order_by("id"))
+
+
+def test_bad_tokens_from_one_address_end_in_429_before_any_lookup(world, settings, django_assert_num_queries):
+    settings.API_AUTH_FAILURE_RATE = "3/day"
+    for key in ("not-a-key", world.keys["revoked"], world.keys["expired"]):  # unknown, revoked, expired
+        assert _from("10.0.0.1", key).get("/api/v1/operators/").status_code == 401
+    with django_assert_num_queries(0):  # refused before the key is looked up, even a good one
+        response = _from("10.0.0.1", world.keys["agency_all"]).get("/api/v1/operators/")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    body = response.json()
+    assert body["status"] == 429
+    assert body["code"] == "throttled"
+    assert "failed token authentications" in body["detail"]
+    # Another address is not affected, and a good key from it still works.
+    assert _from("10.0.0.2", world.keys["agency_all"]).get("/api/v1/operators/").status_code == 200
+
+
+def test_crossing_the_limit_is_audited_once_per_window_and_the_count_resets(world, settings):
+    settings.API_AUTH_FAILURE_RATE = "3/s"
+    bad = _from("10.0.0.3", "not-a-key")
+    _next_window()  # five requests well inside one second
+    assert [bad.get("/api/v1/operators/").status_code for _ in range(5)] == [401, 401, 401, 429, 429]
+    [event] = _lockouts()
+    assert (event.actor_id, event.ip) == (None, "10.0.0.3")
+    assert event.details == {"failures": 3, "period_s": 1}
+
+    _next_window()  # a new window: the address may try again, and crossing again is a new event
+    assert [bad.get("/api/v1/operators/").status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert len(_lockouts()) == 2

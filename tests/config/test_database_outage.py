@@ -42,3 +42,20 @@ def test_api_answers_503_json_while_the_database_is_down(client, database_down):
     response = client.get("/api/v1/operators/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
+
+
+def test_page_answers_503_when_the_database_fails_while_saving_the_session(client, monkeypatch):
+    """The session middleware would turn this into SessionInterrupted, a 400 "Bad Request"."""
+    from django.contrib.sessions.models import Session
+    from django.db import OperationalError
+
+    client.force_login(auditor())
+    client.raise_request_exception = False
+
+    def down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Session, "save", down)
+    response = client.get(reverse("operators:list"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"

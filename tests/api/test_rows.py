@@ -1,0 +1,86 @@
+"""The row serializers (transfers, outflow stats) give exactly what DRF's own fields give."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from rest_framework import serializers as drf
+
+from api.serializers import OutflowStatSerializer, TransferSerializer
+from api.views import transfers_for_api
+from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat, RunStatus
+from tests.api.conftest import make_filing
+from tests.factories import OperatorFactory, PlatformFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def drf_way(serializer: drf.ModelSerializer, row: dict) -> dict:
+    """DRF's own Serializer.to_representation: every field's get_attribute and to_representation."""
+    return drf.ModelSerializer.to_representation(serializer, row)
+
+
+def test_transfer_rows_serialize_as_drf_fields_do():
+    operator, platform = OperatorFactory(), PlatformFactory()
+    filing = make_filing(operator)
+    edge_values = [
+        (datetime(2025, 1, 1, 0, 0, tzinfo=UTC), Decimal("0.000000000000000001"), Decimal("0.01")),
+        (datetime(2025, 6, 30, 21, 0, 0, 123456, tzinfo=UTC), Decimal("12345678901234567890.5"), Decimal("1e15")),
+        (datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC), Decimal(7), Decimal("99.9")),
+    ]
+    CrossBorderTransfer.objects.bulk_create(
+        CrossBorderTransfer(
+            operator=operator,
+            filing=filing,
+            platform=platform,
+            external_id=f"TX-{i}",
+            occurred_at=at,
+            direction="OUT" if i % 2 else "IN",
+            investor_ref=f"инвестор-{i}",
+            asset="USDT",
+            amount=amount,
+            value_byn=value,
+        )
+        for i, (at, amount, value) in enumerate(edge_values)
+    )
+    rows = list(transfers_for_api().order_by("id"))
+    serializer = TransferSerializer()
+    page = TransferSerializer(rows, many=True).data
+    assert len(page) == len(edge_values)
+    for row, shown in zip(rows, page, strict=True):
+        assert shown == drf_way(serializer, row)
+        assert serializer.to_representation(row) == shown
+    assert page[0]["occurred_at"] == "2025-01-01T03:00:00+03:00"  # Minsk time, as the rest of the API
+    assert page[0]["amount"] == "0.000000000000000001"
+    assert page[1]["value_byn"] == "1000000000000000.00"
+
+
+def test_stat_rows_serialize_as_drf_fields_do():
+    run = OutflowRun.objects.create(as_of=datetime(2025, 12, 31, tzinfo=UTC), window_days=90, status=RunStatus.FINISHED)
+    common = {
+        "run": run,
+        "dimension": "operator",
+        "outbound_value_byn": Decimal("100.00"),
+        "returned_value_byn": Decimal("40.00"),
+        "unreturned_value_byn": Decimal("60.00"),
+        "pending_outbound_value_byn": Decimal(0),
+        "pending_returned_value_byn": Decimal(0),
+        "outbound_count": 3,
+    }
+    OutflowStat.objects.create(key="a", cohort="2025-01", non_return_share=Decimal("0.600000"), **common)
+    OutflowStat.objects.create(key="b", cohort="all", non_return_share=None, **common)
+    rows = list(OutflowStat.objects.values(*OutflowStatSerializer.columns()).order_by("id"))
+    serializer = OutflowStatSerializer()
+    page = OutflowStatSerializer(rows, many=True).data
+    for row, shown in zip(rows, page, strict=True):
+        assert shown == drf_way(serializer, row)
+    assert page[0]["run"] == run.pk
+    assert page[0]["non_return_share"] == Decimal("0.600000")
+    assert page[1]["non_return_share"] is None
+    assert page[0]["unreturned_value_byn"] == "60.00"
+
+
+def test_row_serializers_read_only_selected_columns():
+    # A field added to the serializer without its column in the queryset fails here, not in production.
+    row = transfers_for_api().query.values_select + tuple(transfers_for_api().query.annotation_select)
+    assert set(TransferSerializer.columns()) <= set(row)
