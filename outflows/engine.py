@@ -127,19 +127,23 @@ def cohort_index(occurred_at: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return index.astype(np.int64, copy=False), labels
 
 
-def sort_order(
+def sort_rows(
     pair: np.ndarray, occurred_at: np.ndarray, is_in: np.ndarray, operator: np.ndarray, n_operators: int
-) -> np.ndarray:
-    """Permutation ordering rows by (pair, occurred_at, OUT before IN, operator UNP).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ordered by (pair, occurred_at, OUT before IN, operator UNP).
 
-    One argsort over a packed 64-bit key when the fields fit (timestamps are
-    packed in the coarsest unit that loses nothing: whole seconds in practice),
-    else a lexsort over the four columns.
+    Returns (order, pair, occurred_at, is_in, operator), the last four already
+    in that order. One radix argsort over a packed 64-bit key when the fields
+    fit (timestamps are packed in the coarsest unit that loses nothing: whole
+    seconds in practice), and the four columns are read back from the sorted
+    keys: a gather of 10M rows at random costs ~0.3 s a column. Else a lexsort.
     """
     n = len(occurred_at)
     if n == 0:
-        return np.zeros(0, np.int64)
-    t = occurred_at - occurred_at.min()
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, np.zeros(0, bool), empty
+    t_min = int(occurred_at.min())
+    t = occurred_at - t_min
     for unit in (1_000_000, 1_000, 1):
         if unit == 1 or not np.any(t % unit):
             break
@@ -153,8 +157,16 @@ def sort_order(
         key |= t << (1 + bits_op)
         key |= is_in.astype(np.int64) << bits_op
         key |= operator
-        return _radix_argsort(key, bits_pair + bits_t + 1 + bits_op)
-    return np.lexsort((operator, is_in, occurred_at, pair))
+        order, key = _radix_argsort(key, bits_pair + bits_t + 1 + bits_op)
+        return (
+            order,
+            key >> (bits_t + 1 + bits_op),
+            ((key >> (1 + bits_op)) & ((1 << bits_t) - 1)) * unit + t_min,
+            ((key >> bits_op) & 1).astype(bool),
+            key & ((1 << bits_op) - 1),
+        )
+    order = np.lexsort((operator, is_in, occurred_at, pair))
+    return order, pair[order], occurred_at[order], is_in[order], operator[order]
 
 
 RADIX_BITS = 11  # 2,048 buckets: the scatter's write positions stay in cache
@@ -162,7 +174,7 @@ RADIX_BITS = 11  # 2,048 buckets: the scatter's write positions stay in cache
 
 @njit(cache=True, nogil=True)
 def _radix_argsort(key, bits):
-    """Stable LSD radix argsort of non-negative int64 keys below 2**bits.
+    """Stable LSD radix argsort of non-negative int64 keys below 2**bits: (order, sorted keys).
 
     Measured at 10M keys: several times faster than np.argsort, which was most
     of the compute phase. Keys travel with their indexes so that each pass
@@ -197,12 +209,12 @@ def _radix_argsort(key, bits):
             order_out[j] = order[i]
         keys, keys_out = keys_out, keys
         order, order_out = order_out, order
-    return order
+    return order, keys
 
 
 @njit(cache=True, nogil=True)
 def _sweep(pair, t, is_in, value, op, plat, cohort, matured_until, window, curve, n_cohorts, n_ops, n_plats):
-    """The FIFO walk of DESIGN section 5 over rows sorted by sort_order().
+    """The FIFO walk of DESIGN section 5 over rows sorted by sort_rows().
 
     matured_until = as_of - W: an outbound is matured when occurred_at <= it.
     """
@@ -295,15 +307,16 @@ def compute(
             matured=np.zeros(0, bool) if per_row else None,
         )
     pair = transfers.investor.astype(np.int64, copy=False) * max(1, n_platforms) + transfers.platform
-    order = sort_order(pair, transfers.occurred_at, transfers.is_in, transfers.operator, n_operators)
-    t_sorted = transfers.occurred_at[order]
+    order, pair_sorted, t_sorted, is_in_sorted, op_sorted = sort_rows(
+        pair, transfers.occurred_at, transfers.is_in, transfers.operator, n_operators
+    )
     returned_sorted, by_op, by_plat, excess = _sweep(
-        pair[order],
+        pair_sorted,
         t_sorted,
-        transfers.is_in[order],
+        is_in_sorted,
         transfers.value[order],
-        transfers.operator[order].astype(np.int64, copy=False),
-        transfers.platform[order].astype(np.int64, copy=False),
+        op_sorted.astype(np.int64, copy=False),
+        pair_sorted % max(1, n_platforms),  # the platform, as pair is built above
         cohort[order],
         as_of_us - window,
         window,

@@ -137,16 +137,20 @@ def test_cohort_is_the_minsk_month():
     assert [labels[i] for i in index] == ["2025-01", "2025-02", "2025-02"]
 
 
-def test_sort_order_packs_or_falls_back_identically():
+def test_sort_rows_packs_or_falls_back_identically():
     rng = np.random.default_rng(1)
     n = 5000
     pair = rng.integers(0, 50, n)
-    t = rng.integers(0, 1000, n) * 1_000_000
+    t = rng.integers(0, 1000, n) * 1_000_000 + 1_700_000_000_000_000
     is_in = rng.integers(0, 2, n).astype(bool)
     op = rng.integers(0, 4, n)
-    packed = engine.sort_order(pair, t, is_in, op, 4)
     lex = np.lexsort((op, is_in, t, pair))
-    for col in (pair, t, is_in, op):
-        assert np.array_equal(col[packed], col[lex])
-    t_us = t + 1  # not whole seconds any more, still whole microseconds
-    assert np.array_equal(t_us[engine.sort_order(pair, t_us, is_in, op, 4)], t_us[lex])
+    for times in (t, t + 1):  # whole seconds, then whole microseconds
+        order, *columns = engine.sort_rows(pair, times, is_in, op, 4)
+        for column, sorted_column in zip((pair, times, is_in, op), columns, strict=True):
+            assert np.array_equal(column[order], column[lex])
+            assert np.array_equal(sorted_column, column[lex])  # read back from the packed keys
+    wide = pair * 2**40  # too many bits to pack: the lexsort path gives the same answer
+    order, *columns = engine.sort_rows(wide, t, is_in, op, 4)
+    assert np.array_equal(order, lex)
+    assert np.array_equal(columns[1], t[lex])
