@@ -127,46 +127,118 @@ def cohort_index(occurred_at: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return index.astype(np.int64, copy=False), labels
 
 
-def sort_rows(
-    pair: np.ndarray, occurred_at: np.ndarray, is_in: np.ndarray, operator: np.ndarray, n_operators: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows ordered by (pair, occurred_at, OUT before IN, operator UNP).
+@dataclass
+class SortedRows:
+    """The rows of a TransferArrays in sweep order, with their pair and cohort."""
 
-    Returns (order, pair, occurred_at, is_in, operator), the last four already
-    in that order. One radix argsort over a packed 64-bit key when the fields
-    fit (timestamps are packed in the coarsest unit that loses nothing: whole
-    seconds in practice), and the four columns are read back from the sorted
-    keys: a gather of 10M rows at random costs ~0.3 s a column. Else a lexsort.
+    order: np.ndarray  # row i here is row order[i] of the input
+    pair: np.ndarray
+    occurred_at: np.ndarray
+    is_in: np.ndarray
+    operator: np.ndarray
+    platform: np.ndarray
+    value: np.ndarray
+    cohort: np.ndarray
+
+
+def sort_rows(transfers: TransferArrays, cohort: np.ndarray, n_operators: int, n_platforms: int) -> SortedRows:
+    """Rows ordered by (pair, occurred_at, OUT before IN, operator UNP); pair = investor x platform.
+
+    One radix argsort over a packed 64-bit key when the fields fit (timestamps
+    are packed in the coarsest unit that loses nothing: whole seconds in
+    practice); the key is built in one compiled pass and the sorted columns are
+    read back from the sorted keys in another (numpy's temporaries and six
+    gathers at random were most of a 10M-row run). Else a lexsort.
     """
-    n = len(occurred_at)
+    n_platforms = max(1, n_platforms)
+    n = len(transfers)
     if n == 0:
         empty = np.zeros(0, np.int64)
-        return empty, empty, empty, np.zeros(0, bool), empty
-    t_min = int(occurred_at.min())
-    t = occurred_at - t_min
-    for unit in (1_000_000, 1_000, 1):
-        if unit == 1 or not np.any(t % unit):
-            break
-    if unit > 1:
-        t = t // unit
+        return SortedRows(empty, empty, empty, np.zeros(0, bool), empty, empty, empty, empty)
+    t_min, unit, t_span = _time_unit(transfers.occurred_at)
     bits_op = max(1, int(n_operators - 1).bit_length())
-    bits_t = max(1, int(t.max()).bit_length())
-    bits_pair = max(1, int(pair.max()).bit_length())
+    bits_t = max(1, int(t_span // unit).bit_length())
+    bits_pair = max(1, int(transfers.investor.max() * n_platforms + n_platforms - 1).bit_length())
     if bits_pair + bits_t + 1 + bits_op <= 63:
-        key = pair.astype(np.int64) << (bits_t + 1 + bits_op)
-        key |= t << (1 + bits_op)
-        key |= is_in.astype(np.int64) << bits_op
-        key |= operator
+        key = _pack(transfers, n_platforms, t_min, unit, bits_t, bits_op)
         order, key = _radix_argsort(key, bits_pair + bits_t + 1 + bits_op)
-        return (
+        return SortedRows(
             order,
-            key >> (bits_t + 1 + bits_op),
-            ((key >> (1 + bits_op)) & ((1 << bits_t) - 1)) * unit + t_min,
-            ((key >> bits_op) & 1).astype(bool),
-            key & ((1 << bits_op) - 1),
+            *_unpack(key, order, transfers.value, cohort, n_platforms, t_min, unit, bits_t, bits_op),
         )
-    order = np.lexsort((operator, is_in, occurred_at, pair))
-    return order, pair[order], occurred_at[order], is_in[order], operator[order]
+    pair = transfers.investor.astype(np.int64) * n_platforms + transfers.platform
+    order = np.lexsort((transfers.operator, transfers.is_in, transfers.occurred_at, pair))
+    return SortedRows(
+        order,
+        pair[order],
+        transfers.occurred_at[order],
+        transfers.is_in[order],
+        transfers.operator[order].astype(np.int64, copy=False),
+        transfers.platform[order].astype(np.int64, copy=False),
+        transfers.value[order],
+        cohort[order],
+    )
+
+
+@njit(cache=True, nogil=True)
+def _time_unit(occurred_at):
+    """(earliest instant, the coarsest of 1 s / 1 ms / 1 µs dividing every offset from it, span)."""
+    t_min = occurred_at.min()
+    span = 0
+    whole_s = True
+    whole_ms = True
+    for t in occurred_at:
+        d = t - t_min
+        span = max(span, d)
+        if d % 1_000:
+            whole_ms = False
+            whole_s = False
+        elif d % 1_000_000:
+            whole_s = False
+    return t_min, 1_000_000 if whole_s else (1_000 if whole_ms else 1), span
+
+
+def _pack(transfers, n_platforms, t_min, unit, bits_t, bits_op):
+    return _pack_keys(
+        transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
+        n_platforms, t_min, unit, bits_t, bits_op,
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _pack_keys(investor, platform, occurred_at, is_in, operator, n_platforms, t_min, unit, bits_t, bits_op):
+    # key = pair | time since t_min in `unit` | IN | operator, high bits to low.
+    key = np.empty(investor.shape[0], np.int64)
+    for i in range(investor.shape[0]):
+        pair = np.int64(investor[i]) * n_platforms + platform[i]
+        t = (occurred_at[i] - t_min) // unit
+        key[i] = (pair << (bits_t + 1 + bits_op)) | (t << (1 + bits_op)) | (np.int64(is_in[i]) << bits_op) | operator[i]
+    return key
+
+
+@njit(cache=True, nogil=True)
+def _unpack(key, order, value, cohort, n_platforms, t_min, unit, bits_t, bits_op):
+    n = key.shape[0]
+    pair = np.empty(n, np.int64)
+    t = np.empty(n, np.int64)
+    is_in = np.empty(n, np.bool_)
+    op = np.empty(n, np.int64)
+    plat = np.empty(n, np.int64)
+    value_sorted = np.empty(n, np.int64)
+    cohort_sorted = np.empty(n, np.int64)
+    t_mask = (np.int64(1) << bits_t) - 1
+    op_mask = (np.int64(1) << bits_op) - 1
+    for i in range(n):
+        k = key[i]
+        pair[i] = k >> (bits_t + 1 + bits_op)
+        t[i] = ((k >> (1 + bits_op)) & t_mask) * unit + t_min
+        is_in[i] = (k >> bits_op) & 1
+        op[i] = k & op_mask
+        plat[i] = pair[i] % n_platforms
+        j = order[i]
+        value_sorted[i] = value[j]
+        cohort_sorted[i] = cohort[j]
+    return pair, t, is_in, op, plat, value_sorted, cohort_sorted
 
 
 RADIX_BITS = 11  # 2,048 buckets: the scatter's write positions stay in cache
@@ -306,18 +378,15 @@ def compute(
             returned=np.zeros(0, np.int64) if per_row else None,
             matured=np.zeros(0, bool) if per_row else None,
         )
-    pair = transfers.investor.astype(np.int64, copy=False) * max(1, n_platforms) + transfers.platform
-    order, pair_sorted, t_sorted, is_in_sorted, op_sorted = sort_rows(
-        pair, transfers.occurred_at, transfers.is_in, transfers.operator, n_operators
-    )
+    rows = sort_rows(transfers, cohort, n_operators, n_platforms)
     returned_sorted, by_op, by_plat, excess = _sweep(
-        pair_sorted,
-        t_sorted,
-        is_in_sorted,
-        transfers.value[order],
-        op_sorted.astype(np.int64, copy=False),
-        pair_sorted % max(1, n_platforms),  # the platform, as pair is built above
-        cohort[order],
+        rows.pair,
+        rows.occurred_at,
+        rows.is_in,
+        rows.value,
+        rows.operator,
+        rows.platform,
+        rows.cohort,
         as_of_us - window,
         window,
         np.asarray([d * US_PER_DAY for d in CURVE_DAYS], dtype=np.int64),
@@ -328,7 +397,7 @@ def compute(
     returned = matured = None
     if per_row:
         returned = np.empty(n, np.int64)
-        returned[order] = returned_sorted
+        returned[rows.order] = returned_sorted
         matured = (transfers.occurred_at <= as_of_us - window) & ~transfers.is_in
     return EngineResult(labels, by_op[:, :n_operators], by_plat[:, :n_platforms], int(excess), returned, matured)
 

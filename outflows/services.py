@@ -11,6 +11,7 @@ hashes), so two investors can never be merged.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import functools
@@ -135,7 +136,7 @@ COPY (
     SELECT investor_ref, occurred_at, value_byn,
            (platform_id << 32) | (operator_id << 1) | (direction = 'IN')::int
     FROM outflows_crossbordertransfer
-    WHERE occurred_at <= {}
+    WHERE occurred_at <= {}{}
 ) TO STDOUT (FORMAT BINARY)
 """
 N_INT_FIELDS = 3
@@ -391,38 +392,53 @@ def _estimated_rows() -> int:
 
 
 def read_transfers_copy(*, as_of: dt.datetime, expected_rows: int = 0) -> RawTransfers:
-    """PostgreSQL reader: one COPY stream, pulled and decoded by compiled code in a 1 MB buffer.
+    """PostgreSQL reader: COPY streams pulled and decoded by compiled code, 1 MB buffer each.
 
-    Run it inside a REPEATABLE READ transaction (the service does). The server
-    produces rows on one core while the pull-and-decode loop consumes them on
-    the other; memory is the decoded arrays, never the stream.
+    Run it inside a REPEATABLE READ transaction (the service does). At national
+    scale the server's COPY is the slowest part, and it is single-threaded: when
+    this transaction may share its snapshot (see `_may_split`), the table is
+    read as two block ranges by two server processes, one on each core, both
+    consumed here into one decoder (the investor codes stay one dense set).
+    Memory is the decoded arrays, never the stream.
     """
     functions = _copy_functions()
     if functions is None:
         raise RuntimeError("the COPY reader needs the libpq psycopg uses (Linux); use reader='orm'")
     connection.ensure_connection()
-    pgconn = connection.connection.pgconn  # libpq's connection under Django's psycopg 3 one
-    query = psycopg_sql.SQL(COPY_SQL).format(psycopg_sql.Literal(as_of)).as_bytes(connection.connection)
-    _copy_start(pgconn, query)
     decoder = _Decoder(expected_rows)
-    slot, buf = np.zeros(1, np.int64), np.empty(PULL_BUFFER_BYTES, np.uint8)
-    at = np.zeros(4, np.int64)
-    status = PULL_ROOM
-    try:
-        while status == PULL_ROOM:
-            decoder.row, status = _pull(
-                functions, pgconn.pgconn_ptr, slot, buf, at, decoder.row,
-                decoder.out, decoder.inv, decoder.table, decoder.store, decoder.state,
-                decoder.str_loc, decoder.str_hash,
-            )  # fmt: skip
-            if status == PULL_ROOM:
-                decoder.grow()
-    finally:
-        failure = _copy_finish(pgconn, ended=bool(at[3]))
-    if failure or status == PULL_ERROR:
-        raise psycopg.OperationalError(failure or pgconn.get_error_message().decode(errors="replace"))
-    if status != PULL_DONE:
-        raise RuntimeError(PULL_FAILURES.get(status, f"COPY pull failed ({status})"))
+    with contextlib.ExitStack() as stack:
+        sources = [connection.connection]
+        split_at = ""
+        if expected_rows >= SPLIT_MIN_ROWS and _may_split():
+            snapshot, blocks = _snapshot_and_blocks()
+            if blocks >= 2:
+                sources.append(stack.enter_context(_connection_on_snapshot(snapshot)))
+                split_at = f"({blocks // 2},0)"
+        streams = []
+        for i, pg in enumerate(sources):
+            where = psycopg_sql.SQL("")
+            if split_at:
+                where = psycopg_sql.SQL(" AND ctid {} {}::tid").format(
+                    psycopg_sql.SQL("<" if i == 0 else ">="), psycopg_sql.Literal(split_at)
+                )
+            query = psycopg_sql.SQL(COPY_SQL).format(psycopg_sql.Literal(as_of), where).as_bytes(pg)
+            streams.append(_CopyStream(pg.pgconn, query))
+            stack.callback(streams[-1].finish)
+        active = list(streams)
+        while active:
+            for stream in list(active):
+                decoder.row, stream.status = _pull(
+                    functions, stream.pgconn.pgconn_ptr, stream.slot, stream.buf, stream.at, decoder.row,
+                    decoder.out, decoder.inv, decoder.table, decoder.store, decoder.state,
+                    decoder.str_loc, decoder.str_hash,
+                )  # fmt: skip
+                if stream.status == PULL_ROOM:
+                    decoder.grow()
+                elif stream.status != PULL_MORE:
+                    active.remove(stream)
+        for stream in streams:
+            stream.finish()
+            stream.check()
     n = decoder.row
     out = decoder.out[:, :n]
     packed = out[F_PACKED]
@@ -435,6 +451,72 @@ def read_transfers_copy(*, as_of: dt.datetime, expected_rows: int = 0) -> RawTra
         operator_id=(packed & 0xFFFFFFFF) >> 1,
         value=out[F_VALUE],
     )
+
+
+SPLIT_MIN_ROWS = 500_000  # below this one stream is as fast (a second connection costs a few ms)
+
+
+def _may_split() -> bool:
+    """A second connection sees exactly this transaction's rows: REPEATABLE READ, nothing written yet.
+
+    It imports this transaction's snapshot, which only a REPEATABLE READ (or
+    SERIALIZABLE) transaction has for its whole life; and it cannot see rows
+    this transaction wrote, so only a transaction that is one atomic block deep
+    (the run's own read transaction, not a test's or a caller's) qualifies.
+    """
+    if len(connection.atomic_blocks) != 1:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW transaction_isolation")
+        return cursor.fetchone()[0] in ("repeatable read", "serializable")
+
+
+def _snapshot_and_blocks() -> tuple[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_export_snapshot(), "
+            "pg_relation_size('outflows_crossbordertransfer') / current_setting('block_size')::bigint"
+        )
+        snapshot, blocks = cursor.fetchone()
+    return snapshot, int(blocks)
+
+
+@contextlib.contextmanager
+def _connection_on_snapshot(snapshot: str):
+    """A second connection reading the exported snapshot (the same rows as the first, to the row)."""
+    params = {k: v for k, v in connection.get_connection_params().items() if k not in ("cursor_factory", "context")}
+    with psycopg.connect(**params, autocommit=True) as pg:
+        pg.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        pg.execute(psycopg_sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg_sql.Literal(snapshot)))
+        try:
+            yield pg
+        finally:
+            if not pg.closed and pg.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
+                pg.execute("ROLLBACK")
+
+
+class _CopyStream:
+    """One COPY ... TO STDOUT in progress on one libpq connection, with its pull buffer and position."""
+
+    def __init__(self, pgconn, query: bytes) -> None:
+        self.pgconn = pgconn
+        self.slot = np.zeros(1, np.int64)
+        self.buf = np.empty(PULL_BUFFER_BYTES, np.uint8)
+        self.at = np.zeros(4, np.int64)  # pos, fill, header_done, ended (see _pull)
+        self.status = PULL_MORE
+        self.failure = None
+        _copy_start(pgconn, query)
+
+    def finish(self) -> None:
+        """Drain the stream and its results, once (the connection stays usable)."""
+        if self.failure is None:
+            self.failure = _copy_finish(self.pgconn, ended=bool(self.at[3]))
+
+    def check(self) -> None:
+        if self.failure or self.status == PULL_ERROR:
+            raise psycopg.OperationalError(self.failure or self.pgconn.get_error_message().decode(errors="replace"))
+        if self.status != PULL_DONE:
+            raise RuntimeError(PULL_FAILURES.get(self.status, f"COPY pull failed ({self.status})"))
 
 
 def _copy_start(pgconn, query: bytes) -> None:
@@ -471,7 +553,7 @@ def _copy_finish(pgconn, *, ended: bool) -> str:
 
 PULL_BUFFER_BYTES = 1 << 20  # a row is a few hundred bytes at most (varchar(64) investor_ref)
 DECODE_BYTES = 64 << 10  # about a thousand rows: full batches for _decode, the server never waits long
-PULL_ROOM, PULL_DONE, PULL_ERROR, PULL_EARLY_END, PULL_BAD_HEADER, PULL_HUGE_ROW = range(6)
+PULL_ROOM, PULL_DONE, PULL_ERROR, PULL_EARLY_END, PULL_BAD_HEADER, PULL_HUGE_ROW, PULL_MORE = range(7)
 PULL_FAILURES = {
     PULL_EARLY_END: "COPY stream ended without its trailer",
     PULL_BAD_HEADER: "not a PostgreSQL binary COPY stream",
@@ -517,10 +599,10 @@ def _copy_functions() -> tuple | None:
 # so the compiled loop is cached on disk like the rest of the engine.
 @njit(cache=True, nogil=True)
 def _pull(functions, conn, slot, buf, at, row, out, inv, table, store, state, str_loc, str_hash):
-    """Pull rows into buf and decode them every DECODE_BYTES; until the end, an error or a full decoder.
+    """Pull rows into buf and decode them: returns after each DECODE_BYTES chunk (PULL_MORE),
+    at the end (PULL_DONE), on an error, or when the decoder is full (PULL_ROOM: grow it).
 
-    at = [pos, fill, header_done, ended], kept between calls (a full decoder
-    returns PULL_ROOM; the caller grows it and calls again).
+    at = [pos, fill, header_done, ended], kept between calls.
     """
     get_copy_data, free_mem, memcpy = functions
     base = buf.ctypes.data
@@ -544,6 +626,9 @@ def _pull(functions, conn, slot, buf, at, row, out, inv, table, store, state, st
                 break
             if decoded == 2:
                 status = PULL_ROOM
+                break
+            if not ended:
+                status = PULL_MORE  # a chunk decoded: the caller may serve another stream
                 break
         if ended:
             status = PULL_EARLY_END

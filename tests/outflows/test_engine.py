@@ -140,17 +140,24 @@ def test_cohort_is_the_minsk_month():
 def test_sort_rows_packs_or_falls_back_identically():
     rng = np.random.default_rng(1)
     n = 5000
-    pair = rng.integers(0, 50, n)
+    investor = rng.integers(0, 25, n)
+    platform = rng.integers(0, 2, n)
     t = rng.integers(0, 1000, n) * 1_000_000 + 1_700_000_000_000_000
     is_in = rng.integers(0, 2, n).astype(bool)
     op = rng.integers(0, 4, n)
-    lex = np.lexsort((op, is_in, t, pair))
-    for times in (t, t + 1):  # whole seconds, then whole microseconds
-        order, *columns = engine.sort_rows(pair, times, is_in, op, 4)
-        for column, sorted_column in zip((pair, times, is_in, op), columns, strict=True):
-            assert np.array_equal(column[order], column[lex])
-            assert np.array_equal(sorted_column, column[lex])  # read back from the packed keys
-    wide = pair * 2**40  # too many bits to pack: the lexsort path gives the same answer
-    order, *columns = engine.sort_rows(wide, t, is_in, op, 4)
-    assert np.array_equal(order, lex)
-    assert np.array_equal(columns[1], t[lex])
+    value = rng.integers(1, 10**6, n)
+    cohort = rng.integers(0, 24, n)
+    for times, inv in ((t, investor), (t + 1, investor), (t, investor * 2**52)):
+        # whole seconds; whole microseconds; too many bits to pack (the lexsort path)
+        pair = inv * 2 + platform
+        lex = np.lexsort((op, is_in, times, pair))
+        arrays = engine.TransferArrays(
+            investor=inv, platform=platform, occurred_at=times, is_in=is_in, operator=op, value=value
+        )
+        rows = engine.sort_rows(arrays, cohort, n_operators=4, n_platforms=2)
+        assert np.array_equal(rows.order, lex)  # both sorts are stable
+        for column, sorted_column in (
+            (pair, rows.pair), (times, rows.occurred_at), (is_in, rows.is_in), (op, rows.operator),
+            (platform, rows.platform), (value, rows.value), (cohort, rows.cohort),
+        ):  # fmt: skip
+            assert np.array_equal(sorted_column, column[lex])
