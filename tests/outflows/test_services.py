@@ -323,3 +323,33 @@ def test_copy_reader_codes_every_investor_exactly_whatever_the_bytes():
     assert by_copy.value.sum() == by_orm.value.sum() == 40_000 * 100 + len(odd) * 1400
     run = outflow_run_compute(as_of=LATE)
     assert overall(run).returned_value_byn == len(odd) * 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_copy_streams_on_one_snapshot_read_every_row_once(monkeypatch):
+    """A run that owns its transaction reads the table as two block ranges on two connections."""
+    add_transfers(*random_transfers(3000, seed=7))
+    monkeypatch.setattr(services, "SPLIT_MIN_ROWS", 0)
+    snapshots = []
+    real = services._connection_on_snapshot
+
+    def spy(snapshot):
+        snapshots.append(snapshot)
+        return real(snapshot)
+
+    monkeypatch.setattr(services, "_connection_on_snapshot", spy)
+    as_of = LATE  # every row
+    split = outflow_run_compute(as_of=as_of, reader="copy")
+    assert len(snapshots) == 1  # the second stream was used
+    whole = outflow_run_compute(as_of=as_of, reader="orm")
+    assert figures(split) == figures(whole)
+    assert split.input_fingerprint == whole.input_fingerprint
+    assert split.input_rows == whole.input_rows == 3000
+
+
+def test_a_caller_transaction_is_read_by_one_stream(monkeypatch):
+    """Inside a caller's (or a test's) transaction a second connection could not see its rows: one stream."""
+    add_transfers(*random_transfers(300, seed=8))
+    monkeypatch.setattr(services, "SPLIT_MIN_ROWS", 0)
+    monkeypatch.setattr(services, "_connection_on_snapshot", lambda snapshot: pytest.fail("second stream opened"))
+    assert outflow_run_compute(as_of=LATE, reader="copy").input_rows == 300
