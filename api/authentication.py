@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from api.access import AgencyClient, access_for_token
-from api.models import ApiToken
+from api.selectors import api_token_by_key_hash
 from api.services import api_token_touch, key_hash
 from api.throttling import AuthFailureLimit
 from audits.services import audit_event_record
@@ -53,7 +53,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
         if len(key) > 200:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token = ApiToken.objects.select_related("user").filter(key_hash=key_hash(key)).first()
+        token = api_token_by_key_hash(key_hash(key))
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if token.revoked_at is not None:

@@ -6,6 +6,7 @@ from datetime import UTC
 import django_filters as filters
 from django import forms
 from django_filters import fields as filter_fields
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 
 from audits.models import Flag, FlagStatus, Severity
@@ -95,11 +96,23 @@ class BooleanFilter(filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+_FORM_CLASSES: dict[type, type] = {}
+
+
 class StrictFilterSet(filters.FilterSet):
     """A typed parameter sent empty (`?updated_since=`) is an error, not a silently ignored filter.
 
     Free-text parameters may be empty (the schema allows an empty string): they then filter nothing.
     """
+
+    def get_form_class(self):
+        # django-filter builds a new form class (a field and a label per filter) for every request;
+        # nothing in these filtersets depends on the request, so once per class is the same form.
+        # Each form still gets its own copies of the fields (Form.__init__ deep-copies them).
+        cls = type(self)
+        if cls not in _FORM_CLASSES:
+            _FORM_CLASSES[cls] = super().get_form_class()
+        return _FORM_CLASSES[cls]
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
@@ -238,3 +251,26 @@ class OutflowStatFilter(StrictFilterSet):
     class Meta:
         model = OutflowStat
         fields = ["updated_since", "run", "dimension", "key", "cohort_from", "cohort_to", "cohort"]
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, without the filterset when there is nothing to filter.
+
+    A request whose only parameters are the paginator's (`?page_size=100`, `?cursor=...`) gives
+    the filterset no data; with no required filter it would return the queryset unchanged, after
+    building and validating a form of empty fields (about 1 ms of CPU per request).
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and _nothing_to_filter(request, view, filterset_class):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+def _nothing_to_filter(request, view, filterset_class) -> bool:
+    paginator = getattr(view, "paginator", None)
+    paging = {getattr(paginator, "cursor_query_param", None), getattr(paginator, "page_size_query_param", None)}
+    if not request.query_params.keys() <= paging:
+        return False
+    return not any(f.extra.get("required") for f in filterset_class.base_filters.values())

@@ -72,6 +72,7 @@ def _row(plan: list[tuple], row: dict) -> dict:
 
 
 _ROW_PLANS: dict[tuple, list[tuple]] = {}
+_COLUMNS: dict[type, tuple[str, ...]] = {}
 
 
 class RowListSerializer(serializers.ListSerializer):
@@ -97,9 +98,11 @@ class RowSerializer(serializers.ModelSerializer):
         return _row(self.row_plan(), instance)
 
     @classmethod
-    def columns(cls) -> list[str]:
-        """The columns a `.values()` queryset must select for this serializer."""
-        return [field.source for field in cls()._readable_fields]
+    def columns(cls) -> tuple[str, ...]:
+        """The columns a `.values()` queryset must select for this serializer (once per class, as above)."""
+        if cls not in _COLUMNS:
+            _COLUMNS[cls] = tuple(field.source for field in cls()._readable_fields)
+        return _COLUMNS[cls]
 
 
 class OperatorSerializer(serializers.ModelSerializer):

@@ -1,8 +1,10 @@
 """API v1 viewsets (DESIGN section 8). Thin: querysets, one scope each, services for writes."""
 
+import functools
+
 from django.conf import settings
-from django.db.models import F, QuerySet, Subquery
-from django_filters.rest_framework import DjangoFilterBackend
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import mixins, status, viewsets
@@ -45,7 +47,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [ScopePermission]
     throttle_classes = [TokenRateThrottle]
     pagination_class = IdCursorPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [filters.FilterBackend]
     schema = ApiAutoSchema()
     required_scope: str = ""
     # Lookup restricting the queryset to operator staff's own operators; None: staff see nothing.
@@ -312,6 +314,13 @@ class FlagViewSet(ReadOnlyApiViewSet):
 
 def transfers_for_api() -> QuerySet:
     """Transfer rows as the serializer reads them, the two codes it shows joined in as plain columns."""
+    return _transfers_for_api().all()
+
+
+@functools.cache
+def _transfers_for_api() -> QuerySet:
+    # Built once (joins resolved, columns chosen: ~0.5 ms of CPU) and cloned for each request,
+    # as DRF does with a view's `queryset`; never evaluated itself.
     return CrossBorderTransfer.objects.annotate(
         operator_unp=F("operator__unp"), platform_slug=F("platform__slug")
     ).values(*serializers.TransferSerializer.columns())
@@ -350,11 +359,22 @@ class OutflowRunViewSet(ReadOnlyApiViewSet):
         return OutflowRun.objects.all()
 
 
-def latest_finished_run_id():
+@functools.cache
+def _stats_for_api() -> QuerySet:
+    # Built once and cloned for each request, as _transfers_for_api.
+    return OutflowStat.objects.values(*serializers.OutflowStatSerializer.columns())
+
+
+def latest_finished_run_id() -> RawSQL:
     """The latest finished run, as a subquery (no extra round-trip)."""
-    return Subquery(
-        OutflowRun.objects.filter(status=RunStatus.FINISHED).order_by("-finished_at", "-id").values("id")[:1]
-    )
+    return RawSQL(*_latest_finished_run_sql())  # noqa: S611 - compiled by the ORM, no outside input
+
+
+@functools.cache
+def _latest_finished_run_sql() -> tuple[str, tuple]:
+    # The ORM subquery compiled once: building and compiling it cost ~0.5 ms of CPU per stats request.
+    latest = OutflowRun.objects.filter(status=RunStatus.FINISHED).order_by("-finished_at", "-id").values("id")[:1]
+    return latest.query.sql_with_params()
 
 
 @extend_schema_view(
@@ -373,7 +393,7 @@ class OutflowStatViewSet(mixins.ListModelMixin, ApiViewSet):
     operator_lookup = None
 
     def base_queryset(self):
-        return OutflowStat.objects.values(*serializers.OutflowStatSerializer.columns())
+        return _stats_for_api().all()
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

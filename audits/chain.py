@@ -28,15 +28,37 @@ CONTENT_FIELDS = (
 )
 
 
+def event_canonical(content: dict) -> str:
+    """The canonical JSON of an event's content: sorted keys, no spaces, UTF-8 as is."""
+    payload = {name: content.get(name) for name in CONTENT_FIELDS}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def event_hash(content: dict) -> str:
-    """SHA-256 of the canonical JSON of an event's content (sorted keys, no spaces).
+    """SHA-256 of the canonical JSON of an event's content.
 
     `prev_hash` is part of the content, so each event seals the whole chain before it:
     editing, inserting or removing any earlier event breaks every later link.
     """
-    payload = {name: content.get(name) for name in CONTENT_FIELDS}
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(event_canonical(content).encode("utf-8")).hexdigest()
+
+
+# `prev_hash` sorts last among the content fields, so an event's canonical JSON always ends
+# with '"prev_hash":"<64 hex digits>"}': its text before the previous hash (the hash prefix)
+# does not depend on the previous hash. The PostgreSQL writer sends that prefix and lets the
+# database finish the hash once it holds the chain head:
+#     event_hash(content) == sha256(prefix + content["prev_hash"] + HASH_TAIL)
+HASH_TAIL = '"}'
+assert max(CONTENT_FIELDS) == "prev_hash"
+
+
+def event_hash_prefix(content: dict) -> str:
+    """The canonical JSON of `content` up to (not including) its previous hash."""
+    text = event_canonical({**content, "prev_hash": GENESIS_HASH})
+    prefix = text[: -len(GENESIS_HASH) - len(HASH_TAIL)]
+    if not prefix.endswith(',"prev_hash":"'):  # defensive: the layout above no longer holds
+        raise ValueError("prev_hash is not the last key of the canonical JSON")
+    return prefix
 
 
 @dataclass(frozen=True)

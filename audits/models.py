@@ -225,6 +225,8 @@ class AuditEvent(models.Model):
 
     No foreign keys on purpose: deleting a user or a flag must never cascade into the log
     (and on PostgreSQL a trigger refuses UPDATE and DELETE on this table).
+    On PostgreSQL events are written by the function `audits_events_append` (migration 0005),
+    which names these columns: a change to them needs a new version of that function.
     """
 
     created_at = models.DateTimeField(db_index=True)

