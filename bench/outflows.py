@@ -255,12 +255,12 @@ def main() -> None:
         print(f"  loaded in {time.perf_counter() - t0:.1f} s", flush=True)
     connection.close()
 
-    from outflows import engine, services
+    from outflows import services
 
-    # Loads the compiled engine from numba's on-disk cache (compiles it on the very first use).
+    # Loads the compiled engine and reader from numba's on-disk cache (compiles them the very first time).
     t0 = time.perf_counter()
     services.outflow_compute(as_of=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    engine.warm_up()
+    services.warm_up()
     warmup = time.perf_counter() - t0
 
     t0 = time.perf_counter()
