@@ -813,31 +813,64 @@ def outflow_compute(
     )
 
 
-def _stat_rows(run: OutflowRun, cells: dict[tuple[str, str, str], np.ndarray]) -> list[OutflowStat]:
+STAT_COLUMNS = (
+    "dimension",
+    "key",
+    "cohort",
+    "outbound_value_byn",
+    "returned_value_byn",
+    "unreturned_value_byn",
+    "non_return_share",
+    "pending_outbound_value_byn",
+    "pending_returned_value_byn",
+    "outbound_count",
+    "returned_30d_byn",
+    "returned_90d_byn",
+    "returned_180d_byn",
+    "returned_365d_byn",
+)
+
+
+def _stat_values(cells: dict[tuple[str, str, str], np.ndarray]) -> list[tuple]:
+    """One tuple of STAT_COLUMNS per stat row, in (dimension, key, cohort) order."""
     rows = []
     for (dimension, key, cohort), m in sorted(cells.items()):
         outbound, returned = int(m[engine.M_OUTBOUND]), int(m[engine.M_RETURNED])
-        curve = [_kopecks_to_byn(m[engine.M_CURVE + k]) for k in range(len(engine.CURVE_DAYS))]
         rows.append(
-            OutflowStat(
-                run=run,
-                dimension=dimension,
-                key=key,
-                cohort=cohort,
-                outbound_value_byn=_kopecks_to_byn(outbound),
-                returned_value_byn=_kopecks_to_byn(returned),
-                unreturned_value_byn=_kopecks_to_byn(outbound - returned),
-                non_return_share=_share(outbound, returned),
-                pending_outbound_value_byn=_kopecks_to_byn(m[engine.M_PENDING_OUTBOUND]),
-                pending_returned_value_byn=_kopecks_to_byn(m[engine.M_PENDING_RETURNED]),
-                outbound_count=int(m[engine.M_COUNT]),
-                returned_30d_byn=curve[0],
-                returned_90d_byn=curve[1],
-                returned_180d_byn=curve[2],
-                returned_365d_byn=curve[3],
+            (
+                dimension,
+                key,
+                cohort,
+                _kopecks_to_byn(outbound),
+                _kopecks_to_byn(returned),
+                _kopecks_to_byn(outbound - returned),
+                _share(outbound, returned),
+                _kopecks_to_byn(m[engine.M_PENDING_OUTBOUND]),
+                _kopecks_to_byn(m[engine.M_PENDING_RETURNED]),
+                int(m[engine.M_COUNT]),
+                *(_kopecks_to_byn(m[engine.M_CURVE + k]) for k in range(len(engine.CURVE_DAYS))),
             )
         )
     return rows
+
+
+def _stats_store(run: OutflowRun, cells: dict[tuple[str, str, str], np.ndarray]) -> None:
+    """Write the run's OutflowStat rows: COPY on PostgreSQL (model instances and the ORM's
+    per-field preparation were 0.25 s for 2,400 rows, a fifth of a 1M-row run), else bulk_create."""
+    rows = _stat_values(cells)
+    if connection.vendor != "postgresql":
+        OutflowStat.objects.bulk_create(
+            [OutflowStat(run=run, **dict(zip(STAT_COLUMNS, row, strict=True))) for row in rows], batch_size=5_000
+        )
+        return
+    fields = [OutflowStat._meta.get_field(name) for name in ("run", *STAT_COLUMNS)]
+    copy_sql = psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        psycopg_sql.Identifier(OutflowStat._meta.db_table),
+        psycopg_sql.SQL(", ").join(psycopg_sql.Identifier(field.column) for field in fields),
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row((run.pk, *row))
 
 
 def outflow_run_compute(
@@ -888,7 +921,7 @@ def outflow_run_compute(
                 result = outflow_compute(as_of=as_of, window_days=window_days, partitions=partitions, reader=reader)
             mark = time.perf_counter()
             with transaction.atomic():
-                OutflowStat.objects.bulk_create(_stat_rows(run, result.cells), batch_size=5_000)
+                _stats_store(run, result.cells)
                 run.input_rows = result.input_rows
                 run.input_fingerprint = result.fingerprint
                 run.excess_return_byn = _kopecks_to_byn(result.excess_return)
