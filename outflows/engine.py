@@ -106,14 +106,26 @@ def epoch_us(value: dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def cohort_index(occurred_at: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Calendar month in Europe/Minsk of each instant: (index per row, "YYYY-MM" labels).
+@dataclass
+class CohortAxis:
+    """Calendar months in Europe/Minsk: "YYYY-MM" labels and each month's first instant (µs, UTC)."""
+
+    starts: np.ndarray
+    labels: list[str]
+
+    def index(self, occurred_at: np.ndarray) -> np.ndarray:
+        """The cohort of each instant."""
+        return (np.searchsorted(self.starts, occurred_at, side="right") - 1).astype(np.int64, copy=False)
+
+
+def cohort_axis(occurred_at: np.ndarray) -> CohortAxis:
+    """The months from the earliest to the latest instant.
 
     Month starts are converted with zoneinfo once per month (Minsk's offset has
-    changed in its history), then every row is placed by a binary search.
+    changed in its history); rows are placed by a binary search over them.
     """
     if len(occurred_at) == 0:
-        return np.zeros(0, np.int64), []
+        return CohortAxis(np.zeros(0, np.int64), [])
     first = dt.datetime.fromtimestamp(int(occurred_at.min()) // 1_000_000, tz=MINSK)
     last = dt.datetime.fromtimestamp(int(occurred_at.max()) // 1_000_000, tz=MINSK)
     year, month = first.year, first.month
@@ -123,8 +135,13 @@ def cohort_index(occurred_at: np.ndarray) -> tuple[np.ndarray, list[str]]:
         labels.append(f"{year:04d}-{month:02d}")
         starts.append(epoch_us(dt.datetime(year, month, 1, tzinfo=MINSK)))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    index = np.searchsorted(np.asarray(starts, dtype=np.int64), occurred_at, side="right") - 1
-    return index.astype(np.int64, copy=False), labels
+    return CohortAxis(np.asarray(starts, dtype=np.int64), labels)
+
+
+def cohort_index(occurred_at: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Calendar month in Europe/Minsk of each instant: (index per row, "YYYY-MM" labels)."""
+    axis = cohort_axis(occurred_at)
+    return axis.index(occurred_at), axis.labels
 
 
 @dataclass
@@ -141,7 +158,7 @@ class SortedRows:
     cohort: np.ndarray
 
 
-def sort_rows(transfers: TransferArrays, cohort: np.ndarray, n_operators: int, n_platforms: int) -> SortedRows:
+def sort_rows(transfers: TransferArrays, axis: CohortAxis, n_operators: int, n_platforms: int) -> SortedRows:
     """Rows ordered by (pair, occurred_at, OUT before IN, operator UNP); pair = investor x platform.
 
     One radix argsort over a packed 64-bit key when the fields fit (timestamps
@@ -164,7 +181,7 @@ def sort_rows(transfers: TransferArrays, cohort: np.ndarray, n_operators: int, n
         order, key = _radix_argsort(key, bits_pair + bits_t + 1 + bits_op)
         return SortedRows(
             order,
-            *_unpack(key, order, transfers.value, cohort, n_platforms, t_min, unit, bits_t, bits_op),
+            *_unpack(key, order, transfers.value, axis.starts, n_platforms, t_min, unit, bits_t, bits_op),
         )
     pair = transfers.investor.astype(np.int64) * n_platforms + transfers.platform
     order = np.lexsort((transfers.operator, transfers.is_in, transfers.occurred_at, pair))
@@ -176,7 +193,7 @@ def sort_rows(transfers: TransferArrays, cohort: np.ndarray, n_operators: int, n
         transfers.operator[order].astype(np.int64, copy=False),
         transfers.platform[order].astype(np.int64, copy=False),
         transfers.value[order],
-        cohort[order],
+        axis.index(transfers.occurred_at[order]),
     )
 
 
@@ -217,7 +234,7 @@ def _pack_keys(investor, platform, occurred_at, is_in, operator, n_platforms, t_
 
 
 @njit(cache=True, nogil=True)
-def _unpack(key, order, value, cohort, n_platforms, t_min, unit, bits_t, bits_op):
+def _unpack(key, order, value, month_starts, n_platforms, t_min, unit, bits_t, bits_op):
     n = key.shape[0]
     pair = np.empty(n, np.int64)
     t = np.empty(n, np.int64)
@@ -235,9 +252,10 @@ def _unpack(key, order, value, cohort, n_platforms, t_min, unit, bits_t, bits_op
         is_in[i] = (k >> bits_op) & 1
         op[i] = k & op_mask
         plat[i] = pair[i] % n_platforms
-        j = order[i]
-        value_sorted[i] = value[j]
-        cohort_sorted[i] = cohort[j]
+        value_sorted[i] = value[order[i]]
+        # The cohort from the time itself (a search over a few dozen month starts, in cache),
+        # not a gather from a per-row array at random.
+        cohort_sorted[i] = np.searchsorted(month_starts, t[i], side="right") - 1
     return pair, t, is_in, op, plat, value_sorted, cohort_sorted
 
 
@@ -355,18 +373,17 @@ def compute(
     window_days: int,
     n_operators: int,
     n_platforms: int,
-    cohorts: tuple[np.ndarray, list[str]] | None = None,
+    cohorts: CohortAxis | None = None,
     per_row: bool = True,
 ) -> EngineResult:
     """Run DESIGN section 5 over transfers already limited to occurred_at <= as_of.
 
-    cohorts: (index per row, labels) from cohort_index(), to share one cohort
-    axis between partitions; computed here when omitted.
+    cohorts: the cohort axis from cohort_axis(), to share one axis between
+    partitions; computed here when omitted.
     """
     n = len(transfers)
-    if cohorts is None:
-        cohorts = cohort_index(transfers.occurred_at)
-    cohort, labels = cohorts
+    axis = cohort_axis(transfers.occurred_at) if cohorts is None else cohorts
+    labels = axis.labels
     n_cohorts = len(labels)
     window = window_days * US_PER_DAY
     if n == 0:
@@ -378,7 +395,7 @@ def compute(
             returned=np.zeros(0, np.int64) if per_row else None,
             matured=np.zeros(0, bool) if per_row else None,
         )
-    rows = sort_rows(transfers, cohort, n_operators, n_platforms)
+    rows = sort_rows(transfers, axis, n_operators, n_platforms)
     returned_sorted, by_op, by_plat, excess = _sweep(
         rows.pair,
         rows.occurred_at,

@@ -779,7 +779,7 @@ def outflow_compute(
     )
     if len(arrays) and (arrays.operator.min() < 0 or arrays.platform.min() < 0):
         raise RuntimeError("a transfer names an operator or platform that the run did not read")
-    cohorts = engine.cohort_index(arrays.occurred_at)
+    cohorts = engine.cohort_axis(arrays.occurred_at)  # one axis for every partition
     as_of_us = engine.epoch_us(as_of)
     compute_kwargs = {
         "as_of_us": as_of_us,
@@ -795,7 +795,7 @@ def outflow_compute(
         result = None
         for p in range(partitions):
             index = np.flatnonzero(part == p)
-            partial = engine.compute(arrays.take(index), cohorts=(cohorts[0][index], cohorts[1]), **compute_kwargs)
+            partial = engine.compute(arrays.take(index), cohorts=cohorts, **compute_kwargs)
             result = partial if result is None else result.merge(partial)
     cells = engine.aggregate(
         result,

@@ -142,11 +142,10 @@ def test_sort_rows_packs_or_falls_back_identically():
     n = 5000
     investor = rng.integers(0, 25, n)
     platform = rng.integers(0, 2, n)
-    t = rng.integers(0, 1000, n) * 1_000_000 + 1_700_000_000_000_000
+    t = rng.integers(0, 90 * 86_400, n) * 1_000_000 + 1_700_000_000_000_000  # three months: several cohorts
     is_in = rng.integers(0, 2, n).astype(bool)
     op = rng.integers(0, 4, n)
     value = rng.integers(1, 10**6, n)
-    cohort = rng.integers(0, 24, n)
     for times, inv in ((t, investor), (t + 1, investor), (t, investor * 2**52)):
         # whole seconds; whole microseconds; too many bits to pack (the lexsort path)
         pair = inv * 2 + platform
@@ -154,7 +153,9 @@ def test_sort_rows_packs_or_falls_back_identically():
         arrays = engine.TransferArrays(
             investor=inv, platform=platform, occurred_at=times, is_in=is_in, operator=op, value=value
         )
-        rows = engine.sort_rows(arrays, cohort, n_operators=4, n_platforms=2)
+        axis = engine.cohort_axis(times)
+        cohort = axis.index(times)
+        rows = engine.sort_rows(arrays, axis, n_operators=4, n_platforms=2)
         assert np.array_equal(rows.order, lex)  # both sorts are stable
         for column, sorted_column in (
             (pair, rows.pair), (times, rows.occurred_at), (is_in, rows.is_in), (op, rows.operator),
