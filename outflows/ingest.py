@@ -36,9 +36,9 @@ from operators.intake.validate import TransferChecker
 from operators.models import ForeignPlatform, RegistrationFiling
 
 TABLE = "outflows_crossbordertransfer"
+# updated_at is left to its database default (the transaction's time, as one import is one change).
 COLUMNS = (
-    "operator_id, filing_id, external_id, occurred_at, direction, investor_ref, platform_id, asset, amount,"
-    " value_byn, updated_at"
+    "operator_id, filing_id, external_id, occurred_at, direction, investor_ref, platform_id, asset, amount, value_byn"
 )
 _FLUSH_ROWS = 20_000
 
@@ -134,7 +134,6 @@ def _pg_load(
     import psycopg
 
     platforms = _Platforms(result)
-    now = timezone.now().isoformat()
     raw = connection.cursor().connection  # the psycopg connection, inside Django's transaction
     with raw.cursor() as cur:
         if stage:
@@ -148,7 +147,7 @@ def _pg_load(
         else:
             copy = _Copy(cur, f"COPY {TABLE} ({COLUMNS}) FROM STDIN")
         prefix = f"{filing.operator_id}\t{filing.id}\t"
-        suffix = f"\t{now}\n"
+        suffix = "\n"
         buf: list[str] = []
         out_values: list[str] = []
         in_values: list[str] = []
@@ -245,10 +244,10 @@ def _pg_load(
         # Loading in the unique index's order keeps its pages hot.
         cur.execute(
             f"INSERT INTO {TABLE} ({COLUMNS}) SELECT %s, %s, s.external_id, s.occurred_at, s.direction,"  # noqa: S608
-            " s.investor_ref, s.platform_id, s.asset, s.amount, s.value_byn, %s FROM intake_stage s"
+            " s.investor_ref, s.platform_id, s.asset, s.amount, s.value_byn FROM intake_stage s"
             f" WHERE NOT EXISTS (SELECT 1 FROM {TABLE} t WHERE t.operator_id = %s AND t.external_id = s.external_id)"
             " ORDER BY s.external_id",
-            (filing.operator_id, filing.id, now, filing.operator_id),
+            (filing.operator_id, filing.id, filing.operator_id),
         )
         result.rows_imported = cur.rowcount
         result.rows_skipped = total - cur.rowcount
