@@ -1,0 +1,35 @@
+"""The transfer table keeps only the indexes that earn their place (bench/README_ingest.md)."""
+
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db
+
+
+def transfer_indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'outflows_crossbordertransfer'::regclass"
+        )
+        return dict(cursor.fetchall())
+
+
+def test_filing_and_updated_at_have_brin_indexes_and_nothing_else_is_indexed_per_row():
+    indexes = transfer_indexes()
+    assert indexes.pop("transfer_filing_idx") == "brin"
+    assert indexes.pop("transfer_updated_at_idx") == "brin"
+    # The primary key and the unique (operator, external_id): the only btrees left.
+    assert sorted(indexes.values()) == ["btree", "btree"]
+    assert "transfer_external_id_unique" in indexes
+
+
+def test_supersession_and_incremental_pulls_can_use_them():
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table: ask what the index offers
+        cursor.execute("EXPLAIN DELETE FROM outflows_crossbordertransfer WHERE filing_id = 1")
+        delete_plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN SELECT id FROM outflows_crossbordertransfer WHERE updated_at >= now() ORDER BY id")
+        pull_plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "transfer_filing_idx" in delete_plan
+    assert "transfer_updated_at_idx" in pull_plan
