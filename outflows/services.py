@@ -36,6 +36,7 @@ from psycopg import sql as psycopg_sql
 from operators.models import ForeignPlatform, Operator
 from outflows import engine
 from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, RunStatus
+from outflows.selectors import STAT_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -813,22 +814,8 @@ def outflow_compute(
     )
 
 
-STAT_COLUMNS = (
-    "dimension",
-    "key",
-    "cohort",
-    "outbound_value_byn",
-    "returned_value_byn",
-    "unreturned_value_byn",
-    "non_return_share",
-    "pending_outbound_value_byn",
-    "pending_returned_value_byn",
-    "outbound_count",
-    "returned_30d_byn",
-    "returned_90d_byn",
-    "returned_180d_byn",
-    "returned_365d_byn",
-)
+# The stored columns of a stat row: its figures, then the return curve's.
+STAT_COLUMNS = (*STAT_FIELDS, *(f"returned_{days}d_byn" for days in engine.CURVE_DAYS))
 
 
 def _stat_values(cells: dict[tuple[str, str, str], np.ndarray]) -> list[tuple]:
