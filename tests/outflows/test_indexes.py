@@ -26,10 +26,13 @@ def test_filing_and_updated_at_have_brin_indexes_and_nothing_else_is_indexed_per
 
 def test_supersession_and_incremental_pulls_can_use_them():
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table: ask what the index offers
+        # A tiny test table: rule out the scans that need no index, so that the plan shows
+        # whether these indexes can serve the predicate (else it falls back to a seq scan).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute("EXPLAIN DELETE FROM outflows_crossbordertransfer WHERE filing_id = 1")
         delete_plan = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute("EXPLAIN SELECT id FROM outflows_crossbordertransfer WHERE updated_at >= now() ORDER BY id")
+        cursor.execute("EXPLAIN SELECT id FROM outflows_crossbordertransfer WHERE updated_at >= now()")
         pull_plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "transfer_filing_idx" in delete_plan
     assert "transfer_updated_at_idx" in pull_plan
