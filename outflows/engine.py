@@ -138,12 +138,6 @@ def cohort_axis(occurred_at: np.ndarray) -> CohortAxis:
     return CohortAxis(np.asarray(starts, dtype=np.int64), labels)
 
 
-def cohort_index(occurred_at: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Calendar month in Europe/Minsk of each instant: (index per row, "YYYY-MM" labels)."""
-    axis = cohort_axis(occurred_at)
-    return axis.index(occurred_at), axis.labels
-
-
 @dataclass
 class SortedRows:
     """The rows of a TransferArrays in sweep order, with their pair and cohort."""
@@ -177,7 +171,10 @@ def sort_rows(transfers: TransferArrays, axis: CohortAxis, n_operators: int, n_p
     bits_t = max(1, int(t_span // unit).bit_length())
     bits_pair = max(1, int(transfers.investor.max() * n_platforms + n_platforms - 1).bit_length())
     if bits_pair + bits_t + 1 + bits_op <= 63:
-        key = _pack(transfers, n_platforms, t_min, unit, bits_t, bits_op)
+        key = _pack_keys(
+            transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
+            n_platforms, t_min, unit, bits_t, bits_op,
+        )  # fmt: skip
         order, key = _radix_argsort(key, bits_pair + bits_t + 1 + bits_op)
         return SortedRows(
             order,
@@ -213,13 +210,6 @@ def _time_unit(occurred_at):
         elif d % 1_000_000:
             whole_s = False
     return t_min, 1_000_000 if whole_s else (1_000 if whole_ms else 1), span
-
-
-def _pack(transfers, n_platforms, t_min, unit, bits_t, bits_op):
-    return _pack_keys(
-        transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
-        n_platforms, t_min, unit, bits_t, bits_op,
-    )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)

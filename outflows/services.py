@@ -381,6 +381,21 @@ class _Decoder:
             self.table = np.empty((self.table.shape[0] * 4, 4), np.int64)
             _rehash(self.table, self.str_hash, self.str_loc, self.store, n_codes)
 
+    def raw(self) -> RawTransfers:
+        """The decoded rows, the packed column unpacked."""
+        n = self.row
+        out = self.out[:, :n]
+        packed = out[F_PACKED]
+        return RawTransfers(
+            investor=self.inv[:n],
+            investor_hash=self.str_hash[: int(self.state[0])].copy(),
+            platform_id=packed >> 32,
+            occurred_at=out[F_TIME] + PG_EPOCH_US,
+            is_in=(packed & 1).astype(bool),
+            operator_id=(packed & 0xFFFFFFFF) >> 1,
+            value=out[F_VALUE],
+        )
+
 
 def _estimated_rows() -> int:
     """The planner's row estimate of the transfer table (free): sizes the decoder's first buffers."""
@@ -440,18 +455,7 @@ def read_transfers_copy(*, as_of: dt.datetime, expected_rows: int = 0) -> RawTra
         for stream in streams:
             stream.finish()
             stream.check()
-    n = decoder.row
-    out = decoder.out[:, :n]
-    packed = out[F_PACKED]
-    return RawTransfers(
-        investor=decoder.inv[:n],
-        investor_hash=decoder.str_hash[: int(decoder.state[0])].copy(),
-        platform_id=packed >> 32,
-        occurred_at=out[F_TIME] + PG_EPOCH_US,
-        is_in=(packed & 1).astype(bool),
-        operator_id=(packed & 0xFFFFFFFF) >> 1,
-        value=out[F_VALUE],
-    )
+    return decoder.raw()
 
 
 def warm_up() -> None:
@@ -471,19 +475,8 @@ def warm_up() -> None:
         _pull(functions, 0, np.zeros(1, np.int64), np.empty(1 << 17, np.uint8), np.zeros(4, np.int64), 0,
               decoder.out, decoder.inv, decoder.table, decoder.store, decoder.state, decoder.str_loc,
               decoder.str_hash)  # fmt: skip
-    decoder.out[:, :1] = 0
-    n = decoder.row
-    _fingerprint(
-        RawTransfers(
-            investor=decoder.inv[:n],
-            investor_hash=decoder.str_hash[:n],
-            platform_id=decoder.out[0, :n],
-            occurred_at=decoder.out[0, :n],
-            is_in=decoder.out[0, :n] > 0,
-            operator_id=decoder.out[0, :n],
-            value=decoder.out[0, :n],
-        )
-    )
+    decoder.out[:, : decoder.row] = 0  # the one-column row set no numbers
+    _fingerprint(decoder.raw())
 
 
 SPLIT_MIN_ROWS = 500_000  # below this one stream is as fast (a second connection costs a few ms)
@@ -579,10 +572,10 @@ def _copy_finish(pgconn, *, ended: bool) -> str:
 #
 # The server sends one CopyData message per row. Pulled from Python (a call, a bytes
 # object and a buffer append per row) the client used a whole core beside the
-# server's and decoded in bursts while the server waited; called from compiled
-# code the pull costs 0.17 s per million rows and every row is decoded as soon as
-# it arrives. The functions must be those of the libpq psycopg has loaded (its
-# wheel bundles its own): a PGconn belongs to the library that made it.
+# server's; called from compiled code the pull costs 0.17 s per million rows, and
+# the rows are decoded every DECODE_BYTES while the server produces the next ones.
+# The functions must be those of the libpq psycopg has loaded (its wheel bundles its
+# own): a PGconn belongs to the library that made it.
 
 PULL_BUFFER_BYTES = 1 << 20  # a row is a few hundred bytes at most (varchar(64) investor_ref)
 DECODE_BYTES = 64 << 10  # about a thousand rows: full batches for _decode, the server never waits long

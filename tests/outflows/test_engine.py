@@ -133,8 +133,8 @@ def test_cohort_is_the_minsk_month():
          engine.epoch_us(dt.datetime(2025, 1, 31, 22, 30, tzinfo=dt.UTC))],
         dtype=np.int64,
     )  # fmt: skip
-    index, labels = engine.cohort_index(t)
-    assert [labels[i] for i in index] == ["2025-01", "2025-02", "2025-02"]
+    axis = engine.cohort_axis(t)
+    assert [axis.labels[i] for i in axis.index(t)] == ["2025-01", "2025-02", "2025-02"]
 
 
 def test_sort_rows_packs_or_falls_back_identically():
