@@ -72,7 +72,6 @@ def _row(plan: list[tuple], row: dict) -> dict:
 
 
 _ROW_PLANS: dict[tuple, list[tuple]] = {}
-_COLUMNS: dict[type, tuple[str, ...]] = {}
 
 
 class RowListSerializer(serializers.ListSerializer):
@@ -99,10 +98,8 @@ class RowSerializer(serializers.ModelSerializer):
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
-        """The columns a `.values()` queryset must select for this serializer (once per class, as above)."""
-        if cls not in _COLUMNS:
-            _COLUMNS[cls] = tuple(field.source for field in cls()._readable_fields)
-        return _COLUMNS[cls]
+        """The columns a `.values()` queryset must select for this serializer."""
+        return tuple(column for _, column, _ in cls().row_plan())
 
 
 class OperatorSerializer(serializers.ModelSerializer):
