@@ -28,12 +28,18 @@ def _token_query() -> tuple[str, tuple[Field, ...], type[Model], tuple[Field, ..
 
 
 def _instance(model: type[Model], fields: tuple[Field, ...], values) -> Model:
-    """A model instance from raw column values, converted as the ORM converts them (JSON text -> data)."""
-    values = [
-        field.from_db_value(value, None, connection) if value is not None and hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
+    """A model instance from raw column values, converted as the ORM's compiler converts them.
+
+    The backend's converters and then the field's (SQLite's text timestamps become aware
+    datetimes, JSON text becomes data), exactly as `SQLCompiler.get_converters` applies them.
+    """
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            value = convert(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def api_token_by_key_hash(digest: str) -> ApiToken | None:
