@@ -185,7 +185,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ... and goes back to the queue if it
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=50 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
-CELERY_TASK_IGNORE_RESULT = True  # status lives on our own models, not in a result backend
+CELERY_TASK_IGNORE_RESULT = True  # status lives on our own models, not in a result backend ...
+# ... except for the partitions of a fanned-out outflow run: the chord that merges them
+# collects their results in the broker's Redis, for an hour at most.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL) or None
+CELERY_RESULT_EXPIRES = 3600
 # When a whole worker dies, its unacknowledged messages wait in Redis' unacked set until
 # the visibility timeout; kombu sweeps for them every 10 s. Two minutes brings a killed
 # worker's filing back within three; a task still running after two minutes may be
@@ -196,6 +200,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TIMEZONE = TIME_ZONE
+# Partitions of the nightly and the debounced outflow runs: above 1, a run fans out as a
+# Celery chord, one partition task per worker slot (outflows.tasks). 1 on one machine:
+# every partition scans the whole table in PostgreSQL, and two cores gain nothing.
+OUTFLOW_PARTITIONS = env.int("OUTFLOW_PARTITIONS", default=1)
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {

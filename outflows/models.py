@@ -61,6 +61,27 @@ class CrossBorderTransfer(models.Model):
         return f"{self.external_id} {self.direction} {self.value_byn} BYN"
 
 
+class TransferChange(models.Model):
+    """One statement that changed the transfer table (insert, update, delete, truncate).
+
+    Written by a statement-level trigger on PostgreSQL (migration 0005), never by
+    Python. A partitioned outflow run reads its partitions in separate
+    transactions; each one counts these rows in its own snapshot, and equal
+    counts mean they all saw the same transfers (snapshots taken one after
+    another see ever more committed rows, and rows here are only added). So
+    never delete from this table: a few rows per accepted filing.
+    """
+
+    changed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("изменение переводов / transfer change")
+        verbose_name_plural = _("изменения переводов / transfer changes")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", _("В очереди / Queued")
     RUNNING = "running", _("Выполняется / Running")

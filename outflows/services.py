@@ -35,7 +35,7 @@ from psycopg import sql as psycopg_sql
 
 from operators.models import ForeignPlatform, Operator
 from outflows import engine
-from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, RunStatus
+from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, RunStatus, TransferChange
 from outflows.selectors import STAT_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -64,10 +64,19 @@ def _fingerprint(raw: RawTransfers) -> str:
     so both readers agree) next to the row count. Same fingerprint: same input,
     same figures. It costs no extra query, unlike a digest over ids.
     """
+    return _fingerprint_digest(*_fingerprint_parts(raw))
+
+
+def _fingerprint_parts(raw: RawTransfers) -> tuple[int, int]:
+    """(rows, sum of the row words mod 2**64): partitions' parts add up to the whole input's."""
     total = _fingerprint_sum(
         raw.investor_hash, raw.investor, raw.platform_id, raw.operator_id, raw.occurred_at, raw.is_in, raw.value
     )
-    return hashlib.sha256(f"{len(raw.investor)}:{int(total)}".encode()).hexdigest()
+    return len(raw.investor), int(total)
+
+
+def _fingerprint_digest(rows: int, total: int) -> str:
+    return hashlib.sha256(f"{rows}:{total % 2**64}".encode()).hexdigest()
 
 
 @njit(cache=True, inline="always")
@@ -407,7 +416,19 @@ def _estimated_rows() -> int:
     return max(0, int(row[0])) if row else 0
 
 
-def read_transfers_copy(*, as_of: dt.datetime, expected_rows: int = 0) -> RawTransfers:
+def _partition_filter(partition: tuple[int, int] | None) -> psycopg_sql.Composable:
+    """Rows of partition p of n: a hash of the pair (investor_ref, platform), so a pair never spans two."""
+    if partition is None:
+        return psycopg_sql.SQL("")
+    p, n = partition
+    return psycopg_sql.SQL(" AND abs(hashtextextended(investor_ref, platform_id) % {}) = {}").format(
+        psycopg_sql.Literal(n), psycopg_sql.Literal(p)
+    )
+
+
+def read_transfers_copy(
+    *, as_of: dt.datetime, expected_rows: int = 0, partition: tuple[int, int] | None = None
+) -> RawTransfers:
     """PostgreSQL reader: COPY streams pulled and decoded by compiled code, 1 MB buffer each.
 
     Run it inside a REPEATABLE READ transaction (the service does). At national
@@ -415,7 +436,8 @@ def read_transfers_copy(*, as_of: dt.datetime, expected_rows: int = 0) -> RawTra
     this transaction may share its snapshot (see `_may_split`), the table is
     read as two block ranges by two server processes, one on each core, both
     consumed here into one decoder (the investor codes stay one dense set).
-    Memory is the decoded arrays, never the stream.
+    Memory is the decoded arrays, never the stream. partition=(p, n) reads only
+    the pairs of partition p of n (see `_partition_filter`).
     """
     functions = _copy_functions()
     if functions is None:
@@ -432,9 +454,9 @@ def read_transfers_copy(*, as_of: dt.datetime, expected_rows: int = 0) -> RawTra
                 split_at = f"({blocks // 2},0)"
         streams = []
         for i, pg in enumerate(sources):
-            where = psycopg_sql.SQL("")
+            where = _partition_filter(partition)
             if split_at:
-                where = psycopg_sql.SQL(" AND ctid {} {}::tid").format(
+                where += psycopg_sql.SQL(" AND ctid {} {}::tid").format(
                     psycopg_sql.SQL("<" if i == 0 else ">="), psycopg_sql.Literal(split_at)
                 )
             query = psycopg_sql.SQL(COPY_SQL).format(psycopg_sql.Literal(as_of), where).as_bytes(pg)
@@ -733,36 +755,36 @@ def _lookup(ids: list[int]) -> np.ndarray:
 
 
 @dataclass
-class OutflowComputation:
-    """What a computation produced, before it is stored."""
+class Registry:
+    """The operators (by UNP: the tie-break of section 5) and platforms (by slug) a run reads by.
 
-    cells: dict[tuple[str, str, str], np.ndarray]
-    excess_return: int
-    input_rows: int
-    fingerprint: str
-    timings: dict[str, float]
+    Plain lists, so that a fan-out plan carries them to its partition tasks as JSON.
+    """
+
+    operators: list  # [unp, id]
+    platforms: list  # [slug, id, country]
+
+    @classmethod
+    def read(cls) -> Registry:
+        return cls(
+            operators=[list(row) for row in sorted(Operator.objects.values_list("unp", "id"))],
+            platforms=[list(row) for row in sorted(ForeignPlatform.objects.values_list("slug", "id", "country"))],
+        )
 
 
-def outflow_compute(
-    *, as_of: dt.datetime, window_days: int = 365, partitions: int = 1, reader: str | None = None
-) -> OutflowComputation:
-    """Compute DESIGN section 5 over every transfer with occurred_at <= as_of. Reads only; stores nothing.
+def _compute_cells(
+    raw: RawTransfers, registry: Registry, *, as_of: dt.datetime, window_days: int, partitions: int = 1
+) -> tuple[dict[tuple[str, str, str], np.ndarray], int]:
+    """The stat cells and the excess return of the transfers read.
 
     partitions > 1 splits the pairs by a stable hash of (investor_ref, platform)
     and sums the partial results: pairs never cross partitions and the sums are
     integers, so the figures are those of one partition exactly.
     """
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    raw = read_transfers(as_of=as_of, reader=reader, expected_rows=_estimated_rows())
-    fingerprint = _fingerprint(raw)
-    timings["read_s"] = round(time.perf_counter() - started, 3)
-
-    mark = time.perf_counter()
-    operators = sorted(Operator.objects.values_list("unp", "id"))  # by UNP: the tie-break of section 5
-    platforms = sorted(ForeignPlatform.objects.values_list("slug", "id", "country"))
-    op_lut = _lookup([pk for _, pk in operators])
-    plat_lut = _lookup([pk for _, pk, _ in platforms])
+    op_lut = _lookup([pk for _, pk in registry.operators])
+    plat_lut = _lookup([pk for _, pk, _ in registry.platforms])
+    if len(raw.operator_id) and (raw.operator_id.max() >= len(op_lut) or raw.platform_id.max() >= len(plat_lut)):
+        raise RuntimeError("a transfer names an operator or platform that the run did not read")
     arrays = engine.TransferArrays(
         investor=raw.investor,
         platform=plat_lut[raw.platform_id],
@@ -774,12 +796,11 @@ def outflow_compute(
     if len(arrays) and (arrays.operator.min() < 0 or arrays.platform.min() < 0):
         raise RuntimeError("a transfer names an operator or platform that the run did not read")
     cohorts = engine.cohort_axis(arrays.occurred_at)  # one axis for every partition
-    as_of_us = engine.epoch_us(as_of)
     compute_kwargs = {
-        "as_of_us": as_of_us,
+        "as_of_us": engine.epoch_us(as_of),
         "window_days": window_days,
-        "n_operators": len(operators),
-        "n_platforms": len(platforms),
+        "n_operators": len(registry.operators),
+        "n_platforms": len(registry.platforms),
         "per_row": False,
     }
     if partitions <= 1:
@@ -793,17 +814,42 @@ def outflow_compute(
             result = partial if result is None else result.merge(partial)
     cells = engine.aggregate(
         result,
-        operator_keys=[unp for unp, _ in operators],
-        platform_keys=[slug for slug, _, _ in platforms],
-        platform_countries=[country for _, _, country in platforms],
+        operator_keys=[unp for unp, _ in registry.operators],
+        platform_keys=[slug for slug, _, _ in registry.platforms],
+        platform_countries=[country for _, _, country in registry.platforms],
     )
+    return cells, result.excess_return
+
+
+@dataclass
+class OutflowComputation:
+    """What a computation produced, before it is stored."""
+
+    cells: dict[tuple[str, str, str], np.ndarray]
+    excess_return: int
+    input_rows: int
+    fingerprint: str
+    timings: dict[str, float]
+
+
+def outflow_compute(
+    *, as_of: dt.datetime, window_days: int = 365, partitions: int = 1, reader: str | None = None
+) -> OutflowComputation:
+    """Compute DESIGN section 5 over every transfer with occurred_at <= as_of, in this process.
+
+    Reads only; stores nothing. partitions > 1 computes the partitions one
+    after another (see `_compute_cells`); the Celery task fans them out instead.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    raw = read_transfers(as_of=as_of, reader=reader, expected_rows=_estimated_rows())
+    fingerprint = _fingerprint(raw)
+    timings["read_s"] = round(time.perf_counter() - started, 3)
+    mark = time.perf_counter()
+    cells, excess = _compute_cells(raw, Registry.read(), as_of=as_of, window_days=window_days, partitions=partitions)
     timings["compute_s"] = round(time.perf_counter() - mark, 3)
     return OutflowComputation(
-        cells=cells,
-        excess_return=result.excess_return,
-        input_rows=len(arrays),
-        fingerprint=fingerprint,
-        timings=timings,
+        cells=cells, excess_return=excess, input_rows=len(raw.investor), fingerprint=fingerprint, timings=timings
     )
 
 
@@ -853,6 +899,60 @@ def _stats_store(run: OutflowRun, cells: dict[tuple[str, str, str], np.ndarray])
             copy.write_row((run.pk, *row))
 
 
+def _lock_take() -> str:
+    """Take the run lock (never two runs at once): its token, or OutflowRunBusy."""
+    token = uuid.uuid4().hex
+    if not cache.add(LOCK_KEY, token, timeout=LOCK_TIMEOUT_S):
+        raise OutflowRunBusy("another outflow run is computing")
+    return token
+
+
+def _lock_release(token: str) -> None:
+    if cache.get(LOCK_KEY) == token:
+        cache.delete(LOCK_KEY)
+
+
+def _run_start(run: OutflowRun | None, *, as_of, window_days: int, partitions: int, requested_by) -> OutflowRun:
+    """The run, created or taken from the queue, marked running; a finished run is returned as it is."""
+    if run is None:
+        run = OutflowRun.objects.create(
+            as_of=as_of, window_days=window_days, partitions=partitions, requested_by=requested_by
+        )
+    if run.status == RunStatus.FINISHED:
+        return run  # idempotent: a finished run is never recomputed or changed
+    run.as_of, run.window_days, run.partitions = as_of, window_days, partitions
+    run.status, run.started_at, run.error = RunStatus.RUNNING, timezone.now(), ""
+    run.save(update_fields=["as_of", "window_days", "partitions", "status", "started_at", "error", "updated_at"])
+    return run
+
+
+def _run_finish(
+    run: OutflowRun, *, cells: dict, excess_return: int, input_rows: int, fingerprint: str, timings: dict
+) -> None:
+    """Store the stats and mark the run finished, in one transaction: from here on it never changes."""
+    mark = time.perf_counter()
+    with transaction.atomic():
+        _stats_store(run, cells)
+        run.input_rows = input_rows
+        run.input_fingerprint = fingerprint
+        run.excess_return_byn = _kopecks_to_byn(excess_return)
+        run.status = RunStatus.FINISHED
+        run.finished_at = timezone.now()
+        run.timings = {
+            **timings,
+            "store_s": round(time.perf_counter() - mark, 3),
+            "total_s": round((run.finished_at - run.started_at).total_seconds(), 3),
+        }
+        run.save()
+    logger.info("outflow run %s finished: %s rows, %s", run.pk, run.input_rows, run.timings)
+
+
+def _run_fail(run_id: int, error: str) -> None:
+    OutflowRun.objects.filter(pk=run_id).exclude(status=RunStatus.FINISHED).update(
+        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
+    )
+
+
 def outflow_run_compute(
     *,
     as_of: dt.datetime | None = None,
@@ -862,7 +962,7 @@ def outflow_run_compute(
     run: OutflowRun | None = None,
     reader: str | None = None,
 ) -> OutflowRun:
-    """One run of DESIGN section 5: an OutflowRun with its OutflowStat rows.
+    """One run of DESIGN section 5 in this process: an OutflowRun with its OutflowStat rows.
 
     Promises: never two runs at once (a cache lock; OutflowRunBusy when held);
     the run's figures, input row count and fingerprint come from one snapshot
@@ -875,55 +975,188 @@ def outflow_run_compute(
     """
     if as_of is None:
         as_of = timezone.now()
+    _check_parameters(as_of, window_days, partitions)
+    token = _lock_take()
+    try:
+        run = _run_start(run, as_of=as_of, window_days=window_days, partitions=partitions, requested_by=requested_by)
+        if run.status == RunStatus.FINISHED:
+            return run
+        try:
+            with _read_snapshot():
+                result = outflow_compute(as_of=as_of, window_days=window_days, partitions=partitions, reader=reader)
+            _run_finish(
+                run,
+                cells=result.cells,
+                excess_return=result.excess_return,
+                input_rows=result.input_rows,
+                fingerprint=result.fingerprint,
+                timings=result.timings,
+            )
+        except Exception as exc:
+            logger.exception("outflow run %s failed", run.pk)
+            _run_fail(run.pk, f"{type(exc).__name__}: {exc}")
+            raise
+        return run
+    finally:
+        _lock_release(token)
+
+
+def _check_parameters(as_of: dt.datetime, window_days: int, partitions: int) -> None:
     if timezone.is_naive(as_of):
         raise ValueError("as_of must be an aware datetime")
     if window_days < 1 or partitions < 1:
         raise ValueError("window_days and partitions must be positive")
-    token = uuid.uuid4().hex
-    if not cache.add(LOCK_KEY, token, timeout=LOCK_TIMEOUT_S):
-        raise OutflowRunBusy("another outflow run is computing")
+
+
+# --- Fan-out: one run as a Celery chord of partitions ------------------------------------------------
+#
+# The pairs are split by a hash computed in PostgreSQL (`_partition_filter`), so each
+# partition task reads only its share of the table, on whichever worker takes it, and
+# the cells of the partitions add up exactly (integer sums over disjoint pairs). The
+# tasks run in transactions of their own, so they cannot share one snapshot; instead
+# every task counts the TransferChange rows in its snapshot and the merge accepts the
+# partitions only if all saw the count of the plan: then all read the same transfers.
+# Otherwise the run is planned again (a filing was accepted meanwhile), at most
+# FAN_OUT_ATTEMPTS times. The lock is held from the plan to the merge (or the failure).
+
+FAN_OUT_ATTEMPTS = 3
+
+
+def outflow_fan_out_possible() -> bool:
+    """A run can fan out where partitions can be read apart: PostgreSQL with the COPY reader."""
+    return connection.vendor == "postgresql" and _copy_functions() is not None and _ids_fit_packing()
+
+
+def _transfer_version() -> int:
+    return TransferChange.objects.count()
+
+
+def _plan_snapshot() -> dict:
+    """The version of the transfers and the registry, read in one snapshot."""
+    with _read_snapshot():
+        version = _transfer_version()
+        registry = Registry.read()
+    return {"version": version, "operators": registry.operators, "platforms": registry.platforms}
+
+
+def outflow_fan_out_begin(
+    *, as_of: dt.datetime, window_days: int, partitions: int, run: OutflowRun | None = None, requested_by=None
+) -> dict | None:
+    """Take the lock and start the run; the plan every partition task reads by (None: already finished).
+
+    OutflowRunBusy when another run holds the lock. The plan is plain JSON (it travels in task messages).
+    """
+    _check_parameters(as_of, window_days, partitions)
+    token = _lock_take()
     try:
-        if run is None:
-            run = OutflowRun.objects.create(
-                as_of=as_of, window_days=window_days, partitions=partitions, requested_by=requested_by
-            )
+        run = _run_start(run, as_of=as_of, window_days=window_days, partitions=partitions, requested_by=requested_by)
         if run.status == RunStatus.FINISHED:
-            return run  # idempotent: a finished run is never recomputed or changed
-        run.as_of, run.window_days, run.partitions = as_of, window_days, partitions
-        run.status, run.started_at, run.error = RunStatus.RUNNING, timezone.now(), ""
-        run.save(update_fields=["as_of", "window_days", "partitions", "status", "started_at", "error", "updated_at"])
-        started = time.perf_counter()
-        try:
-            outermost = not connection.in_atomic_block
-            with transaction.atomic():
-                if outermost:
-                    _snapshot_isolation()
-                result = outflow_compute(as_of=as_of, window_days=window_days, partitions=partitions, reader=reader)
-            mark = time.perf_counter()
-            with transaction.atomic():
-                _stats_store(run, result.cells)
-                run.input_rows = result.input_rows
-                run.input_fingerprint = result.fingerprint
-                run.excess_return_byn = _kopecks_to_byn(result.excess_return)
-                run.status = RunStatus.FINISHED
-                run.finished_at = timezone.now()
-                run.timings = {
-                    **result.timings,
-                    "store_s": round(time.perf_counter() - mark, 3),
-                    "total_s": round(time.perf_counter() - started, 3),
-                }
-                run.save()
-        except Exception as exc:
-            logger.exception("outflow run %s failed", run.pk)
-            OutflowRun.objects.filter(pk=run.pk).update(
-                status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
-            )
-            raise
-        logger.info("outflow run %s finished: %s rows, %s", run.pk, run.input_rows, run.timings)
-        return run
-    finally:
-        if cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
+            _lock_release(token)
+            return None
+        return {
+            "run": run.pk,
+            "token": token,
+            "as_of": as_of.isoformat(),
+            "window_days": window_days,
+            "partitions": partitions,
+            "attempt": 1,
+            **_plan_snapshot(),
+        }
+    except Exception:
+        _lock_release(token)
+        raise
+
+
+def outflow_partition_compute(plan: dict, partition: int) -> dict:
+    """Read and compute partition `partition` of the plan: its cells and fingerprint part, as JSON."""
+    started = time.perf_counter()
+    as_of = dt.datetime.fromisoformat(plan["as_of"])
+    n = plan["partitions"]
+    with _read_snapshot():
+        if _transfer_version() != plan["version"]:
+            return {"partition": partition, "stale": True}
+        raw = read_transfers_copy(as_of=as_of, expected_rows=_estimated_rows() // n, partition=(partition, n))
+        rows, total = _fingerprint_parts(raw)
+    read_s = time.perf_counter() - started
+    registry = Registry(operators=plan["operators"], platforms=plan["platforms"])
+    cells, excess = _compute_cells(raw, registry, as_of=as_of, window_days=plan["window_days"])
+    return {
+        "partition": partition,
+        "stale": False,
+        "rows": rows,
+        "fingerprint_sum": total,
+        "excess_return": excess,
+        "cells": [[*key, [int(v) for v in metrics]] for key, metrics in cells.items()],
+        "read_s": round(read_s, 3),
+        "compute_s": round(time.perf_counter() - started - read_s, 3),
+    }
+
+
+def outflow_fan_out_finish(plan: dict, partials: list[dict]) -> OutflowRun | None:
+    """Merge the partitions into the run and release the lock; None if a partition saw other transfers.
+
+    The caller then plans again (`outflow_fan_out_replan`).
+    """
+    if sorted(p["partition"] for p in partials) != list(range(plan["partitions"])):
+        raise RuntimeError("the merge did not receive every partition exactly once")
+    if any(p["stale"] for p in partials):
+        return None
+    run = OutflowRun.objects.get(pk=plan["run"])
+    try:
+        cells: dict[tuple[str, str, str], np.ndarray] = {}
+        for partial in partials:
+            for dimension, key, cohort, metrics in partial["cells"]:
+                values = np.asarray(metrics, dtype=np.int64)
+                cell = (dimension, key, cohort)
+                cells[cell] = cells[cell] + values if cell in cells else values
+        rows = sum(p["rows"] for p in partials)
+        _run_finish(
+            run,
+            cells=cells,
+            excess_return=sum(p["excess_return"] for p in partials),
+            input_rows=rows,
+            fingerprint=_fingerprint_digest(rows, sum(p["fingerprint_sum"] for p in partials)),
+            timings={
+                "partitions": plan["partitions"],
+                "attempts": plan["attempt"],
+                "read_s": max(p["read_s"] for p in partials),  # the slowest partition's
+                "compute_s": max(p["compute_s"] for p in partials),
+            },
+        )
+    except Exception as exc:
+        logger.exception("outflow run %s failed in its merge", run.pk)
+        outflow_fan_out_fail(plan, f"{type(exc).__name__}: {exc}")
+        raise
+    _lock_release(plan["token"])
+    return run
+
+
+def outflow_fan_out_replan(plan: dict) -> dict | None:
+    """A new plan for a run whose partitions saw different transfers; None (run failed) after the last attempt."""
+    if plan["attempt"] >= FAN_OUT_ATTEMPTS:
+        outflow_fan_out_fail(plan, f"the transfers changed during each of {FAN_OUT_ATTEMPTS} attempts")
+        return None
+    return {**plan, "attempt": plan["attempt"] + 1, **_plan_snapshot()}
+
+
+def outflow_fan_out_fail(plan: dict, error: str) -> None:
+    """Mark the run failed (keeping the error) and release the lock."""
+    logger.error("outflow run %s failed: %s", plan["run"], error)
+    _run_fail(plan["run"], error)
+    _lock_release(plan["token"])
+
+
+@contextlib.contextmanager
+def _read_snapshot():
+    """A transaction whose reads all see one snapshot of the transfers (REPEATABLE READ on PostgreSQL).
+
+    Inside an outer transaction (a caller's, the tests') the reads are that transaction's.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            _snapshot_isolation()
+        yield
 
 
 def _snapshot_isolation() -> None:

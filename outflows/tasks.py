@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from celery import shared_task
+from celery import chord, shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from outflows import services
 from outflows.models import OutflowRun
 from outflows.services import OutflowRunBusy, outflow_run_compute
 
@@ -23,13 +26,15 @@ BUSY_RETRY_S = 60
 
 @shared_task(name="outflows.compute", bind=True, max_retries=30)
 def compute_outflows_task(
-    self, run_id: int | None = None, as_of: str | None = None, window_days: int = 365, partitions: int = 1
+    self, run_id: int | None = None, as_of: str | None = None, window_days: int = 365, partitions: int | None = None
 ) -> int | None:
     """Compute one outflow run. Idempotent: a finished run is returned as it is.
 
     run_id: a queued OutflowRun (from outflow_run_request) to fill in, with its
     own parameters; without it a new run is made as of `as_of` (ISO 8601) or now.
-    While another run holds the lock the task retries a minute later.
+    While another run holds the lock the task retries a minute later. With
+    partitions > 1 (default: settings.OUTFLOW_PARTITIONS, for the nightly and
+    the debounced runs) on a real broker the run fans out as a chord (`_fan_out`).
     """
     run = None
     if run_id is not None:
@@ -37,7 +42,16 @@ def compute_outflows_task(
         as_of_value, window_days, partitions = run.as_of, run.window_days, run.partitions
     else:
         as_of_value = dt.datetime.fromisoformat(as_of) if as_of else None
+        partitions = partitions or settings.OUTFLOW_PARTITIONS
     try:
+        if partitions > 1 and not self.request.is_eager and services.outflow_fan_out_possible():
+            plan = services.outflow_fan_out_begin(
+                as_of=as_of_value or timezone.now(), window_days=window_days, partitions=partitions, run=run
+            )
+            if plan is None:  # the queued run had finished meanwhile
+                return run.pk
+            _fan_out(plan)
+            return plan["run"]
         run = outflow_run_compute(as_of=as_of_value, window_days=window_days, partitions=partitions, run=run)
     except OutflowRunBusy as exc:
         if self.request.is_eager:
@@ -46,6 +60,39 @@ def compute_outflows_task(
             return None
         raise self.retry(exc=exc, countdown=BUSY_RETRY_S) from exc
     return run.pk
+
+
+def _fan_out(plan: dict) -> None:
+    """One partition task per partition, on any worker; the merge runs when all have answered."""
+    header = [compute_outflow_partition_task.s(plan, p) for p in range(plan["partitions"])]
+    body = merge_outflow_partitions_task.s(plan).on_error(outflow_fan_out_failed_task.s(plan=plan))
+    chord(header)(body)
+
+
+# The chord's partial results travel through the result backend (Redis): these must keep theirs.
+@shared_task(name="outflows.compute_partition", ignore_result=False)
+def compute_outflow_partition_task(plan: dict, partition: int) -> dict:
+    """Read and compute one partition of a fanned-out run (services.outflow_partition_compute)."""
+    return services.outflow_partition_compute(plan, partition)
+
+
+@shared_task(name="outflows.merge_partitions")
+def merge_outflow_partitions_task(partials: list[dict], plan: dict) -> int | None:
+    """Merge the partitions into the run; plan again if they saw different transfers."""
+    run = services.outflow_fan_out_finish(plan, partials)
+    if run is not None:
+        return run.pk
+    replanned = services.outflow_fan_out_replan(plan)
+    if replanned is not None:
+        logger.info("outflow run %s: transfers changed meanwhile; attempt %s", plan["run"], replanned["attempt"])
+        _fan_out(replanned)
+    return None
+
+
+@shared_task(name="outflows.fan_out_failed")
+def outflow_fan_out_failed_task(request, exc, traceback, plan: dict) -> None:
+    """Errback of the chord: a partition (or the merge) raised; the run fails and the lock is freed."""
+    services.outflow_fan_out_fail(plan, f"{type(exc).__name__}: {exc}")
 
 
 def schedule_outflow_recompute() -> None:
