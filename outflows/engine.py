@@ -138,60 +138,76 @@ def cohort_axis(occurred_at: np.ndarray) -> CohortAxis:
     return CohortAxis(np.asarray(starts, dtype=np.int64), labels)
 
 
+# Where the fields of a sorted row sit in its two packed words (SortedRows.layout):
+# pair = hi >> PAIR_SHIFT; lo = (time - t_min) / unit << (1 + bits_op) | is_in << bits_op | operator.
+L_PAIR_SHIFT, L_T_MIN, L_UNIT, L_BITS_T, L_BITS_OP, L_N_PLATFORMS = range(6)
+
+
 @dataclass
 class SortedRows:
-    """The rows of a TransferArrays in sweep order, with their pair and cohort."""
+    """The rows of a TransferArrays in sweep order, each as two packed int64 words and its value.
+
+    The sweep decodes the fields from the words as it goes (`_row`): writing
+    seven sorted columns out and reading them back was a third of a 10M-row
+    compute. When one 64-bit key holds every field, hi and lo are that sorted
+    key; else hi is the pair and lo the rest.
+    """
 
     order: np.ndarray  # row i here is row order[i] of the input
-    pair: np.ndarray
-    occurred_at: np.ndarray
-    is_in: np.ndarray
-    operator: np.ndarray
-    platform: np.ndarray
+    hi: np.ndarray
+    lo: np.ndarray
     value: np.ndarray
-    cohort: np.ndarray
+    layout: np.ndarray  # int64, indexed by the L_* constants
+
+    def columns(self, axis: CohortAxis) -> dict[str, np.ndarray]:
+        """The decoded columns (pair, occurred_at, is_in, operator, platform, cohort): for tests and debugging."""
+        pair, t, is_in, op, plat = _decode_rows(self.hi, self.lo, self.layout)
+        return {
+            "pair": pair,
+            "occurred_at": t,
+            "is_in": is_in,
+            "operator": op,
+            "platform": plat,
+            "cohort": axis.index(t),
+        }
 
 
-def sort_rows(transfers: TransferArrays, axis: CohortAxis, n_operators: int, n_platforms: int) -> SortedRows:
+def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> SortedRows:
     """Rows ordered by (pair, occurred_at, OUT before IN, operator UNP); pair = investor x platform.
 
     One radix argsort over a packed 64-bit key when the fields fit (timestamps
     are packed in the coarsest unit that loses nothing: whole seconds in
-    practice); the key is built in one compiled pass and the sorted columns are
-    read back from the sorted keys in another (numpy's temporaries and six
-    gathers at random were most of a 10M-row run). Else a lexsort.
+    practice); the key is built in one compiled pass. Else a lexsort, and the
+    pair is kept in a word of its own.
     """
     n_platforms = max(1, n_platforms)
     n = len(transfers)
     if n == 0:
         empty = np.zeros(0, np.int64)
-        return SortedRows(empty, empty, empty, np.zeros(0, bool), empty, empty, empty, empty)
+        return SortedRows(empty, empty, empty, empty, np.zeros(6, np.int64))
     t_min, unit, t_span = _time_unit(transfers.occurred_at)
     bits_op = max(1, int(n_operators - 1).bit_length())
     bits_t = max(1, int(t_span // unit).bit_length())
     bits_pair = max(1, int(transfers.investor.max() * n_platforms + n_platforms - 1).bit_length())
-    if bits_pair + bits_t + 1 + bits_op <= 63:
+    if bits_pair + bits_t + 1 + bits_op <= 63:  # one key holds every field: hi and lo are that word
         key = _pack_keys(
             transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
             n_platforms, t_min, unit, bits_t, bits_op,
         )  # fmt: skip
         order, key = _radix_argsort(key, bits_pair + bits_t + 1 + bits_op)
-        return SortedRows(
-            order,
-            *_unpack(key, order, transfers.value, axis.starts, n_platforms, t_min, unit, bits_t, bits_op),
-        )
+        layout = np.asarray([bits_t + 1 + bits_op, t_min, unit, bits_t, bits_op, n_platforms], np.int64)
+        return SortedRows(order, key, key, transfers.value[order], layout)
+    if bits_t + 1 + bits_op > 63:
+        raise ValueError("the transfers' instants span too long a time at their precision to be sorted")
     pair = transfers.investor.astype(np.int64) * n_platforms + transfers.platform
     order = np.lexsort((transfers.operator, transfers.is_in, transfers.occurred_at, pair))
-    return SortedRows(
-        order,
-        pair[order],
-        transfers.occurred_at[order],
-        transfers.is_in[order],
-        transfers.operator[order].astype(np.int64, copy=False),
-        transfers.platform[order].astype(np.int64, copy=False),
-        transfers.value[order],
-        axis.index(transfers.occurred_at[order]),
+    lo = (
+        ((transfers.occurred_at - t_min) // unit << (1 + bits_op))
+        | (transfers.is_in.astype(np.int64) << bits_op)
+        | transfers.operator.astype(np.int64)
     )
+    layout = np.asarray([0, t_min, unit, bits_t, bits_op, n_platforms], np.int64)
+    return SortedRows(order, pair[order], lo[order], transfers.value[order], layout)
 
 
 @njit(cache=True, nogil=True)
@@ -223,99 +239,142 @@ def _pack_keys(investor, platform, occurred_at, is_in, operator, n_platforms, t_
     return key
 
 
+@njit(cache=True, inline="always")
+def _row(hi, lo, i, layout):
+    """(pair, occurred_at, is_in, operator, platform) of sorted row i."""
+    bits_op = layout[L_BITS_OP]
+    pair = hi[i] >> layout[L_PAIR_SHIFT]
+    word = lo[i]
+    t = ((word >> (1 + bits_op)) & ((np.int64(1) << layout[L_BITS_T]) - 1)) * layout[L_UNIT] + layout[L_T_MIN]
+    return pair, t, (word >> bits_op) & 1 == 1, word & ((np.int64(1) << bits_op) - 1), pair % layout[L_N_PLATFORMS]
+
+
 @njit(cache=True, nogil=True)
-def _unpack(key, order, value, month_starts, n_platforms, t_min, unit, bits_t, bits_op):
-    n = key.shape[0]
+def _decode_rows(hi, lo, layout):
+    n = hi.shape[0]
     pair = np.empty(n, np.int64)
     t = np.empty(n, np.int64)
     is_in = np.empty(n, np.bool_)
     op = np.empty(n, np.int64)
     plat = np.empty(n, np.int64)
-    value_sorted = np.empty(n, np.int64)
-    cohort_sorted = np.empty(n, np.int64)
-    t_mask = (np.int64(1) << bits_t) - 1
-    op_mask = (np.int64(1) << bits_op) - 1
     for i in range(n):
-        k = key[i]
-        pair[i] = k >> (bits_t + 1 + bits_op)
-        t[i] = ((k >> (1 + bits_op)) & t_mask) * unit + t_min
-        is_in[i] = (k >> bits_op) & 1
-        op[i] = k & op_mask
-        plat[i] = pair[i] % n_platforms
-        value_sorted[i] = value[order[i]]
-        # The cohort from the time itself (a search over a few dozen month starts, in cache),
-        # not a gather from a per-row array at random.
-        cohort_sorted[i] = np.searchsorted(month_starts, t[i], side="right") - 1
-    return pair, t, is_in, op, plat, value_sorted, cohort_sorted
+        pair[i], t[i], is_in[i], op[i], plat[i] = _row(hi, lo, i, layout)
+    return pair, t, is_in, op, plat
 
 
-RADIX_BITS = 11  # 2,048 buckets: the scatter's write positions stay in cache
+RADIX_BITS = 11  # 2,048 buckets for the first pass: the scatter's write positions stay in cache
+INNER_BITS = 8  # digits of the passes within one bucket (a few thousand keys, in cache)
+INSERTION_MAX = 32  # buckets this small are sorted by insertion
 
 
 @njit(cache=True, nogil=True)
 def _radix_argsort(key, bits):
-    """Stable LSD radix argsort of non-negative int64 keys below 2**bits: (order, sorted keys).
+    """Stable radix argsort of non-negative int64 keys below 2**bits: (order, sorted keys).
 
-    Measured at 10M keys: several times faster than np.argsort, which was most
-    of the compute phase. Keys travel with their indexes so that each pass
-    reads sequentially.
+    One pass on the top RADIX_BITS bits scatters the keys (with their indexes)
+    into buckets of a few thousand; each bucket is then sorted on its low bits
+    by LSD passes that stay in cache. Measured at 10M keys of 59 bits: 0.4 s,
+    where six LSD passes over the whole array took 0.9 s (each went to memory)
+    and np.argsort several seconds.
     """
     n = key.shape[0]
-    n_buckets = 1 << RADIX_BITS
-    mask = n_buckets - 1
-    passes = max(1, (bits + RADIX_BITS - 1) // RADIX_BITS)
-    counts = np.zeros((passes, n_buckets), np.int64)
+    top_shift = max(0, bits - RADIX_BITS)
+    n_top = 1 << RADIX_BITS
+    bounds = np.zeros(n_top + 1, np.int64)  # bucket b is keys[bounds[b]:bounds[b + 1]]
+    for i in range(n):
+        bounds[(key[i] >> top_shift) + 1] += 1
+    for b in range(n_top):
+        bounds[b + 1] += bounds[b]
+    next_slot = bounds[:-1].copy()
+    keys = np.empty(n, np.int64)
+    order = np.empty(n, np.int64)
     for i in range(n):
         k = key[i]
+        b = k >> top_shift
+        j = next_slot[b]
+        next_slot[b] = j + 1
+        keys[j] = k
+        order[j] = i
+    biggest = 0
+    for b in range(n_top):
+        biggest = max(biggest, bounds[b + 1] - bounds[b])
+    spare_keys = np.empty(biggest, np.int64)
+    spare_order = np.empty(biggest, np.int64)
+    n_inner = 1 << INNER_BITS
+    passes = (top_shift + INNER_BITS - 1) // INNER_BITS
+    slots = np.empty(n_inner, np.int64)
+    for b in range(n_top):
+        lo, hi = bounds[b], bounds[b + 1]
+        m = hi - lo
+        if m <= INSERTION_MAX:
+            for x in range(lo + 1, hi):
+                k, o, y = keys[x], order[x], x - 1
+                while y >= lo and keys[y] > k:  # strictly greater: stable
+                    keys[y + 1], order[y + 1] = keys[y], order[y]
+                    y -= 1
+                keys[y + 1], order[y + 1] = k, o
+            continue
+        src_k, src_o, dst_k, dst_o = keys[lo:hi], order[lo:hi], spare_keys[:m], spare_order[:m]
         for d in range(passes):
-            counts[d, (k >> (d * RADIX_BITS)) & mask] += 1
-    keys = key.copy()
-    order = np.arange(n)
-    keys_out = np.empty(n, np.int64)
-    order_out = np.empty(n, np.int64)
-    for d in range(passes):
-        shift = d * RADIX_BITS
-        start = np.empty(n_buckets, np.int64)
-        total = 0
-        for b in range(n_buckets):
-            start[b] = total
-            total += counts[d, b]
-        for i in range(n):
-            k = keys[i]
-            b = (k >> shift) & mask
-            j = start[b]
-            start[b] = j + 1
-            keys_out[j] = k
-            order_out[j] = order[i]
-        keys, keys_out = keys_out, keys
-        order, order_out = order_out, order
+            shift = d * INNER_BITS
+            slots[:] = 0
+            for x in range(m):
+                slots[(src_k[x] >> shift) & (n_inner - 1)] += 1
+            total = 0
+            for c in range(n_inner):
+                count = slots[c]
+                slots[c] = total
+                total += count
+            for x in range(m):
+                k = src_k[x]
+                c = (k >> shift) & (n_inner - 1)
+                j = slots[c]
+                slots[c] = j + 1
+                dst_k[j] = k
+                dst_o[j] = src_o[x]
+            src_k, dst_k = dst_k, src_k
+            src_o, dst_o = dst_o, src_o
+        if passes % 2 == 1:  # the last pass wrote into the spare buffers
+            keys[lo:hi] = src_k
+            order[lo:hi] = src_o
     return order, keys
 
 
 @njit(cache=True, nogil=True)
-def _sweep(pair, t, is_in, value, op, plat, cohort, matured_until, window, curve, n_cohorts, n_ops, n_plats):
+def _sweep(hi, lo, value, layout, month_starts, matured_until, window, curve, n_cohorts, n_ops, n_plats):
     """The FIFO walk of DESIGN section 5 over rows sorted by sort_rows().
 
     matured_until = as_of - W: an outbound is matured when occurred_at <= it.
+    The open outbounds of the current pair wait in a FIFO with what the
+    crediting needs (row, instant, cohort, operator, platform); the cohort is
+    found once per outbound, from its instant.
     """
-    n = t.shape[0]
+    n = hi.shape[0]
     n_curve = curve.shape[0]
     returned = np.zeros(n, np.int64)
     by_op = np.zeros((n_cohorts, n_ops, 6 + n_curve), np.int64)
     by_plat = np.zeros((n_cohorts, n_plats, 6 + n_curve), np.int64)
-    queue = np.empty(n, np.int64)  # positions of this pair's open outbounds, FIFO
+    # The FIFO restarts at 0 for each pair, so only its first (longest pair's) slots are ever touched.
+    q_row = np.empty(n, np.int64)
+    q_t = np.empty(n, np.int64)
+    q_c = np.empty(n, np.int64)
+    q_o = np.empty(n, np.int64)
+    q_p = np.empty(n, np.int64)
     head = 0
     tail = 0
     excess = 0
+    previous_pair = -1
     for i in range(n):
-        if i == 0 or pair[i] != pair[i - 1]:
+        pair, t, is_in, o, p = _row(hi, lo, i, layout)
+        if pair != previous_pair:
             head = 0
             tail = 0
-        if not is_in[i]:
-            queue[tail] = i
+            previous_pair = pair
+        if not is_in:
+            c = np.searchsorted(month_starts, t, side="right") - 1
+            q_row[tail], q_t[tail], q_c[tail], q_o[tail], q_p[tail] = i, t, c, o, p
             tail += 1
-            c, o, p = cohort[i], op[i], plat[i]
-            if t[i] <= matured_until:
+            if t <= matured_until:
                 by_op[c, o, 0] += value[i]
                 by_plat[c, p, 0] += value[i]
                 by_op[c, o, 4] += 1
@@ -326,25 +385,24 @@ def _sweep(pair, t, is_in, value, op, plat, cohort, matured_until, window, curve
                 by_op[c, o, 5] += 1
                 by_plat[c, p, 5] += 1
             continue
-        s = t[i]
         u = value[i]
         # Outbounds whose window closed before this return can receive nothing more.
-        while head < tail and t[queue[head]] + window < s:
+        while head < tail and q_t[head] + window < t:
             head += 1
         while u > 0 and head < tail:
-            j = queue[head]
+            j = q_row[head]
             take = min(u, value[j] - returned[j])
             returned[j] += take
             u -= take
+            c, o, p, t_out = q_c[head], q_o[head], q_p[head], q_t[head]
             if returned[j] == value[j]:
                 head += 1
             if take == 0:
                 continue
-            c, o, p = cohort[j], op[j], plat[j]
-            if t[j] <= matured_until:
+            if t_out <= matured_until:
                 by_op[c, o, 1] += take
                 by_plat[c, p, 1] += take
-                delay = s - t[j]
+                delay = t - t_out
                 for k in range(n_curve):
                     if delay <= curve[k]:
                         by_op[c, o, 6 + k] += take
@@ -385,15 +443,13 @@ def compute(
             returned=np.zeros(0, np.int64) if per_row else None,
             matured=np.zeros(0, bool) if per_row else None,
         )
-    rows = sort_rows(transfers, axis, n_operators, n_platforms)
+    rows = sort_rows(transfers, n_operators, n_platforms)
     returned_sorted, by_op, by_plat, excess = _sweep(
-        rows.pair,
-        rows.occurred_at,
-        rows.is_in,
+        rows.hi,
+        rows.lo,
         rows.value,
-        rows.operator,
-        rows.platform,
-        rows.cohort,
+        rows.layout,
+        axis.starts,
         as_of_us - window,
         window,
         np.asarray([d * US_PER_DAY for d in CURVE_DAYS], dtype=np.int64),

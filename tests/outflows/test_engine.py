@@ -3,6 +3,7 @@
 import datetime as dt
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -155,10 +156,33 @@ def test_sort_rows_packs_or_falls_back_identically():
         )
         axis = engine.cohort_axis(times)
         cohort = axis.index(times)
-        rows = engine.sort_rows(arrays, axis, n_operators=4, n_platforms=2)
+        rows = engine.sort_rows(arrays, n_operators=4, n_platforms=2)
         assert np.array_equal(rows.order, lex)  # both sorts are stable
-        for column, sorted_column in (
-            (pair, rows.pair), (times, rows.occurred_at), (is_in, rows.is_in), (op, rows.operator),
-            (platform, rows.platform), (value, rows.value), (cohort, rows.cohort),
+        assert np.array_equal(rows.value, value[lex])
+        decoded = rows.columns(axis)  # what the sweep reads from the packed words
+        for column, name in (
+            (pair, "pair"), (times, "occurred_at"), (is_in, "is_in"), (op, "operator"),
+            (platform, "platform"), (cohort, "cohort"),
         ):  # fmt: skip
-            assert np.array_equal(sorted_column, column[lex])
+            assert np.array_equal(decoded[name], column[lex]), name
+
+
+@pytest.mark.parametrize(
+    ("n", "bits", "top_values"),
+    [
+        (200_000, 59, None),  # buckets of ~100 keys: the in-cache LSD passes
+        (50_000, 40, 1),  # every key in one bucket (skewed data)
+        (3_000, 9, None),  # fewer bits than the first digit: a counting sort
+        (20_000, 30, 4),  # few distinct values: long runs of equal keys stay in input order
+    ],
+)
+def test_radix_argsort_is_a_stable_sort(n, bits, top_values):
+    rng = np.random.default_rng(bits)
+    if top_values is None:
+        key = rng.integers(0, 1 << bits, n, dtype=np.int64)
+    else:
+        key = (rng.integers(0, top_values, n, dtype=np.int64) << (bits - 3)) | rng.integers(0, 8, n, dtype=np.int64)
+    order, sorted_keys = engine._radix_argsort(key, bits)
+    expected = np.argsort(key, kind="stable")
+    assert np.array_equal(order, expected)
+    assert np.array_equal(sorted_keys, key[expected])
