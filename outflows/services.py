@@ -1146,6 +1146,23 @@ def outflow_fan_out_fail(plan: dict, error: str) -> None:
     _lock_release(plan["token"])
 
 
+def outflow_runs_fail_lost() -> int:
+    """Mark failed the runs still "running" after the lock's lifetime with no lock held: their computation is lost.
+
+    An in-process run is re-delivered when its worker dies and finishes then; a
+    fanned-out run whose chord can no longer complete (its messages lost with a
+    Redis that kept no journal) would otherwise stay "running" for ever.
+    """
+    if cache.get(LOCK_KEY) is not None:
+        return 0  # a run is computing: it may be the old one
+    cutoff = timezone.now() - dt.timedelta(seconds=LOCK_TIMEOUT_S)
+    return OutflowRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff).update(
+        status=RunStatus.FAILED,
+        error=f"lost: not finished {LOCK_TIMEOUT_S // 60} minutes after its start; request a new run",
+        finished_at=timezone.now(),
+    )
+
+
 @contextlib.contextmanager
 def _read_snapshot():
     """A transaction whose reads all see one snapshot of the transfers (REPEATABLE READ on PostgreSQL).

@@ -123,7 +123,11 @@ STUCK_RUN_AFTER = dt.timedelta(minutes=10)
 
 @shared_task(name="outflows.requeue_stuck_runs")
 def requeue_stuck_runs() -> int:
-    """Periodic sweeper: re-send queued runs whose task was lost. Safe: a finished run is never recomputed."""
+    """Periodic sweeper: re-send queued runs whose task was lost (their number); fail lost running ones.
+
+    Safe: a finished run is never recomputed.
+    """
+    services.outflow_runs_fail_lost()
     cutoff = dt.datetime.now(dt.UTC) - STUCK_RUN_AFTER
     stuck = list(OutflowRun.objects.filter(status="queued", created_at__lt=cutoff).values_list("id", flat=True))
     for run_id in stuck:

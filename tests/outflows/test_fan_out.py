@@ -10,6 +10,7 @@ import json
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from outflows import services, tasks
 from outflows.models import CrossBorderTransfer, OutflowRun, RunStatus, TransferChange
@@ -165,3 +166,18 @@ def test_a_failing_partition_fails_the_run_and_frees_the_lock(transactional_db, 
     assert "did not read" in failed.error
     assert not failed.stats.exists()
     wait_for(lambda: cache.get(LOCK_KEY) is None, timeout=10)
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_past_the_lock_lifetime_is_failed_as_lost():
+    long_ago = timezone.now() - dt.timedelta(seconds=services.LOCK_TIMEOUT_S + 60)
+    lost = OutflowRun.objects.create(as_of=AS_OF, status=RunStatus.RUNNING, started_at=long_ago)
+    recent = OutflowRun.objects.create(as_of=AS_OF, status=RunStatus.RUNNING, started_at=timezone.now())
+    cache.set(LOCK_KEY, "a run computing now")
+    assert services.outflow_runs_fail_lost() == 0  # while a lock is held, nothing is judged lost
+    cache.delete(LOCK_KEY)
+    assert services.outflow_runs_fail_lost() == 1
+    lost.refresh_from_db()
+    assert lost.status == RunStatus.FAILED
+    assert lost.error.startswith("lost:")
+    assert OutflowRun.objects.get(pk=recent.pk).status == RunStatus.RUNNING
