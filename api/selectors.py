@@ -2,7 +2,7 @@
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
 from api.models import ApiToken
@@ -33,13 +33,16 @@ def _instance(model: type[Model], fields: tuple[Field, ...], values) -> Model:
     The backend's converters and then the field's (SQLite's text timestamps become aware
     datetimes, JSON text becomes data), exactly as `SQLCompiler.get_converters` applies them.
     """
+    # The connection itself, looked up once: each attribute read through the `connection` proxy
+    # is a thread-local lookup; the thirty of them were half of this function's CPU (0.04 ms).
+    db = connections[DEFAULT_DB_ALIAS]
     converted = []
     for field, value in zip(fields, values, strict=True):
         column = field.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-            value = convert(value, column, connection)
+        for convert in db.ops.get_db_converters(column) + column.get_db_converters(db):
+            value = convert(value, column, db)
         converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+    return model.from_db(db.alias, [field.attname for field in fields], converted)
 
 
 def api_token_by_key_hash(digest: str) -> ApiToken | None:

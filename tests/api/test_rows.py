@@ -1,5 +1,6 @@
 """The row serializers (transfers, outflow stats) give exactly what DRF's own fields give."""
 
+import random
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -84,3 +85,63 @@ def test_row_serializers_read_only_selected_columns():
     # A field added to the serializer without its column in the queryset fails here, not in production.
     row = transfers_for_api().query.values_select + tuple(transfers_for_api().query.annotation_select)
     assert set(TransferSerializer.columns()) <= set(row)
+
+
+def _shown(convert, value) -> tuple:
+    try:
+        result = convert(value)
+    except Exception as exc:  # noqa: BLE001 - the very exception is what is compared
+        return ("raises", type(exc))
+    return ("gives", type(result), str(result))
+
+
+DECIMAL_EDGES = [
+    "0",
+    "-0",
+    "0.00",
+    "-0.00",
+    "0.01",
+    "-0.01",
+    "1000.00",
+    "1000.0",
+    "1000.000",
+    "1000.005",
+    "1000.015",
+    "1E+2",
+    "1.5E-7",
+    "1.50E-5",
+    "0E-10",
+    "0.000001",
+    "1.000000",
+    "-0.000000",
+    "0.1234565",
+    "NaN",
+    "-NaN",
+    "Infinity",
+    "-Infinity",
+    "12345678901234567890.12",
+    "1234567890123456789.12",
+    "-123456789012345678.12",
+    "99999999999999999999.99",
+    "0.000000000000000001",
+    "12345678901234567890.123456789012345678",
+]
+
+
+@pytest.mark.parametrize("serializer_class", [TransferSerializer, OutflowStatSerializer])
+def test_decimal_columns_show_exactly_what_drf_shows(serializer_class):
+    # The row converters write a value that has exactly the field's decimals with str() and send
+    # anything else through quantize: compared with DRF's own field on edge and random values.
+    rng = random.Random(20251129)
+    fields = [f for f in serializer_class()._readable_fields if isinstance(f, drf.DecimalField)]
+    plans = {name: convert for name, _, convert in serializer_class().row_plan()}
+    assert fields
+    for field in fields:
+        places = field.decimal_places
+        values = [Decimal(text) for text in DECIMAL_EDGES]
+        for _ in range(3000):
+            digits = tuple(rng.randrange(10) for _ in range(rng.randint(1, field.max_digits + 3)))
+            values.append(Decimal((rng.randrange(2), digits, -places)))  # the column's own scale
+            values.append(Decimal((rng.randrange(2), digits, rng.randint(-places - 4, 3))))
+        for value in values:
+            assert _shown(plans[field.field_name], value) == _shown(field.to_representation, value), (field, value)
