@@ -89,14 +89,19 @@ transfer = st.fixed_dictionaries(
     as_of_offset=st.one_of(
         st.sampled_from([0, 365 * DAY_US, 366 * DAY_US, 2000 * DAY_US]), st.integers(0, 1200 * DAY_US)
     ),
+    threads=st.sampled_from([1, 2, 3]),  # the sort's buckets and the sweep's pairs split between threads
 )
-def test_engine_equals_reference_to_the_kopeck(transfers, window_days, as_of_offset):
+def test_engine_equals_reference_to_the_kopeck(transfers, window_days, as_of_offset, threads):
     for i, r in enumerate(transfers):
         r["id"] = i
         r["country"] = PLATFORM_COUNTRY[r["platform"]]
     as_of_us = BASE_US + as_of_offset
     expected = reference_compute(transfers, as_of_us=as_of_us, window_days=window_days)
-    result, cells, returned = run_engine(transfers, as_of_us=as_of_us, window_days=window_days)
+    machine_threads, engine.THREADS = engine.THREADS, threads
+    try:
+        result, cells, returned = run_engine(transfers, as_of_us=as_of_us, window_days=window_days)
+    finally:
+        engine.THREADS = machine_threads
 
     assert result.excess_return == expected["excess"]
     assert cells == expected["cells"]
@@ -182,7 +187,9 @@ def test_radix_argsort_is_a_stable_sort(n, bits, top_values):
         key = rng.integers(0, 1 << bits, n, dtype=np.int64)
     else:
         key = (rng.integers(0, top_values, n, dtype=np.int64) << (bits - 3)) | rng.integers(0, 8, n, dtype=np.int64)
-    order, sorted_keys = engine._radix_argsort(key, bits)
+    value = rng.integers(0, 10**9, n)
+    order, sorted_keys, sorted_values = engine._radix_argsort(key, bits, value)
     expected = np.argsort(key, kind="stable")
     assert np.array_equal(order, expected)
     assert np.array_equal(sorted_keys, key[expected])
+    assert np.array_equal(sorted_values, value[expected])
