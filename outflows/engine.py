@@ -269,7 +269,8 @@ RADIX_BITS = 11  # 2,048 buckets for the first pass: the scatter's write positio
 INNER_BITS = 8  # digits of the passes within one bucket (a few thousand keys, in cache)
 INSERTION_MAX = 32  # buckets this small are sorted by insertion
 # The sort's buckets and the sweep's pairs are independent: both are split between threads
-# (the compiled functions release the GIL). At 10M rows on two cores: 1.35 s -> see bench README.
+# (the compiled functions release the GIL). 10M rows on two cores: bucket sorting 0.40-0.54 s ->
+# 0.27-0.29 s, sweep 0.36-0.40 s -> 0.21 s.
 THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -281,7 +282,7 @@ def _in_threads(function, arguments: list[tuple]) -> list:
         return list(pool.map(lambda a: function(*a), arguments))
 
 
-def _radix_argsort(key: np.ndarray, bits: int, value: np.ndarray | None = None) -> tuple:
+def _radix_argsort(key: np.ndarray, bits: int, value: np.ndarray) -> tuple:
     """Stable radix argsort of non-negative int64 keys below 2**bits: (order, sorted keys, value[order]).
 
     One pass on the top RADIX_BITS bits scatters the keys (with their indexes)
@@ -292,7 +293,6 @@ def _radix_argsort(key: np.ndarray, bits: int, value: np.ndarray | None = None) 
     LSD passes over the whole array took 0.9 s (each went to memory) and
     np.argsort several seconds.
     """
-    value = np.zeros(key.shape[0], np.int64) if value is None else value
     keys, order, bounds = _radix_scatter(key, bits)
     value_sorted = np.empty(key.shape[0], np.int64)
     cuts = np.searchsorted(bounds, np.linspace(0, key.shape[0], THREADS + 1)[1:-1])  # rows, not buckets, balanced
