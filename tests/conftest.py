@@ -1,9 +1,10 @@
-"""Shared fixtures: a real Celery worker on Redis for the tests that need one.
+"""Shared fixtures: a real Celery worker on Redis for the tests that need one; the embedded default.
 
 The test command (scripts/test.sh) starts PostgreSQL and Redis and exports
 DATABASE_URL, CELERY_BROKER_URL and REDIS_URL; these fixtures refuse to fake them.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -117,3 +118,25 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2):
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout}s")
+
+
+def embedded_sqlite_manage(tmp_path: Path, transfers: list[dict]):
+    """`manage.py` on the embedded default (a fresh SQLite file, no Redis, Celery inline), each
+    command in a process of its own; migrated and holding `transfers` (factories dicts).
+
+    Returns run(*args) -> its stdout, failing the test on a non-zero exit.
+    """
+    data = tmp_path / "transfers.json"
+    data.write_text(json.dumps(transfers))
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "TEST_DATABASE_NAME"}}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
+    manage = [sys.executable, str(ROOT / "manage.py")]
+
+    def run(*args: str) -> str:
+        done = subprocess.run([*manage, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    run("migrate", "--noinput", "-v", "0")
+    run("shell", "-c", f"from tests.outflows.factories import load_json; load_json({str(data)!r})")
+    return run

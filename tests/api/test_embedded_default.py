@@ -5,14 +5,9 @@ differently (timestamps come back as text, made aware by Django's converters).
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
+from tests.conftest import embedded_sqlite_manage
 from tests.outflows.factories import random_transfers
-
-ROOT = Path(__file__).resolve().parents[2]
 
 PULL = """
 import json
@@ -30,19 +25,7 @@ print(json.dumps(answers))
 
 
 def test_token_pulls_answer_on_the_embedded_sqlite_default(tmp_path):
-    data = tmp_path / "transfers.json"
-    data.write_text(json.dumps(random_transfers(50, seed=3)))
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "TEST_DATABASE_NAME"}}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
-    manage = [sys.executable, str(ROOT / "manage.py")]
-
-    def run(*args: str) -> str:
-        done = subprocess.run([*manage, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
-
-    run("migrate", "--noinput", "-v", "0")
-    run("shell", "-c", f"from tests.outflows.factories import load_json; load_json({str(data)!r})")
+    run = embedded_sqlite_manage(tmp_path, random_transfers(50, seed=3))
     run("compute_outflows", "--json")
     answers = json.loads(run("shell", "-c", PULL).strip().splitlines()[-1])
     assert answers["/api/v1/transfers/?page_size=5"] == [200, 5]

@@ -2,11 +2,7 @@
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -14,10 +10,10 @@ from django.core.management import CommandError, call_command
 
 from outflows.models import OutflowRun
 from outflows.services import LOCK_KEY
+from tests.conftest import embedded_sqlite_manage
 from tests.outflows.factories import BASE, UNP_A, UNP_B, add_transfers, random_transfers, transfer
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 ROW_KEYS = {
     "dimension", "key", "cohort", "outbound_value_byn", "returned_value_byn", "unreturned_value_byn",
     "non_return_share", "pending_outbound_value_byn", "pending_returned_value_byn", "outbound_count",
@@ -103,20 +99,8 @@ def test_sqlite_embedded_default_gives_the_same_figures(tmp_path):
         *random_transfers(400, seed=11),
         transfer("OUT", "1.01", at=dt.datetime(2025, 1, 31, 22, 30, tzinfo=dt.UTC)),
     ]
-    data = tmp_path / "transfers.json"
-    data.write_text(json.dumps(rows))
     as_of = (BASE + dt.timedelta(days=600)).isoformat()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "TEST_DATABASE_NAME"}}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
-    manage = [sys.executable, str(ROOT / "manage.py")]
-
-    def run(*args: str) -> str:
-        done = subprocess.run([*manage, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
-
-    run("migrate", "--noinput", "-v", "0")
-    run("shell", "-c", f"from tests.outflows.factories import load_json; load_json({str(data)!r})")
+    run = embedded_sqlite_manage(tmp_path, rows)
     on_sqlite = json.loads(run("compute_outflows", "--as-of", as_of, "--json"))
 
     add_transfers(*rows)
