@@ -732,11 +732,15 @@ def _ids_fit_packing() -> bool:
     ) < limit
 
 
+def copy_reader_available() -> bool:
+    """The COPY reader works here: PostgreSQL, the libpq functions found, ids that fit its packing."""
+    return connection.vendor == "postgresql" and _copy_functions() is not None and _ids_fit_packing()
+
+
 def read_transfers(*, as_of: dt.datetime, reader: str | None = None, expected_rows: int = 0) -> RawTransfers:
     """Read with the named reader ("copy" or "orm"); by default COPY on PostgreSQL, else the ORM."""
     if reader is None:
-        fast = connection.vendor == "postgresql" and _copy_functions() is not None and _ids_fit_packing()
-        reader = "copy" if fast else "orm"
+        reader = "copy" if copy_reader_available() else "orm"
     if reader == "copy":
         return read_transfers_copy(as_of=as_of, expected_rows=expected_rows)
     if reader == "orm":
@@ -767,11 +771,14 @@ def _share(outbound: int, returned: int) -> Decimal | None:
     return (Decimal(outbound - returned) / Decimal(outbound)).quantize(Decimal("0.000001"))
 
 
-def _lookup(ids: list[int]) -> np.ndarray:
-    """Array mapping a database id to its position in ids (-1 for unknown ids)."""
-    lut = np.full(max(ids, default=0) + 1, -1, np.int64)
-    lut[np.asarray(ids, dtype=np.int64)] = np.arange(len(ids), dtype=np.int64)
-    return lut
+def _positions(registry_ids: list[int], ids: np.ndarray) -> np.ndarray:
+    """The position in registry_ids of each of ids; RuntimeError for an id the run did not read."""
+    lut = np.full(max(max(registry_ids, default=0), int(ids.max(initial=0))) + 1, -1, np.int64)
+    lut[np.asarray(registry_ids, dtype=np.int64)] = np.arange(len(registry_ids), dtype=np.int64)
+    positions = lut[ids]
+    if positions.min(initial=0) < 0:
+        raise RuntimeError("a transfer names an operator or platform that the run did not read")
+    return positions
 
 
 @dataclass
@@ -801,20 +808,14 @@ def _compute_cells(
     and sums the partial results: pairs never cross partitions and the sums are
     integers, so the figures are those of one partition exactly.
     """
-    op_lut = _lookup([pk for _, pk in registry.operators])
-    plat_lut = _lookup([pk for _, pk, _ in registry.platforms])
-    if len(raw.operator_id) and (raw.operator_id.max() >= len(op_lut) or raw.platform_id.max() >= len(plat_lut)):
-        raise RuntimeError("a transfer names an operator or platform that the run did not read")
     arrays = engine.TransferArrays(
         investor=raw.investor,
-        platform=plat_lut[raw.platform_id],
+        platform=_positions([pk for _, pk, _ in registry.platforms], raw.platform_id),
         occurred_at=raw.occurred_at,
         is_in=raw.is_in,
-        operator=op_lut[raw.operator_id],
+        operator=_positions([pk for _, pk in registry.operators], raw.operator_id),
         value=raw.value,
     )
-    if len(arrays) and (arrays.operator.min() < 0 or arrays.platform.min() < 0):
-        raise RuntimeError("a transfer names an operator or platform that the run did not read")
     cohorts = engine.cohort_axis(arrays.occurred_at)  # one axis for every partition
     compute_kwargs = {
         "as_of_us": engine.epoch_us(as_of),
@@ -1040,11 +1041,6 @@ def _check_parameters(as_of: dt.datetime, window_days: int, partitions: int) -> 
 # FAN_OUT_ATTEMPTS times. The lock is held from the plan to the merge (or the failure).
 
 FAN_OUT_ATTEMPTS = 3
-
-
-def outflow_fan_out_possible() -> bool:
-    """A run can fan out where partitions can be read apart: PostgreSQL with the COPY reader."""
-    return connection.vendor == "postgresql" and _copy_functions() is not None and _ids_fit_packing()
 
 
 def _transfer_version() -> int:

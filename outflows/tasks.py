@@ -44,7 +44,8 @@ def compute_outflows_task(
         as_of_value = dt.datetime.fromisoformat(as_of) if as_of else None
         partitions = partitions or settings.OUTFLOW_PARTITIONS
     try:
-        if partitions > 1 and not self.request.is_eager and services.outflow_fan_out_possible():
+        # Partitions are read apart by the COPY reader; inline (eager) runs stay in this process.
+        if partitions > 1 and not self.request.is_eager and services.copy_reader_available():
             plan = services.outflow_fan_out_begin(
                 as_of=as_of_value or timezone.now(), window_days=window_days, partitions=partitions, run=run
             )

@@ -137,7 +137,7 @@ def test_a_merge_missing_a_partition_is_refused():
 
 @pytest.mark.django_db
 def test_fan_out_is_for_postgresql_with_the_copy_reader():
-    assert services.outflow_fan_out_possible() is (connection.vendor == "postgresql")
+    assert services.copy_reader_available() is (connection.vendor == "postgresql")
 
 
 @pytest.mark.celery
