@@ -14,7 +14,6 @@ from kombu.exceptions import OperationalError
 
 from outflows import services
 from outflows.models import OutflowRun
-from outflows.services import OutflowRunBusy, outflow_run_compute
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +52,8 @@ def compute_outflows_task(
                 return run.pk
             _fan_out(plan)
             return plan["run"]
-        run = outflow_run_compute(as_of=as_of_value, window_days=window_days, partitions=partitions, run=run)
-    except OutflowRunBusy as exc:
+        run = services.outflow_run_compute(as_of=as_of_value, window_days=window_days, partitions=partitions, run=run)
+    except services.OutflowRunBusy as exc:
         if self.request.is_eager:
             # Embedded default: the run now computing is inline in this process; do not block the caller.
             logger.warning("outflow recompute skipped: another run is computing")
