@@ -43,6 +43,11 @@ class IdCursorPagination(CursorPagination):
                 parameter["description"] = "Opaque position: the `next`/`previous` link of the previous page."
         return parameters
 
+    def _get_position_from_instance(self, instance, ordering):
+        if isinstance(instance, tuple):  # the rows of api.rows: the id first
+            return str(instance[0])
+        return super()._get_position_from_instance(instance, ordering)
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)

@@ -1,13 +1,13 @@
 """Thin serializers: fields only; querysets in the viewsets select what these read."""
 
-import decimal
-
 from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework import ISO_8601, serializers
+from rest_framework import serializers
 from rest_framework.reverse import reverse
-from rest_framework.settings import api_settings
 
+from api.rows import RowPlan, row_dict, row_plan
 from audits.models import Flag
 from operators.models import FilingError, FilingKind, ForeignPlatform, Operator, RegistrationFiling
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
@@ -28,102 +28,43 @@ class ErrorSerializer(serializers.Serializer):
 
 
 # --- Rows, not model instances, for the two big lists (transfers, outflow stats) ---------------
-#
-# A page of 100 transfers through DRF's fields costs ~10 ms of CPU: a getattr chain, a
-# timezone lookup and a fresh decimal context per value. These serializers read the dicts of
-# `QuerySet.values()` and convert each column with one plain function chosen once per page, to
-# the very same JSON (tests/api/test_rows.py compares both ways, field by field).
 
 
-def _datetime_converter(field: serializers.DateTimeField):
-    zone = field.timezone if getattr(field, "timezone", None) else timezone.get_current_timezone()
-
-    def convert(value):
-        text = value.astimezone(zone).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-    return convert
-
-
-def _decimal_converter(field: serializers.DecimalField):
-    places = field.decimal_places
-    exponent = decimal.Decimal(1).scaleb(-places)
-    context = decimal.Context(prec=field.max_digits, rounding=field.rounding or decimal.ROUND_HALF_EVEN)
-    as_string = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-
-    def quantized(value):  # DRF's DecimalField.to_representation
-        value = value.quantize(exponent, context=context)
-        return f"{value:f}" if as_string else value
-
-    if places < 1:
-        return quantized
-    digits = context.prec + 1  # the point and at most `prec` digits (a leading "0." counts one more)
-
-    def convert(value):
-        # A column of the field's scale, numeric(p, places), holds values of exactly `places`
-        # decimals. For those quantize changes nothing and str() writes what format "f" writes
-        # (plain notation: `places` digits after the point, no exponent), about 1 µs less per
-        # value: 1,100 values on a page of stats. Anything else takes DRF's way: another scale,
-        # an exponent (E), NaN, or more digits than the precision allows (quantize raises).
-        text = str(value)
-        if text[-places - 1 : -places] == "." and "E" not in text and len(text) - (text[0] == "-") <= digits:
-            return text if as_string else value
-        return quantized(value)
-
-    return convert
-
-
-def _converter(field: serializers.Field):
-    """The plain function turning a column value into what `field.to_representation` returns."""
-    if isinstance(field, serializers.DateTimeField):
-        if getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601:
-            return _datetime_converter(field)
-    elif isinstance(field, serializers.DecimalField):
-        if not field.localize and not field.normalize_output:
-            return _decimal_converter(field)
-    elif type(field) in (serializers.CharField, serializers.IntegerField, serializers.ChoiceField):
-        return None  # the column already holds the str / int the JSON shows
-    elif type(field) is serializers.BigIntegerField and not getattr(
-        field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING
-    ):
-        return None  # int(value) of the int a bigint column holds: the ids
-    return field.to_representation
-
-
-def _row(plan: list[tuple], row: dict) -> dict:
-    # None stays None, as DRF's Serializer.to_representation does before any field sees it.
-    return {name: None if (v := row[col]) is None else conv(v) if conv else v for name, col, conv in plan}
-
-
-_ROW_PLANS: dict[tuple, list[tuple]] = {}
+_ROW_PLANS: dict[tuple, RowPlan] = {}
 
 
 class RowListSerializer(serializers.ListSerializer):
     def to_representation(self, data):
         plan = self.child.row_plan()  # chosen once per page
-        return [_row(plan, row) for row in data]
+        if plan.written_by_sql:
+            return [row_dict(plan, row) for row in data]
+        return [self.child.to_representation(row) for row in data]
 
 
 class RowSerializer(serializers.ModelSerializer):
-    """Reads a `QuerySet.values()` row; each field's `source` names its column."""
+    """Reads the tuples of `rows(queryset)`: each field's value selected as its JSON needs it (api/rows.py)."""
 
     class Meta:
         list_serializer_class = RowListSerializer
 
-    def row_plan(self) -> list[tuple]:
-        # Building a ModelSerializer's fields is a model introspection: once per class and time zone.
-        key = (type(self), timezone.get_current_timezone_name())
+    def row_plan(self) -> RowPlan:
+        # Building a ModelSerializer's fields is a model introspection: once per class, zone and database.
+        key = (type(self), timezone.get_current_timezone_name(), connection.vendor)
         if key not in _ROW_PLANS:
-            _ROW_PLANS[key] = [(f.field_name, f.source, _converter(f)) for f in self._readable_fields]
+            _ROW_PLANS[key] = row_plan(self, timezone.get_current_timezone(), connection.vendor)
         return _ROW_PLANS[key]
 
     def to_representation(self, instance):
-        return _row(self.row_plan(), instance)
+        plan = self.row_plan()
+        if plan.written_by_sql:
+            return row_dict(plan, instance)
+        # Elsewhere (the embedded SQLite demo) DRF's own fields show the plain columns.
+        return super().to_representation(dict(zip(plan.sources, instance, strict=True)))
 
     @classmethod
-    def columns(cls) -> tuple[str, ...]:
-        """The columns a `.values()` queryset must select for this serializer."""
-        return tuple(column for _, column, _ in cls().row_plan())
+    def rows(cls, queryset: QuerySet) -> QuerySet:
+        """`queryset` as the tuples this serializer reads, `id` first (the cursor's position)."""
+        return queryset.values_list(*cls().row_plan().columns)
 
 
 class OperatorSerializer(serializers.ModelSerializer):

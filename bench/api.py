@@ -61,24 +61,18 @@ urlpatterns: list = []
 def _floor_urlpatterns() -> list:
     from django.urls import include, path
     from rest_framework.generics import ListAPIView
-    from rest_framework.pagination import CursorPagination
     from rest_framework.permissions import AllowAny
 
+    from api.pagination import IdCursorPagination
     from api.serializers import TransferSerializer
     from api.views import transfers_for_api
-
-    class FloorPagination(CursorPagination):
-        ordering = "id"
-        page_size = 100
-        page_size_query_param = "page_size"
-        max_page_size = 1000
 
     class FloorView(ListAPIView):
         authentication_classes: list = []
         permission_classes = [AllowAny]
         throttle_classes: list = []
         filter_backends: list = []
-        pagination_class = FloorPagination
+        pagination_class = IdCursorPagination  # DRF's cursor pagination, by id, as the API's
         serializer_class = TransferSerializer
         queryset = transfers_for_api()  # the same rows and serializer as /api/v1/transfers/
 
