@@ -8,7 +8,7 @@ from rest_framework import authentication, exceptions
 from api.access import AgencyClient, access_for_token
 from api.selectors import api_token_by_key_hash
 from api.services import api_token_touch, key_hash
-from api.throttling import AuthFailureLimit
+from api.throttling import AuthFailureLimit, TokenRateThrottle
 from audits.services import audit_event_record
 
 KEYWORD = "Token"
@@ -19,6 +19,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     Too many failures from one client address make its token requests 429 for the rest of
     the window (AuthFailureLimit); the address crossing the limit is written to the audit log.
+    The failure count and the token's request count are one Redis round trip.
     """
 
     def authenticate(self, request):
@@ -28,23 +29,45 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         # REMOTE_ADDR, as the login lockout (django-axes) and the audit log use: headers can be forged.
         address = request.META.get("REMOTE_ADDR", "")
         failures = AuthFailureLimit(address)
-        if failures.exceeded():
-            # Refused before the lookup: no further key is tried from this address in this window.
-            detail = gettext("Too many failed token authentications from this address.")
-            raise exceptions.Throttled(failures.wait, detail)
         try:
-            return self._authenticate_key(header)
+            digest = key_hash(self._key(header))
         except exceptions.AuthenticationFailed:
-            if failures.record():
-                audit_event_record(
-                    actor=None,
-                    action="auth.api_token_failures",
-                    ip=address,
-                    details={"failures": failures.limit, "period_s": failures.period},
-                )
+            if failures.exceeded():
+                raise self._throttled(failures) from None
+            self._failed(failures, address)
             raise
+        # One round trip: refused before the lookup once the address has used up its failures (no
+        # further key is tried from it in this window); else this request is counted for the key.
+        throttle = TokenRateThrottle()
+        counter, period, _ = throttle.window(throttle.token_ident(digest))
+        requests_in_window = failures.admit(counter, period)
+        if requests_in_window is None:
+            raise self._throttled(failures)
+        try:
+            user, token = self._authenticate_digest(digest)
+        except exceptions.AuthenticationFailed:
+            self._failed(failures, address)
+            raise
+        token.requests_in_window = requests_in_window  # read by TokenRateThrottle: no second count
+        return user, token
 
-    def _authenticate_key(self, header: list[bytes]):
+    @staticmethod
+    def _throttled(failures: AuthFailureLimit) -> exceptions.Throttled:
+        detail = gettext("Too many failed token authentications from this address.")
+        return exceptions.Throttled(failures.wait, detail)
+
+    @staticmethod
+    def _failed(failures: AuthFailureLimit, address: str) -> None:
+        if failures.record():  # the failure that reaches the limit: once per window
+            audit_event_record(
+                actor=None,
+                action="auth.api_token_failures",
+                ip=address,
+                details={"failures": failures.limit, "period_s": failures.period},
+            )
+
+    @staticmethod
+    def _key(header: list[bytes]) -> str:
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(_("Invalid token header: expected 'Token <key>'."))
         try:
@@ -53,7 +76,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
         if len(key) > 200:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token = api_token_by_key_hash(key_hash(key))
+        return key
+
+    @staticmethod
+    def _authenticate_digest(digest: str):
+        token = api_token_by_key_hash(digest)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if token.revoked_at is not None:

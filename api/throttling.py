@@ -1,11 +1,11 @@
 """Throttling in the shared Django cache (Redis in production: one count for all workers).
 
-A fixed window with an atomic counter: one Redis round trip per count (two on
-other caches), no list of timestamps to (un)pickle, so it stays cheap at hundreds
-of requests/s.
-Two counts: requests per token (TokenRateThrottle) and failed token
-authentications per client address (AuthFailureLimit, used by api.authentication:
-one cache read per token request, and the count only on a failure).
+A fixed window with an atomic counter, no list of timestamps to (un)pickle, so it
+stays cheap at hundreds of requests/s. Two counts: requests per token
+(TokenRateThrottle; per session user or address without a token) and failed token
+authentications per client address (AuthFailureLimit). A token request costs one
+Redis round trip for both, before the key is looked up (AuthFailureLimit.admit,
+called by api.authentication); a failure costs one more.
 """
 
 import time
@@ -37,6 +37,14 @@ def _window(prefix: str, period: int) -> tuple[str, float]:
 _COUNT = "redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX') return redis.call('INCR', KEYS[1])"
 
 
+# A token request's one round trip: the failed authentications of its client address and,
+# unless they are used up (-1), one more request counted for its key, as _COUNT counts.
+_ADMIT = (
+    "if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return -1 end "
+    "redis.call('SET', KEYS[2], 0, 'EX', ARGV[2], 'NX') return redis.call('INCR', KEYS[2])"
+)
+
+
 def _incr(key: str, period: int) -> int:
     """Count one in the window's counter (created at the first count, expiring after the window)."""
     client = getattr(cache, "client", None)
@@ -64,18 +72,30 @@ class TokenRateThrottle(BaseThrottle):
         rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
         return parse_rate(rates.get(self.scope) or self.default_rate)
 
+    def window(self, ident: str) -> tuple[str, int, float]:
+        """The counter of `ident` in the current window: cache key, period, seconds left."""
+        _, period = self.rate()
+        key, left = _window(f"api:throttle:{ident}", period)
+        return key, period, left
+
+    @staticmethod
+    def token_ident(digest: str) -> str:
+        return f"k{digest[:32]}"  # the key's SHA-256 (ApiToken.key_hash): known before the lookup
+
     def ident(self, request, view) -> str:
         auth = getattr(request, "auth", None)
         if isinstance(auth, ApiToken):
-            return f"t{auth.pk}"
+            return self.token_ident(auth.key_hash)
         if request.user and request.user.is_authenticated and request.user.pk is not None:
             return f"u{request.user.pk}"
         return f"a{self.get_ident(request)}"
 
     def allow_request(self, request, view) -> bool:
-        limit, period = self.rate()
-        key, left = _window(f"api:throttle:{self.ident(request, view)}", period)
-        if _incr(key, period) > limit:
+        limit, _ = self.rate()
+        key, period, left = self.window(self.ident(request, view))
+        # A token request was counted already, in the round trip before its lookup (api.authentication).
+        count = getattr(request.auth, "requests_in_window", None) or _incr(key, period)
+        if count > limit:
             self._wait = left
             return False
         return True
@@ -100,6 +120,16 @@ class AuthFailureLimit:
 
     def exceeded(self) -> bool:
         return (cache.get(self.key) or 0) >= self.limit
+
+    def admit(self, counter: str, period: int) -> int | None:
+        """None if this address has used up its failures; else count one request in `counter`
+        (a throttle window's key, expiring after `period`) and return its count. One round trip."""
+        client = getattr(cache, "client", None)
+        if client is None:  # other caches (the embedded default): two steps
+            return None if self.exceeded() else _incr(counter, period)
+        keys = (client.make_key(self.key), client.make_key(counter))
+        count = client.get_client(write=True).eval(_ADMIT, 2, *keys, self.limit, period + 1)
+        return None if count < 0 else count
 
     def record(self) -> bool:
         """Count one failure; True for the one that reaches the limit (once per window: incr is atomic)."""

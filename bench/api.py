@@ -12,7 +12,8 @@ Then starts gunicorn with 2 sync workers, persistent connections with health
 checks (settings: CONN_MAX_AGE=60, CONN_HEALTH_CHECKS), DEBUG off, and runs
 wrk (Debian package) against each target for --duration seconds:
 
-* /api/v1/outflows/stats/ (latest run: dimension=operator, about 20 rows x cohorts);
+* /api/v1/outflows/stats/ (the latest run's first page of 100 rows), and the same with a
+  filter (?dimension=operator), which goes through the filterset;
 * /api/v1/transfers/?page_size=100, first page and a deep cursor page (id > 90 %);
 * the floor: a bare DRF cursor-paginated list of the same table with the same
   serializer and no authentication, permission, throttle or audit record, first
@@ -325,7 +326,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{PORT}"
     auth = {"Authorization": f"Token {key}"}
     targets = [
-        ("stats (operator dimension)", f"{base}/api/v1/outflows/stats/?dimension=operator", auth),
+        ("stats", f"{base}/api/v1/outflows/stats/", auth),  # the target: the latest run, first page
+        ("stats, dimension=operator", f"{base}/api/v1/outflows/stats/?dimension=operator", auth),
         ("transfers page 100, first", f"{base}/api/v1/transfers/?page_size=100", auth),
         ("transfers page 100, deep", f"{base}/api/v1/transfers/?page_size=100&cursor={deep}", auth),
         ("floor page 100, first", f"{base}/floor/transfers/?page_size=100", {}),

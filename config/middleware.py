@@ -42,9 +42,10 @@ class SccTwoFactorMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
+            # The path first: on the open paths (the API above all) the session's user is never loaded.
+            and not request.path.startswith(self.OPEN_PREFIXES)
             and user.is_authenticated
             and not user.is_verified()
-            and not request.path.startswith(self.OPEN_PREFIXES)
             and self._required(user)
         ):
             return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")

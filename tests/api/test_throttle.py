@@ -2,6 +2,7 @@
 for failed token authentications (so keys cannot be tried without limit)."""
 
 import time
+from unittest import mock
 
 import pytest
 from rest_framework.test import APIClient
@@ -83,3 +84,31 @@ def test_crossing_the_limit_is_audited_once_per_window_and_the_count_resets(worl
     _next_window()  # a new window: the address may try again, and crossing again is a new event
     assert [bad.get("/api/v1/operators/").status_code for _ in range(4)] == [401, 401, 401, 429]
     assert len(_lockouts()) == 2
+
+
+def test_a_malformed_header_counts_as_a_failure_and_is_refused_over_the_limit(world, settings):
+    settings.API_AUTH_FAILURE_RATE = "2/day"
+    malformed = APIClient(REMOTE_ADDR="10.0.0.4")
+    malformed.credentials(HTTP_AUTHORIZATION="Token two parts")
+    assert [malformed.get("/api/v1/operators/").status_code for _ in range(3)] == [401, 401, 429]
+    assert _from("10.0.0.4", world.keys["agency_all"]).get("/api/v1/operators/").status_code == 429
+
+
+def test_a_token_request_is_one_redis_round_trip(world):
+    # The address's failure count and the token's request count: one script, before the lookup.
+    from django.core.cache import cache
+    from redis import Redis
+
+    assert hasattr(cache, "client"), "the test command runs on the shared Redis cache"
+    client = client_with(world.keys["agency_all"])
+    client.get("/api/v1/platforms/")  # the token's last_used_at written, connections made
+    with mock.patch.object(Redis, "execute_command", autospec=True, side_effect=Redis.execute_command) as sent:
+        assert client.get("/api/v1/platforms/").status_code == 200
+    assert [call.args[1] for call in sent.call_args_list] == ["EVAL"]
+
+
+def test_session_users_and_anonymous_callers_are_still_counted(world, three_a_day):
+    # Without a token the throttle counts by itself: per signed-in user (browsable API, Swagger).
+    browser = APIClient()
+    browser.force_login(world.auditor)
+    assert [browser.get("/api/v1/platforms/").status_code for _ in range(4)] == [200, 200, 200, 429]
