@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -52,6 +53,7 @@ COUNTRIES = ["CY", "SC", "VG", "KY", "AE", "SG", "HK", "MT", "EE", "LT"]
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 SPAN_S = 2 * 365 * 86_400
 PORT = 18_765
+BARE_PORT = 18_766
 TOKEN_FILE = ROOT / "var" / "bench_api_token"
 
 # --- When gunicorn imports this module (DJANGO_SETTINGS_MODULE set, bench.api:application) ---------
@@ -293,6 +295,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--duration", type=int, default=30, help="seconds per target")
+    parser.add_argument("--slices", type=int, default=3, help="round-robin passes over the targets")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--database", default=DB_NAME)
@@ -325,6 +328,7 @@ def main() -> None:
     deep = urllib.parse.quote(_deep_cursor())
     base = f"http://127.0.0.1:{PORT}"
     auth = {"Authorization": f"Token {key}"}
+    bare = f"http://127.0.0.1:{BARE_PORT}/transfers/?page_size=100"
     targets = [
         ("stats", f"{base}/api/v1/outflows/stats/", auth),  # the issue's target: the latest run, first page
         ("stats, dimension=operator", f"{base}/api/v1/outflows/stats/?dimension=operator", auth),
@@ -332,40 +336,57 @@ def main() -> None:
         ("transfers page 100, deep", f"{base}/api/v1/transfers/?page_size=100&cursor={deep}", auth),
         ("floor page 100, first", f"{base}/floor/transfers/?page_size=100", {}),
         ("floor page 100, deep", f"{base}/floor/transfers/?page_size=100&cursor={deep}", {}),
+        ("bare DRF app, first", bare, {}),
+        ("bare DRF app, deep", f"{bare}&cursor={deep}", {}),
     ]
-    gunicorn = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "bench.api:application_factory()",
-            "--workers=2",
-            "--worker-class=sync",
-            f"--bind=127.0.0.1:{PORT}",
-            "--log-level=warning",
-            "--keep-alive=5",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    results = {}
+    servers = [
+        _gunicorn("bench.api:application_factory()", PORT, env),
+        # The issue's own reference set-up (bench/bare_drf.py): no portal code, DRF's ModelSerializer.
+        _gunicorn("bench.bare_drf:application_factory()", BARE_PORT, {**env, "DJANGO_SETTINGS_MODULE": ""}),
+    ]
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in targets}
     try:
-        for _, url, headers in targets:
+        for _name, url, headers in targets:
             _wait_up(url, headers)
-        for name, url, headers in targets:
             wrk(url, duration=2, connections=args.connections, headers=headers)  # warm-up
-            results[name] = wrk(url, duration=args.duration, connections=args.connections, headers=headers)
-            r = results[name]
-            print(
-                f"{name:30s} {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
-                f"  non-2xx {r['non2xx']} {r['socket_errors']}",
-                flush=True,
-            )
+        # Round robin in slices: every target sees the same spells of a noisy machine, so the
+        # ratios compare like with like.
+        for _ in range(args.slices):
+            for name, url, headers in targets:
+                duration = max(1, round(args.duration / args.slices))
+                runs[name].append(wrk(url, duration=duration, connections=args.connections, headers=headers))
     finally:
-        os.killpg(gunicorn.pid, signal.SIGTERM)
-        gunicorn.wait(timeout=30)
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    results = {}
+    for name, slices in runs.items():
+        results[name] = r = {
+            "rps": statistics.fmean(s["rps"] for s in slices),  # slices of equal length
+            "p50": statistics.median(s["p50"] for s in slices),
+            "p99": max(s["p99"] for s in slices),  # the worst slice's
+            "non2xx": sum(s["non2xx"] for s in slices),
+            "socket_errors": "; ".join(s["socket_errors"] for s in slices if s["socket_errors"]),
+        }
+        print(
+            f"{name:30s} {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
+            f"  non-2xx {r['non2xx']} {r['socket_errors']}",
+            flush=True,
+        )
     for kind in ("first", "deep"):
         api, floor = results[f"transfers page 100, {kind}"], results[f"floor page 100, {kind}"]
-        print(f"ratio to floor ({kind} page): {api['rps'] / floor['rps']:.2f}")
+        reference = results[f"bare DRF app, {kind}"]
+        print(
+            f"ratio to floor ({kind} page): {api['rps'] / floor['rps']:.2f}; "
+            f"API / bare DRF app: {api['rps'] / reference['rps']:.2f}"
+        )
+
+
+def _gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
+    """2 sync workers, as the issue sets up (keep-alive is not a sync worker's: one request a connection)."""
+    command = [str(Path(sys.executable).parent / "gunicorn"), app, "--workers=2", "--worker-class=sync"]
+    command += [f"--bind=127.0.0.1:{port}", "--log-level=warning"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
 
 if __name__ == "__main__":
