@@ -15,7 +15,6 @@ ratio of this machine's figure to that says how far the issue's absolute targets
 import argparse
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -113,23 +112,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--database", default="bench_api")
     args = parser.parse_args()
-    from bench.api import BARE_PORT, _database_url, _wait_up, wrk
+    from bench.api import BARE_PORT, _database_url, _gunicorn, _wait_up, wrk
 
     env = {**os.environ, "DATABASE_URL": _database_url(args.database)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    gunicorn = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "bench.bare_drf:application_factory()",
-            "--workers=2",
-            "--worker-class=sync",
-            f"--bind=127.0.0.1:{BARE_PORT}",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    gunicorn = _gunicorn("bench.bare_drf:application_factory()", BARE_PORT, env)
     import psycopg
 
     with psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://", 1)) as conn:
