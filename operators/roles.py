@@ -78,8 +78,8 @@ def is_auditor(user: User | AnonymousUser) -> bool:
 
 def operator_ids_for(user: User | AnonymousUser) -> list[int]:
     """Operators a user acts for as operator staff."""
-    if not user.is_authenticated:
-        return []
+    if not user.is_authenticated or user.pk is None:
+        return []  # anonymous, or an agency token's client (api.access.AgencyClient): no portal user
     return list(user.memberships.values_list("operator_id", flat=True))
 
 
