@@ -39,7 +39,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         # One round trip: refused before the lookup once the address has used up its failures (no
         # further key is tried from it in this window); else this request is counted for the key.
         throttle = TokenRateThrottle()
-        counter, period, _ = throttle.window(throttle.token_ident(digest))
+        counter, _, period, _ = throttle.window(throttle.token_ident(digest))
         requests_in_window = failures.admit(counter, period)
         if requests_in_window is None:
             raise self._throttled(failures)

@@ -72,11 +72,11 @@ class TokenRateThrottle(BaseThrottle):
         rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
         return parse_rate(rates.get(self.scope) or self.default_rate)
 
-    def window(self, ident: str) -> tuple[str, int, float]:
-        """The counter of `ident` in the current window: cache key, period, seconds left."""
-        _, period = self.rate()
+    def window(self, ident: str) -> tuple[str, int, int, float]:
+        """The counter of `ident` in the current window: cache key, limit, period, seconds left."""
+        limit, period = self.rate()
         key, left = _window(f"api:throttle:{ident}", period)
-        return key, period, left
+        return key, limit, period, left
 
     @staticmethod
     def token_ident(digest: str) -> str:
@@ -91,8 +91,7 @@ class TokenRateThrottle(BaseThrottle):
         return f"a{self.get_ident(request)}"
 
     def allow_request(self, request, view) -> bool:
-        limit, _ = self.rate()
-        key, period, left = self.window(self.ident(request, view))
+        key, limit, period, left = self.window(self.ident(request, view))
         # A token request was counted already, in the round trip before its lookup (api.authentication).
         count = getattr(request.auth, "requests_in_window", None) or _incr(key, period)
         if count > limit:

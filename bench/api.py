@@ -339,10 +339,11 @@ def main() -> None:
         ("bare DRF app, first", bare, {}),
         ("bare DRF app, deep", f"{bare}&cursor={deep}", {}),
     ]
+    bare_env = {k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"}  # it configures itself
     servers = [
         _gunicorn("bench.api:application_factory()", PORT, env),
         # The issue's own reference set-up (bench/bare_drf.py): no portal code, DRF's ModelSerializer.
-        _gunicorn("bench.bare_drf:application_factory()", BARE_PORT, {**env, "DJANGO_SETTINGS_MODULE": ""}),
+        _gunicorn("bench.bare_drf:application_factory()", BARE_PORT, bare_env),
     ]
     runs: dict[str, list[dict]] = {name: [] for name, _, _ in targets}
     try:

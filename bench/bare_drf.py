@@ -1,28 +1,15 @@
-"""The issue's reference measurement, to calibrate this machine: a bare Django + DRF app.
+"""The issue's reference set-up, to calibrate this machine: a bare Django + DRF app.
 
-    .venv/bin/python bench/bare_drf.py                # needs bench/api.py's database (bench_api)
-    .venv/bin/python bench/bare_drf.py --duration 10
-
-No portal code at all: one unmanaged model over the transfer table, a plain
-ModelSerializer, DRF's CursorPagination and JSONRenderer, no middleware, no
-authentication; gunicorn with 2 sync workers, persistent connections with health
-checks; wrk (2 threads, 16 connections) on a page of 100, first and deep (id at
-90 %). The issue measured 430-590 requests/s for such a page on its machine; the
+Served by bench/api.py (`bench.bare_drf:application_factory()`, gunicorn with 2 sync
+workers) and measured in the same run as the API. No portal code at all: one unmanaged
+model over the transfer table, a plain ModelSerializer, DRF's CursorPagination and
+JSONRenderer, no middleware, no authentication, persistent connections with health
+checks. The issue measured 430-590 requests/s for a page of 100 on its machine; the
 ratio of this machine's figure to that says how far the issue's absolute targets
 (400 and 600 requests/s) carry over.
 """
 
-import argparse
 import os
-import signal
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 
 # --- When gunicorn imports this module (bench.bare_drf:application_factory()) ------------------
 
@@ -101,49 +88,3 @@ def application_factory():
 
     globals()["urlpatterns"] = [path("transfers/", TransferList.as_view())]
     return WSGIHandler()
-
-
-# --- The driver ---------------------------------------------------------------------------------
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=30, help="seconds per target")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--database", default="bench_api")
-    args = parser.parse_args()
-    from bench.api import BARE_PORT, _database_url, _gunicorn, _wait_up, wrk
-
-    env = {**os.environ, "DATABASE_URL": _database_url(args.database)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    gunicorn = _gunicorn("bench.bare_drf:application_factory()", BARE_PORT, env)
-    import psycopg
-
-    with psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://", 1)) as conn:
-        count = conn.execute("SELECT count(*) FROM outflows_crossbordertransfer").fetchone()[0]
-        deep = conn.execute(
-            "SELECT id FROM outflows_crossbordertransfer ORDER BY id OFFSET %s LIMIT 1", [int(count * 0.9)]
-        ).fetchone()[0]
-    import base64
-    import urllib.parse
-
-    cursor = urllib.parse.quote(base64.b64encode(f"p={deep}".encode()).decode())
-    base = f"http://127.0.0.1:{BARE_PORT}/transfers/?page_size=100"
-    try:
-        _wait_up(base, {})
-        print(f"bare Django + DRF, {count:,} transfers, gunicorn 2 sync workers, wrk 16 connections", flush=True)
-        for name, url in (("page of 100, first", base), ("page of 100, deep", f"{base}&cursor={cursor}")):
-            wrk(url, duration=2, connections=args.connections, headers={})  # warm-up
-            r = wrk(url, duration=args.duration, connections=args.connections, headers={})
-            print(
-                f"{name:20s} {r['rps']:8.1f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
-                f"  non-2xx {r['non2xx']} {r['socket_errors']}",
-                flush=True,
-            )
-    finally:
-        os.killpg(gunicorn.pid, signal.SIGTERM)
-        gunicorn.wait(timeout=30)
-
-
-if __name__ == "__main__":
-    main()
