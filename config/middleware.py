@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,12 +20,16 @@ class RussianFirstLocaleMiddleware(LocaleMiddleware):
 
 
 class SccTwoFactorMiddleware:
-    """Auditors and supervisors reach nothing but the two-factor pages until they confirm a TOTP code.
+    """The second factor guards every way in: pages, admin and the API used with a browser session.
 
-    Operator staff may enable it too (optional). The API authenticates with tokens, not sessions.
+    Auditors and supervisors (and anyone who set up an authenticator) reach nothing but the
+    two-factor pages until they confirm a TOTP code: pages and the admin redirect there, the
+    API (browsable pages included) answers 403 with its JSON error body. A request carrying an
+    API token is the token's business (scopes, expiry), not the session's: it passes untouched.
     """
 
-    OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/api/")
+    OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz")
+    API_PREFIX = "/api/"
 
     @staticmethod
     def _required(user) -> bool:
@@ -38,15 +43,30 @@ class SccTwoFactorMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
+    @staticmethod
+    def _token_request(request) -> bool:
+        return request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("token ")
+
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (
             user is not None
-            # The path first: on the open paths (the API above all) the session's user is never loaded.
+            # The path and the header first: a token request never loads the session's user.
             and not request.path.startswith(self.OPEN_PREFIXES)
+            and not self._token_request(request)
             and user.is_authenticated
             and not user.is_verified()
             and self._required(user)
         ):
+            if request.path.startswith(self.API_PREFIX):
+                return JsonResponse(
+                    {
+                        "status": 403,
+                        "code": "two_factor_required",
+                        "detail": "Two-factor verification required: confirm an authenticator code at "
+                        + reverse("two_factor"),
+                    },
+                    status=403,
+                )
             return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
