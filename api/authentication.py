@@ -17,16 +17,18 @@ KEYWORD = "Token"
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     """Agency, user and operator tokens (see ApiToken). A bad, expired or revoked key is a 401.
 
-    Too many failures from one client address make its token requests 429 for the rest of
-    the window (AuthFailureLimit); the address crossing the limit is written to the audit log.
-    The failure count and the token's request count are one Redis round trip.
+    Too many failures from one client address make its further bad keys 429 for the rest of
+    the window (AuthFailureLimit), while its valid keys are still served; the address crossing
+    the limit is written to the audit log once. The failure count and the token's request
+    count are one Redis round trip.
     """
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != KEYWORD.lower().encode():
             return None  # no token: other authenticators (browser session) may still apply
-        # REMOTE_ADDR, as the login lockout (django-axes) and the audit log use: headers can be forged.
+        # REMOTE_ADDR, as the login lockout and the audit log use (the client's own behind the trusted
+        # proxy: config.middleware.TrustedProxyMiddleware); a forwarding header from anyone else is dropped.
         address = request.META.get("REMOTE_ADDR", "")
         failures = AuthFailureLimit(address)
         try:
@@ -36,16 +38,16 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
                 raise self._throttled(failures) from None
             self._failed(failures, address)
             raise
-        # One round trip: refused before the lookup once the address has used up its failures (no
-        # further key is tried from it in this window); else this request is counted for the key.
+        # One round trip: this request counted for the key, and whether the address has used up
+        # its failures. The key is looked up either way: a valid key is served from any address.
         throttle = TokenRateThrottle()
         counter, _, period, _ = throttle.window(throttle.token_ident(digest))
-        requests_in_window = failures.admit(counter, period)
-        if requests_in_window is None:
-            raise self._throttled(failures)
+        requests_in_window, spent = failures.admit(counter, period)
         try:
             user, token = self._authenticate_digest(digest)
         except exceptions.AuthenticationFailed:
+            if spent:  # refused, not counted or logged again until the window ends
+                raise self._throttled(failures) from None
             self._failed(failures, address)
             raise
         token.requests_in_window = requests_in_window  # read by TokenRateThrottle: no second count

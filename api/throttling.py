@@ -5,7 +5,8 @@ stays cheap at hundreds of requests/s. Two counts: requests per token
 (TokenRateThrottle; per session user or address without a token) and failed token
 authentications per client address (AuthFailureLimit). A token request costs one
 Redis round trip for both, before the key is looked up (AuthFailureLimit.admit,
-called by api.authentication); a failure costs one more.
+called by api.authentication); a failure costs one more. A valid key is served even from an
+address that has used up its failures; only its bad keys are refused (429).
 """
 
 import time
@@ -37,11 +38,12 @@ def _window(prefix: str, period: int) -> tuple[str, float]:
 _COUNT = "redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX') return redis.call('INCR', KEYS[1])"
 
 
-# A token request's one round trip: the failed authentications of its client address and,
-# unless they are used up (-1), one more request counted for its key, as _COUNT counts.
+# A token request's one round trip: one more request counted for its key, as _COUNT counts, and
+# whether its client address has used up its failed authentications (1) or not (0).
 _ADMIT = (
-    "if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return -1 end "
-    "redis.call('SET', KEYS[2], 0, 'EX', ARGV[2], 'NX') return redis.call('INCR', KEYS[2])"
+    "redis.call('SET', KEYS[2], 0, 'EX', ARGV[2], 'NX') local count = redis.call('INCR', KEYS[2]) "
+    "local spent = tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) and 1 or 0 "
+    "return {count, spent}"
 )
 
 
@@ -108,8 +110,10 @@ class AuthFailureLimit:
 
     Without it a caller could try keys without limit: a bad key is refused by
     authentication, before the per-token throttle ever runs. Once an address has
-    used up its failures, its token requests are refused until the window ends,
-    whatever key they carry, so further guesses are never looked up.
+    used up its failures, every further bad key from it is refused with 429 until
+    the window ends (and not logged again); a valid key from the same address (an
+    agency behind one NAT with a misconfigured client beside a working one) is still
+    served. Keys are 256-bit random: the limit stops the noise, not a feasible search.
     """
 
     def __init__(self, address: str):
@@ -120,15 +124,15 @@ class AuthFailureLimit:
     def exceeded(self) -> bool:
         return (cache.get(self.key) or 0) >= self.limit
 
-    def admit(self, counter: str, period: int) -> int | None:
-        """None if this address has used up its failures; else count one request in `counter`
-        (a throttle window's key, expiring after `period`) and return its count. One round trip."""
+    def admit(self, counter: str, period: int) -> tuple[int, bool]:
+        """Count one request in `counter` (a throttle window's key, expiring after `period`) and
+        return its count and whether this address has used up its failures. One round trip."""
         client = getattr(cache, "client", None)
         if client is None:  # other caches (the embedded default): two steps
-            return None if self.exceeded() else _incr(counter, period)
+            return _incr(counter, period), self.exceeded()
         keys = (client.make_key(self.key), client.make_key(counter))
-        count = client.get_client(write=True).eval(_ADMIT, 2, *keys, self.limit, period + 1)
-        return None if count < 0 else count
+        count, spent = client.get_client(write=True).eval(_ADMIT, 2, *keys, self.limit, period + 1)
+        return int(count), bool(spent)
 
     def record(self) -> bool:
         """Count one failure; True for the one that reaches the limit (once per window: incr is atomic)."""

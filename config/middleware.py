@@ -1,3 +1,5 @@
+import contextlib
+import ipaddress
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -5,6 +7,7 @@ from django.http import JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 
 
 class RussianFirstLocaleMiddleware(LocaleMiddleware):
@@ -70,3 +73,63 @@ class SccTwoFactorMiddleware:
                 )
             return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+
+class TrustedProxyMiddleware:
+    """The client's address and scheme, believed only from the portal's own reverse proxy.
+
+    Behind the proxy (docker-compose: Caddy, terminating TLS) every request comes from the
+    proxy's address; the client's is the last entry the proxy appended to X-Forwarded-For.
+    When the peer is one of TRUSTED_PROXIES, REMOTE_ADDR becomes that address, so the login
+    lockout (django-axes), the API's failed-authentication limit and the audit log, which all
+    read REMOTE_ADDR, count each client apart. From any other peer the forwarding headers are
+    dropped: a client cannot claim another address, nor HTTPS (SECURE_PROXY_SSL_HEADER).
+    First in MIDDLEWARE, before SecurityMiddleware reads the scheme.
+    """
+
+    FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.proxies = [ipaddress.ip_network(p, strict=False) for p in settings.TRUSTED_PROXIES]
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.proxies)
+
+    def __call__(self, request):
+        meta = request.META
+        if self._trusted(meta.get("REMOTE_ADDR", "")):
+            # The right-most address not belonging to a trusted proxy: entries left of it
+            # were written by the client and prove nothing.
+            hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+            while hops and self._trusted(hops[-1]):
+                hops.pop()
+            if hops:
+                with contextlib.suppress(ValueError):  # not an address: keep the proxy's
+                    meta["REMOTE_ADDR"] = str(ipaddress.ip_address(hops[-1]))
+        else:
+            for header in self.FORWARDED:
+                meta.pop(header, None)
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store, private` on everything a signed-in user or an API caller gets.
+
+    Registers, exports and API answers hold personal and financial data: no browser or
+    intermediate cache may keep a copy. Anonymous pages (login) and static files are untouched.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            patch_cache_control(response, no_store=True, private=True, no_cache=True, max_age=0)
+        return response

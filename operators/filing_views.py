@@ -235,9 +235,12 @@ def filing_error_report(request, pk: int, fmt: str):
     writer.writerow([_neutralise(h) for h in header])
     for row in rows:
         writer.writerow([_neutralise(c) for c in row])
-    encoding = "utf-8-sig" if info["encoding"].startswith("utf-8") else info["encoding"]
+    # The bytes in the filer's own encoding (UTF-8 with a BOM, or Windows-1251); the header names
+    # it by its registered label ("utf-8-sig" is Python's codec name, not a charset).
+    utf8 = info["encoding"].startswith("utf-8")
+    encoding, label = ("utf-8-sig", "utf-8") if utf8 else (info["encoding"], "windows-1251")
     response = HttpResponse(
-        text.getvalue().encode(encoding, errors="replace"), content_type=f"text/csv; charset={encoding}"
+        text.getvalue().encode(encoding, errors="replace"), content_type=f"text/csv; charset={label}"
     )
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response

@@ -16,7 +16,7 @@ def _settings_env_names() -> set[str]:
 
 
 def test_all_production_services_are_there():
-    assert set(SERVICES) == {"postgres", "redis", "web", "worker", "beat"}
+    assert {"proxy", "postgres", "redis", "web", "worker", "beat"} <= set(SERVICES)
 
 
 def test_images_and_builds():
@@ -53,3 +53,16 @@ def test_every_environment_variable_is_one_the_settings_read():
         assert env["DEBUG"] == "0"
         for required in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "ALLOWED_HOSTS"):
             assert required in env
+
+
+def test_only_the_tls_proxy_is_published_and_the_portal_trusts_only_its_address():
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert "443:443" in SERVICES["proxy"]["ports"]
+    proxy_ip = SERVICES["proxy"]["networks"]["default"]["ipv4_address"]
+    assert SERVICES["web"]["environment"]["TRUSTED_PROXIES"] == proxy_ip
+    assert f"--forwarded-allow-ips {proxy_ip}" in " ".join(SERVICES["web"]["command"])
+    caddyfile = (ROOT / "config" / "caddy" / "Caddyfile").read_text()
+    assert "reverse_proxy web:8000" in caddyfile
+    assert "tls " in caddyfile
+    assert "./config/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in SERVICES["proxy"]["volumes"]
