@@ -22,11 +22,17 @@ app.conf.beat_schedule = {
     # 08:00 every day: reminders reach operator staff at the start of their working day;
     # "the day after a missed due date" includes weekends, and the service skips sent ones.
     "audits-daily-reminders": {"task": "audits.send_filing_reminders", "schedule": crontab(hour=8, minute=0)},
-    # Every 5 minutes: a filing whose task was lost (Redis restart, killed worker) is
-    # re-sent after 10 minutes, so none stays "received" for ever.
-    "operators-requeue-stuck-filings": {"task": "operators.requeue_stuck_filings", "schedule": crontab(minute="*/5")},
-    # Every 5 minutes, the same for outflow runs requested from the UI or API.
-    "outflows-requeue-stuck-runs": {"task": "outflows.requeue_stuck_runs", "schedule": crontab(minute="*/5")},
+    # Every minute: a filing no worker is importing is re-sent: its worker died (its work lease
+    # lapsed a minute after the last renewal) or its message was lost (Redis restarted without
+    # it, or down when the upload was committed; re-sent 90 s after upload). With the minute's
+    # lease, a killed worker's filing starts again within about two minutes (operators/leases.py).
+    "operators-requeue-stuck-filings": {"task": "operators.requeue_stuck_filings", "schedule": crontab()},
+    # Every minute, the same for outflow runs (queued from the UI or API, or computing when a worker died).
+    "outflows-requeue-stuck-runs": {"task": "outflows.requeue_stuck_runs", "schedule": crontab()},
+    # Every 10 minutes: the audit log's head is anchored in a signed file outside the database,
+    # so a superuser who deletes or re-seals events is caught by verify_audit_log; at most the
+    # last 10 minutes are unanchored, and each run only hashes the events since the last one.
+    "audits-checkpoint-audit-log": {"task": "audits.checkpoint_audit_log", "schedule": crontab(minute="*/10")},
 }
 
 

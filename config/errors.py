@@ -1,15 +1,19 @@
-"""The 500 and 400 handlers: a database outage (PostgreSQL down or restarting) is a 503 with Retry-After.
+"""The 500 and 400 handlers: an outage of PostgreSQL or Redis (down or restarting) is a 503 with Retry-After.
 
 Django calls server_error for any uncaught exception, wherever it was raised (a view, or
 a middleware), so one place covers pages and the API. With CONN_HEALTH_CHECKS the first
-request after the database is back gets a fresh connection.
+request after the database is back gets a fresh connection; Redis clients reconnect by
+themselves. Redis serves the API's throttle counters (the cache) and the task queue.
 """
 
 import sys
 
+import redis.exceptions
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 from django.views import defaults
+from django_redis.exceptions import ConnectionInterrupted
+from kombu.exceptions import OperationalError as BrokerError
 
 UNAVAILABLE_HTML = (
     "<!doctype html><html lang=ru><meta charset=utf-8><title>503</title>"
@@ -22,12 +26,32 @@ ERROR_HTML = (
 )
 
 
-def _unavailable(request) -> HttpResponse:
+# Redis unreachable: as the cache (django-redis wraps its errors, or a script's raw ones)
+# or as the broker (kombu, when a task is sent).
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionInterrupted, BrokerError)
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def _outage(exception: BaseException | None) -> str | None:
+    """'database' or 'redis' if the exception, or one in its chain, is an outage of that service."""
+    seen = set()
+    while exception is not None and id(exception) not in seen:
+        seen.add(id(exception))
+        if isinstance(exception, DATABASE_ERRORS):
+            return "database"
+        if isinstance(exception, REDIS_ERRORS):
+            return "redis"
+        exception = exception.__cause__ or exception.__context__
+    return None
+
+
+def _unavailable(request, service: str = "database") -> HttpResponse:
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
     if request.path.startswith("/api/"):
+        detail = "The database is unavailable" if service == "database" else "A service is unavailable"
         response = JsonResponse(
-            {"status": 503, "code": "service_unavailable", "detail": "The database is unavailable; retry shortly."},
+            {"status": 503, "code": "service_unavailable", "detail": f"{detail}; retry shortly."},
             status=503,
         )
     else:
@@ -37,9 +61,9 @@ def _unavailable(request) -> HttpResponse:
 
 
 def server_error(request):
-    exception = sys.exc_info()[1]
-    if isinstance(exception, OperationalError | InterfaceError):
-        return _unavailable(request)
+    service = _outage(sys.exc_info()[1])
+    if service is not None:
+        return _unavailable(request, service)
     if request.path.startswith("/api/"):
         return JsonResponse({"status": 500, "code": "server_error", "detail": "Internal error."}, status=500)
     return HttpResponse(ERROR_HTML, status=500)
@@ -52,9 +76,7 @@ def bad_request(request, exception):
     during the request; every page saves it: SESSION_SAVE_EVERY_REQUEST) into
     SessionInterrupted, a 400 "Bad Request". The database error is in its context chain.
     """
-    cause = exception
-    while cause is not None:
-        if isinstance(cause, OperationalError | InterfaceError):
-            return _unavailable(request)
-        cause = cause.__cause__ or cause.__context__
+    service = _outage(exception)
+    if service is not None:
+        return _unavailable(request, service)
     return defaults.bad_request(request, exception)

@@ -198,15 +198,32 @@ CELERY_TASK_IGNORE_RESULT = True  # status lives on our own models, not in a res
 # collects their results in the broker's Redis, for an hour at most.
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL) or None
 CELERY_RESULT_EXPIRES = 3600
-# When a whole worker dies, its unacknowledged messages wait in Redis' unacked set until
-# the visibility timeout; kombu sweeps for them every 10 s. Two minutes brings a killed
-# worker's filing back within three; a task still running after two minutes may be
-# delivered twice, which is safe: every task is idempotent (row locks, run and scan locks).
+# Redis hands an unacknowledged message out again once the visibility timeout has passed,
+# even while its task is still running. So it must exceed the hard time limit (plus the
+# longest countdown, a minute): then a task is delivered once, however long it legitimately
+# runs. A whole worker's death is not recovered by this timeout (over an hour) but by the
+# work leases below. kombu sweeps the unacked set every 10 s.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 10 * 60)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT + 60:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT by over a minute.")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=120),
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,
 }
+# Work leases (operators/leases.py): a filing's import or an outflow run renews its lease
+# every WORK_LEASE_RENEW_SECONDS from a heartbeat thread; the lease lapses
+# WORK_LEASE_SECONDS after the last renewal (a dead worker: at most a minute), and the
+# sweepers (every minute) re-send work whose lease lapsed, or that was never leased
+# WORK_RESEND_AFTER_SECONDS after it was sent (its message was lost). So a killed worker's
+# filing is imported again within about two minutes, and a running one is never sent twice.
+WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=60)
+WORK_LEASE_RENEW_SECONDS = env.float("WORK_LEASE_RENEW_SECONDS", default=10)
+WORK_RESEND_AFTER_SECONDS = env.int("WORK_RESEND_AFTER_SECONDS", default=90)
+# A filing or run whose worker died this many times (e.g. killed for memory) is given up.
+WORK_MAX_ATTEMPTS = env.int("WORK_MAX_ATTEMPTS", default=3)
+if WORK_LEASE_RENEW_SECONDS * 3 > WORK_LEASE_SECONDS:
+    raise ImproperlyConfigured("WORK_LEASE_SECONDS must be at least three renewals long.")
 CELERY_TIMEZONE = TIME_ZONE
 # Partitions of the nightly and the debounced outflow runs: above 1, a run fans out as a
 # Celery chord, one partition task per worker slot (outflows.tasks). 1 on one machine:
@@ -259,6 +276,15 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Domain -----------------------------------------------------------------------
 REPORTING_START = env.str("REPORTING_START", default="2025-01-01")
+
+# --- Audit log anchored outside the database (audits/checkpoints.py) ------------------
+# Signed checkpoints of the chain's head; keep this directory off the database host.
+AUDIT_CHECKPOINT_DIR = env.path("AUDIT_CHECKPOINT_DIR", default=BASE_DIR / "var" / "audit-checkpoints")
+# HMAC-SHA256 key; unset, one is derived from SECRET_KEY with a salt of its own.
+AUDIT_CHECKPOINT_KEY = env.str("AUDIT_CHECKPOINT_KEY", default="")
+# The login role the application connects as in production: the audits migration 0006 grants
+# it the tables but not UPDATE, DELETE or TRUNCATE on the audit log (when the role exists).
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="portal_app")
 
 # --- Security (production settings: DEBUG off) -----------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -273,3 +273,27 @@ class OperatorProfileRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unp} {self.name}"
+
+
+class WorkLease(models.Model):
+    """Who is working on a long task's object (a filing's import, an outflow run), and until when.
+
+    A table of its own, not fields on the filing: the import holds the filing's row lock for
+    its whole transaction, and a heartbeat on that row would wait behind it. operators/leases.py
+    takes, renews and releases these; the sweepers re-send work whose lease lapsed.
+    """
+
+    kind = models.CharField(max_length=16)  # operators.leases.FILING or OUTFLOW_RUN
+    object_id = models.BigIntegerField()
+    holder = models.CharField(max_length=128, blank=True)  # "host:pid:token" of the process at work
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    resent_at = models.DateTimeField(null=True, blank=True)  # last re-send by a sweeper
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="worklease_kind_object_unique")]
+        verbose_name = _("аренда задачи / work lease")
+        verbose_name_plural = _("аренды задач / work leases")
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id} until {self.expires_at}"

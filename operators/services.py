@@ -9,7 +9,7 @@ import hashlib
 import logging
 import tempfile
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import REDIS_ERRORS
+from operators import leases
 from operators.calendar import filing_due_date
 from operators.intake.errors import MESSAGES, ErrorList, RowError
 from operators.intake.reader import FileRejected, open_table
@@ -39,8 +41,6 @@ from outflows.tasks import schedule_outflow_recompute
 logger = logging.getLogger(__name__)
 
 FINAL = {FilingStatus.ACCEPTED, FilingStatus.REJECTED, FilingStatus.SUPERSEDED}
-# Longer than any filing takes to process (a 1M-row register: about 10 s).
-STUCK_AFTER = timedelta(minutes=10)
 
 
 @dataclass
@@ -150,15 +150,24 @@ def filing_submit(
         filing.file.save(sha256, uploaded_file, save=False)
         filing.save()
         if not process_now:
-            from operators.tasks import process_filing
-
             filing_id = filing.pk
-            transaction.on_commit(lambda: process_filing.delay(filing_id))
+            transaction.on_commit(lambda: _enqueue(filing_id))
     if process_now:
         filing = filing_process(filing_id=filing.pk)
     else:
         filing.refresh_from_db()
     return _result_for(filing)
+
+
+def _enqueue(filing_id: int) -> None:
+    """Send the filing to the worker. A broker (Redis) outage is logged, not raised: the filing
+    is committed and stays `received`, and the sweeper sends it once Redis is back."""
+    from operators.tasks import process_filing
+
+    try:
+        process_filing.delay(filing_id)
+    except REDIS_ERRORS:
+        logger.exception("filing %s: not sent to the worker (broker unavailable); the sweeper will", filing_id)
 
 
 def _result_for(filing: RegistrationFiling, *, existing: bool = False) -> FilingResult:
@@ -196,19 +205,49 @@ def _dry_run(*, fields: dict, uploaded_file) -> FilingResult:
     )
 
 
-def filings_stuck(*, older_than: timedelta = STUCK_AFTER) -> list[int]:
-    """Filings still `received` or `processing` long after upload: their task was lost
-    (Redis restarted without it, a worker killed before acknowledging). Re-sending them is
-    safe: filing_process imports a filing at most once."""
-    cutoff = timezone.now() - older_than
-    return list(
-        RegistrationFiling.objects.filter(
-            status__in=[FilingStatus.RECEIVED, FilingStatus.PROCESSING], updated_at__lt=cutoff
-        ).values_list("id", flat=True)
-    )
+def filings_stuck() -> list[int]:
+    """Filings `received` or `processing` that no worker is importing, to re-send (marked re-sent).
+
+    Their worker died (its lease lapsed) or their message was lost (Redis restarted without
+    it, or down when the upload was committed): see operators.leases.leases_lapsed. Re-sending
+    is safe: filing_process imports a filing at most once.
+    """
+    pending = RegistrationFiling.objects.filter(status__in=[FilingStatus.RECEIVED, FilingStatus.PROCESSING])
+    return leases.leases_lapsed(kind=leases.FILING, pending=pending, sent_field="updated_at")
 
 
 def filing_process(*, filing_id: int) -> RegistrationFiling:
+    """Validate and import one filing, all or nothing, under its work lease. Idempotent.
+
+    A copy delivered while another live process imports the filing returns at once (the
+    lease is held: operators.leases); a final filing is returned as it is. A filing whose
+    worker died WORK_MAX_ATTEMPTS times (killed for memory, say) is rejected as an internal
+    error rather than tried for ever.
+    """
+    filing = RegistrationFiling.objects.get(pk=filing_id)
+    if filing.status in FINAL:
+        return filing
+    with leases.lease_held(kind=leases.FILING, object_id=filing_id) as lease:
+        if lease is None:
+            logger.info("filing %s: another worker is importing it", filing_id)
+            return filing
+        if lease.attempts > settings.WORK_MAX_ATTEMPTS:
+            logger.error("filing %s: given up after %s attempts", filing_id, lease.attempts - 1)
+            return _filing_give_up(filing_id)
+        return _filing_process(filing_id=filing_id)
+
+
+def _filing_give_up(filing_id: int) -> RegistrationFiling:
+    with transaction.atomic():
+        filing = RegistrationFiling.objects.select_for_update().get(pk=filing_id)
+        if filing.status not in FINAL:
+            outcome = _Outcome(errors=ErrorList())
+            outcome.errors.add(0, "", "", "internal_error")
+            _finish(filing, outcome)
+    return filing
+
+
+def _filing_process(*, filing_id: int) -> RegistrationFiling:
     """Validate and import one filing, all or nothing. Idempotent.
 
     A redelivered or concurrent run finds the filing final (or waits for the

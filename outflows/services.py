@@ -25,15 +25,18 @@ from decimal import Decimal
 
 import numpy as np
 import psycopg
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from numba import njit
 from psycopg import pq
 from psycopg import sql as psycopg_sql
 
-from operators.models import ForeignPlatform, Operator
+from config.errors import REDIS_ERRORS
+from operators import leases
+from operators.models import ForeignPlatform, Operator, WorkLease
 from outflows import engine
 from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, RunStatus, TransferChange
 from outflows.selectors import STAT_FIELDS
@@ -933,6 +936,13 @@ def _lock_release(token: str) -> None:
         cache.delete(LOCK_KEY)
 
 
+def _lock_renew(token: str) -> None:
+    """Keep the lock of a run computing in this process for one more lease: renewed by the
+    run's heartbeat, it lapses a minute after its process died instead of half an hour."""
+    if cache.get(LOCK_KEY) == token:
+        cache.touch(LOCK_KEY, settings.WORK_LEASE_SECONDS)
+
+
 def _run_start(run: OutflowRun | None, *, as_of, window_days: int, partitions: int, requested_by) -> OutflowRun:
     """The run, created or taken from the queue, marked running; a finished run is returned as it is."""
     if run is None:
@@ -1002,24 +1012,49 @@ def outflow_run_compute(
         run = _run_start(run, as_of=as_of, window_days=window_days, partitions=partitions, requested_by=requested_by)
         if run.status == RunStatus.FINISHED:
             return run
-        try:
-            with _read_snapshot():
-                result = outflow_compute(as_of=as_of, window_days=window_days, partitions=partitions, reader=reader)
-            _run_finish(
-                run,
-                cells=result.cells,
-                excess_return=result.excess_return,
-                input_rows=result.input_rows,
-                fingerprint=result.fingerprint,
-                timings=result.timings,
-            )
-        except Exception as exc:
-            logger.exception("outflow run %s failed", run.pk)
-            _run_fail(run.pk, f"{type(exc).__name__}: {exc}")
-            raise
+        # Its work lease, renewed with the lock, lets the sweeper re-send the run if this process dies.
+        with leases.lease_held(kind=leases.OUTFLOW_RUN, object_id=run.pk, also=lambda: _lock_renew(token)) as lease:
+            if lease is None:
+                raise OutflowRunBusy(f"outflow run {run.pk} is computing in another process")
+            if lease.attempts > settings.WORK_MAX_ATTEMPTS:
+                _run_fail(run.pk, f"given up: its worker died {lease.attempts - 1} times")
+                return run
+            _run_compute(run, reader=reader)
         return run
     finally:
         _lock_release(token)
+
+
+def _run_compute(run: OutflowRun, *, reader: str | None) -> None:
+    """Compute a started run and store it; a failure marks it failed (with the error) and is raised."""
+    try:
+        with _read_snapshot():
+            result = outflow_compute(
+                as_of=run.as_of, window_days=run.window_days, partitions=run.partitions, reader=reader
+            )
+        _run_finish(
+            run,
+            cells=result.cells,
+            excess_return=result.excess_return,
+            input_rows=result.input_rows,
+            fingerprint=result.fingerprint,
+            timings=result.timings,
+        )
+    except Exception as exc:
+        logger.exception("outflow run %s failed", run.pk)
+        _run_fail(run.pk, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def outflow_runs_stuck() -> list[int]:
+    """Runs nobody is computing, to re-send (marked re-sent): queued ones whose message was lost,
+    and running ones computed in-process whose worker died (their lease lapsed; operators.leases).
+
+    A fanned-out run holds no lease (its partitions run anywhere): outflow_runs_fail_lost handles it.
+    """
+    leased = WorkLease.objects.filter(kind=leases.OUTFLOW_RUN, object_id=OuterRef("pk"))
+    pending = OutflowRun.objects.filter(Q(status=RunStatus.QUEUED) | Q(Exists(leased), status=RunStatus.RUNNING))
+    return leases.leases_lapsed(kind=leases.OUTFLOW_RUN, pending=pending, sent_field="created_at")
 
 
 def _check_parameters(as_of: dt.datetime, window_days: int, partitions: int) -> None:
@@ -1210,11 +1245,19 @@ def outflow_run_request(
     """Queue a run (auditors and supervisors, from the UI or API): the Celery task computes it.
 
     Returns the queued OutflowRun at once; the task is sent when the caller's transaction commits.
+    If Redis is down then, the run stays queued and the sweeper sends it once Redis is back.
     """
-    from outflows.tasks import compute_outflows_task  # tasks import this module
-
     run = OutflowRun.objects.create(
         as_of=as_of or timezone.now(), window_days=window_days, partitions=partitions, requested_by=requested_by
     )
-    transaction.on_commit(lambda: compute_outflows_task.delay(run_id=run.pk))
+    transaction.on_commit(lambda: _run_send(run.pk))
     return run
+
+
+def _run_send(run_id: int) -> None:
+    from outflows.tasks import compute_outflows_task  # tasks import this module
+
+    try:
+        compute_outflows_task.delay(run_id=run_id)
+    except REDIS_ERRORS:
+        logger.exception("outflow run %s: not sent to the worker (broker unavailable); the sweeper will", run_id)

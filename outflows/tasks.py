@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 
 from celery import chord, shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
+from config.errors import REDIS_ERRORS
 from outflows import services
 from outflows.models import OutflowRun
 
@@ -23,7 +24,16 @@ RECOMPUTE_DEBOUNCE_KEY = "outflows:recompute-scheduled"
 BUSY_RETRY_S = 60
 
 
-@shared_task(name="outflows.compute", bind=True, max_retries=30)
+# A database outage (PostgreSQL down or restarting) is retried after 5, 10, 20 ... s, at most
+# 10 minutes apart, so a run asked for during one (the debounced recompute) is not lost.
+@shared_task(
+    name="outflows.compute",
+    bind=True,
+    max_retries=30,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=600,
+)
 def compute_outflows_task(
     self, run_id: int | None = None, as_of: str | None = None, window_days: int = 365, partitions: int | None = None
 ) -> int | None:
@@ -31,7 +41,8 @@ def compute_outflows_task(
 
     run_id: a queued OutflowRun (from outflow_run_request) to fill in, with its
     own parameters; without it a new run is made as of `as_of` (ISO 8601) or now.
-    While another run holds the lock the task retries a minute later. With
+    While another run holds the lock the task retries a minute later; during a
+    database outage it retries with backoff. With
     partitions > 1 (default: settings.OUTFLOW_PARTITIONS, for the nightly and
     the debounced runs) on a real broker the run fans out as a chord (`_fan_out`).
     """
@@ -102,34 +113,29 @@ def schedule_outflow_recompute() -> None:
     gives one run, which starts when that window ends and so sees every
     register accepted within it. Scheduling happens when the caller's
     transaction commits (at once outside a transaction). Never raises for a
-    broker outage: the nightly run catches up.
+    Redis outage (cache or broker): the nightly run catches up.
     """
 
     def _schedule() -> None:
-        if not cache.add(RECOMPUTE_DEBOUNCE_KEY, "1", timeout=RECOMPUTE_DEBOUNCE_S):
-            return
         try:
+            if not cache.add(RECOMPUTE_DEBOUNCE_KEY, "1", timeout=RECOMPUTE_DEBOUNCE_S):
+                return
             compute_outflows_task.apply_async(countdown=RECOMPUTE_DEBOUNCE_S)
-        except OperationalError:
-            cache.delete(RECOMPUTE_DEBOUNCE_KEY)
+        except REDIS_ERRORS:
             logger.exception("could not schedule an outflow recompute; the nightly run will catch up")
+            with contextlib.suppress(*REDIS_ERRORS):
+                cache.delete(RECOMPUTE_DEBOUNCE_KEY)
 
     transaction.on_commit(_schedule)
 
 
-# A queued run older than this lost its task (Redis restart, killed worker before the ack).
-STUCK_RUN_AFTER = dt.timedelta(minutes=10)
-
-
 @shared_task(name="outflows.requeue_stuck_runs")
 def requeue_stuck_runs() -> int:
-    """Periodic sweeper: re-send queued runs whose task was lost (their number); fail lost running ones.
-
-    Safe: a finished run is never recomputed.
+    """Periodic sweeper: re-send runs nobody computes (lost message, dead worker: their number);
+    fail lost fanned-out ones. Safe: a finished run is never recomputed.
     """
     services.outflow_runs_fail_lost()
-    cutoff = dt.datetime.now(dt.UTC) - STUCK_RUN_AFTER
-    stuck = list(OutflowRun.objects.filter(status="queued", created_at__lt=cutoff).values_list("id", flat=True))
+    stuck = services.outflow_runs_stuck()
     for run_id in stuck:
         compute_outflows_task.delay(run_id=run_id)
     return len(stuck)
