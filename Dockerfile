@@ -11,6 +11,9 @@ COPY . .
 # key to import, which is only used for this build step.
 RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input \
  && python manage.py compilemessages -v 0
+# Mount points owned by the app's user: a new named volume takes this ownership (uploads,
+# audit-log checkpoints).
+RUN mkdir -p /data/media /data/audit-checkpoints && chown portal:portal /data/media /data/audit-checkpoints
 USER portal
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -5,6 +5,9 @@ of MEDIA_ROOT: the original filings and answer attachments) and `manifest.json`
 with the SHA-256 of every file. Restore (README "Backups"): `pg_restore` into an
 empty database, copy `media/` to MEDIA_ROOT, then `manage.py backup --verify DIR`
 and `manage.py verify_audit_log`.
+
+Before its dump, a backup anchors the audit log in a signed checkpoint (audits/checkpoints.py),
+recorded in the manifest too: the dump holds at least the checkpointed events.
 """
 
 import hashlib
@@ -38,6 +41,17 @@ def _pg_env() -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def _audit_checkpoint() -> dict:
+    """A checkpoint of the audit log written now, or why none was (a backup is taken all the same)."""
+    from audits.checkpoints import CheckpointRefused, checkpoint_write
+
+    try:
+        checkpoint = checkpoint_write(source="backup")
+    except CheckpointRefused as exc:
+        return {"refused": str(exc)}
+    return {"last_event_id": checkpoint.last_event_id, "last_hash": checkpoint.last_hash, "count": checkpoint.count}
+
+
 def backup_create(*, target: Path) -> dict:
     """Write a backup into the empty or new directory `target`; returns the manifest. PostgreSQL only."""
     if connection.vendor != "postgresql":
@@ -45,6 +59,7 @@ def backup_create(*, target: Path) -> dict:
     target.mkdir(parents=True, exist_ok=True)
     if any(target.iterdir()):
         raise FileExistsError(f"{target} is not empty")
+    checkpoint = _audit_checkpoint()
     args, env = _pg_env()
     dump = target / "database.dump"
     # One consistent snapshot of the whole database (pg_dump runs in one transaction).
@@ -61,7 +76,7 @@ def backup_create(*, target: Path) -> dict:
     if media.exists():
         shutil.copytree(media, target / "media")
     files = {str(path.relative_to(target)): _sha256(path) for path in sorted(target.rglob("*")) if path.is_file()}
-    manifest = {"created_at": timezone.now().isoformat(), "files": files}
+    manifest = {"created_at": timezone.now().isoformat(), "files": files, "audit_checkpoint": checkpoint}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest
 

@@ -49,6 +49,12 @@ CONF
   as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U portal -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='portal'" | grep -q 1 ||
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U portal portal
+  # The application's login role: not a superuser, no ownership. The audits migration 0006
+  # grants it the tables, but only SELECT and INSERT on the audit log (`portal` owns and migrates).
+  as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U portal -d postgres -tAc \
+    "SELECT 1 FROM pg_roles WHERE rolname='portal_app'" | grep -q 1 ||
+    as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U portal -d postgres -qc \
+      "CREATE ROLE portal_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
   mkdir -p "$dir/redis"
   # AOF on and no eviction: a killed Redis must not lose queued tasks.
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$dir/redis" --daemonize yes \
@@ -56,6 +62,7 @@ CONF
     --appendonly yes --maxmemory-policy noeviction --save ""
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   echo "export DATABASE_URL=postgres://portal@127.0.0.1:$PG_PORT/portal"
+  echo "export DATABASE_APP_ROLE=portal_app DATABASE_APP_URL=postgres://portal_app@127.0.0.1:$PG_PORT/portal"
   echo "export PORTAL_PG_DATA=$dir/pg PORTAL_PG_BIN=$bin PORTAL_PG_LOG=$dir/pgsock/pg.log"
   echo "export CELERY_BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0"
   echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1"

@@ -26,6 +26,8 @@ cleanup() { scripts/services.sh stop "$workdir"; rm -rf "$workdir"; }
 trap cleanup EXIT
 eval "$(scripts/services.sh start "$workdir")"
 export DJANGO_SETTINGS_MODULE=config.settings
+# Audit-log checkpoints of subprocesses and the test worker: never the project's var/.
+export AUDIT_CHECKPOINT_DIR="$workdir/audit-checkpoints"
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -38,6 +38,12 @@ def _media_root(media_root, settings):
     settings.MEDIA_ROOT = media_root
 
 
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_dir(tmp_path, settings):
+    """Each test its own audit-log checkpoints: the database is emptied between tests, files are not."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
 def start_celery_worker(env: dict, log: Path) -> subprocess.Popen:
     """Start a real `celery worker` (prefork, 2 children) and wait until it is ready; its output goes to `log`."""
     with open(log, "a") as out:

@@ -48,5 +48,6 @@ def test_beat_schedule_names_only_registered_tasks():
         "audits.send_filing_reminders",
         "operators.requeue_stuck_filings",
         "outflows.requeue_stuck_runs",
+        "audits.checkpoint_audit_log",
     }
     assert scheduled <= set(app.tasks)

@@ -25,6 +25,8 @@ def _compose_env() -> dict[str, str]:
         value = str(value)
         value = value.replace("${SECRET_KEY:?set SECRET_KEY}", "k" * 20 + "-production-secret-key-" + "z" * 30)
         value = value.replace("${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "pw")
+        value = value.replace("${POSTGRES_APP_PASSWORD:?set POSTGRES_APP_PASSWORD}", "app-pw")
+        value = value.replace("${AUDIT_CHECKPOINT_KEY:?set AUDIT_CHECKPOINT_KEY}", "c" * 40)
         value = value.replace("${ALLOWED_HOSTS:-portal.example.by,localhost}", "portal.example.by")
         value = value.replace("${CSRF_TRUSTED_ORIGINS:-https://portal.example.by}", "https://portal.example.by")
         env[key] = value

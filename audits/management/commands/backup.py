@@ -23,3 +23,10 @@ class Command(BaseCommand):
             return
         manifest = backup_create(target=directory)
         self.stdout.write(f"backup written to {directory}: {len(manifest['files'])} files")
+        checkpoint = manifest["audit_checkpoint"]
+        if "refused" in checkpoint:
+            self.stderr.write(f"audit log NOT checkpointed: {checkpoint['refused']}")
+        else:
+            self.stdout.write(
+                f"audit log checkpointed: event #{checkpoint['last_event_id']}, {checkpoint['count']} events"
+            )
