@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from api.models import ApiToken, Scope
 from api.services import api_token_create, api_token_revoke
+from audits.admin_audit import AuditedAdminMixin
 from operators.models import OperatorMembership
 from operators.roles import is_supervisor
 
@@ -28,7 +29,9 @@ class ApiTokenAddForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    # Never key_hash: the log names the token by its name and prefix (object_repr).
+    audit_values = ("name", "scopes", "user", "operator", "expires_at", "revoked_at")
     list_display = ("name", "prefix", "kind", "scope_list", "operator", "expires_at", "revoked_at", "last_used_at")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix", "operator__unp", "user__username")
@@ -105,6 +108,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Отозвать / Revoke")
     def revoke(self, request, queryset):
+        revoked = 0
         for token in queryset:
+            if token.revoked_at is not None:
+                continue  # already revoked: nothing changes, nothing to log
+            before = self._audit_snapshot(token)
             api_token_revoke(token=token)
-        self.message_user(request, f"{queryset.count()} revoked.")
+            self.log_change_fields(request, token, fields=["revoked_at"], before=before)
+            revoked += 1
+        self.message_user(request, f"{revoked} revoked.")

@@ -1,16 +1,20 @@
-"""Admin: supervisors edit rules and the high-risk list; flags change only through the review services."""
+"""Admin: supervisors edit rules and the high-risk list (each change logged by AuditedAdminMixin);
+flags change only through the review services."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from audits import services
+from audits.admin_audit import AuditedAdminMixin
 from audits.models import AuditEvent, Flag, FlagNote, HighRiskCountry, OperatorRisk, Rule, ScanRun
 from config.admin import ReadOnlyAdmin
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    # Thresholds live in `parameters`: their values before and after are logged.
+    audit_values = ("title", "description", "severity", "enabled", "parameters")
     list_display = ["code", "title", "severity", "enabled", "parameters", "updated_at"]
     list_editable = ["enabled", "severity"]
     readonly_fields = ["code", "updated_at"]
@@ -22,44 +26,13 @@ class RuleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        before = {name: form.initial.get(name) for name in form.changed_data}
-        super().save_model(request, obj, form, change)
-        services.audit_event_record(
-            actor=request.user,
-            action="rule.change",
-            obj=obj,
-            ip=request.META.get("REMOTE_ADDR"),
-            before=before,
-            after={name: form.cleaned_data.get(name) for name in form.changed_data},
-        )
-
 
 @admin.register(HighRiskCountry)
-class HighRiskCountryAdmin(admin.ModelAdmin):
+class HighRiskCountryAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_values = ("country", "list_name", "active", "note")
     list_display = ["country", "list_name", "active", "note", "updated_at"]
     list_filter = ["list_name", "active"]
     list_editable = ["active"]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.audit_event_record(
-            actor=request.user,
-            action="high_risk_country.change" if change else "high_risk_country.add",
-            obj=obj,
-            ip=request.META.get("REMOTE_ADDR"),
-            after={"country": obj.country, "list": obj.list_name, "active": obj.active},
-        )
-
-    def delete_model(self, request, obj):
-        services.audit_event_record(
-            actor=request.user,
-            action="high_risk_country.delete",
-            obj=obj,
-            ip=request.META.get("REMOTE_ADDR"),
-            before={"country": obj.country},
-        )
-        super().delete_model(request, obj)
 
 
 class FlagNoteInline(admin.TabularInline):

@@ -7,4 +7,4 @@ class AuditsConfig(AppConfig):
     verbose_name = _("Проверки / Audits")
 
     def ready(self):
-        from audits import receivers  # noqa: F401 - connects the lockout receiver
+        from audits import receivers  # noqa: F401 - connects the failed-login and lockout receivers

@@ -32,6 +32,8 @@ def two_factor(request):
     if device is None:
         device = TOTPDevice.objects.create(user=request.user, name="portal", confirmed=False)
     form = TokenForm(request.POST or None)
+    # Asked before the code is tried: a throttled device refuses even the right code.
+    throttled = request.method == "POST" and not device.verify_is_allowed()[0]
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].strip()):
             first_time = not device.confirmed
@@ -46,6 +48,14 @@ def two_factor(request):
             )
             return redirect(_next(request))
         form.add_error("token", _("Неверный или устаревший код"))
+    if request.method == "POST":
+        # Every refused code is logged, never the code itself.
+        audit_event_record(
+            actor=request.user,
+            action="auth.two_factor_failed",
+            ip=request.META.get("REMOTE_ADDR", ""),
+            details={"device": device.pk, "setup": not device.confirmed, "throttled": throttled},
+        )
     return render(
         request,
         "registration/two_factor.html",

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
 
+from audits.admin_audit import AuditedAdminMixin, AuditedExportMixin
 from config.admin import ReadOnlyAdmin
 from config.spreadsheets import SafeCSV, SafeXLSX
 from operators.models import ForeignPlatform, Operator, OperatorMembership, OperatorStatusChange
@@ -31,7 +32,21 @@ class OperatorMembershipInline(admin.TabularInline):
 
 
 @admin.register(Operator)
-class OperatorAdmin(ImportExportModelAdmin):
+class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportModelAdmin):
+    audit_values = (
+        "unp",
+        "name",
+        "htp_certificate_no",
+        "htp_certificate_valid_until",
+        "htp_registered_on",
+        "activity",
+        "status",
+        "legal_address",
+        "aml_officer",
+        "website",
+        "email",
+        "phone",
+    )
     resource_classes = [OperatorResource]
     formats = [SafeCSV, SafeXLSX]
     list_display = ("unp", "name", "activity", "status", "htp_certificate_valid_until", "updated_at")
@@ -60,7 +75,8 @@ class OperatorAdmin(ImportExportModelAdmin):
 
 
 @admin.register(ForeignPlatform)
-class ForeignPlatformAdmin(ImportExportModelAdmin):
+class ForeignPlatformAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportModelAdmin):
+    audit_values = ("slug", "name", "country", "verified", "high_risk")
     formats = [SafeCSV, SafeXLSX]
     list_display = ("slug", "name", "country", "verified", "high_risk", "updated_at")
     list_filter = ("verified", "high_risk", "country")
@@ -68,7 +84,8 @@ class ForeignPlatformAdmin(ImportExportModelAdmin):
 
 
 @admin.register(OperatorMembership)
-class OperatorMembershipAdmin(admin.ModelAdmin):
+class OperatorMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_values = ("user", "operator")
     list_display = ("user", "operator", "created_at")
     search_fields = ("user__username", "operator__unp", "operator__name")
     autocomplete_fields = ("user", "operator")
@@ -81,4 +98,5 @@ class OperatorStatusChangeAdmin(ReadOnlyAdmin):
     search_fields = ("operator__unp", "operator__name")
 
 
-from operators import admin_filings  # noqa: E402, F401  (filing admin lives beside the intake code)
+# Filing admin lives beside the intake code; users and groups are managed within the portal's roles.
+from operators import admin_filings, admin_users  # noqa: E402, F401

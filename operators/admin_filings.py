@@ -6,6 +6,7 @@ Supervisors edit the calendar here; filings themselves are read-only records
 
 from django.contrib import admin
 
+from audits.admin_audit import AuditedAdminMixin
 from operators.models import ClientRecord, FilingCalendar, FilingError, OperatorProfileRecord, RegistrationFiling
 
 
@@ -76,5 +77,6 @@ class OperatorProfileRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(FilingCalendar)
-class FilingCalendarAdmin(admin.ModelAdmin):
+class FilingCalendarAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_values = ("kind", "periodicity", "due_days_after_period", "change_notice_days")
     list_display = ("kind", "periodicity", "due_days_after_period", "change_notice_days", "updated_at")

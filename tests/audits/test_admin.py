@@ -37,7 +37,7 @@ def test_supervisor_changes_a_rule_threshold_and_it_is_logged(client):
     assert response.status_code == 302, response.content.decode()[:500]
     rule.refresh_from_db()
     assert (rule.severity, rule.parameters) == ("critical", {"threshold": "0.6"})
-    event = AuditEvent.objects.get(action="rule.change")
+    event = AuditEvent.objects.get(action="admin.change", object_type="audits.rule")
     assert event.after["severity"] == "critical"
 
 
