@@ -4,7 +4,7 @@
 calls them once per object for the add and change pages, list_editable rows, the password page,
 the delete page and the bulk delete action, so each change is one audit event. Admin actions that
 change objects themselves call `log_change_fields`. `AuditedExportMixin` records each
-django-import-export download with its format and row count.
+django-import-export download with its format and row count, and each confirmed import.
 
 Details carry the names of the changed fields; values (before/after) only for the fields an admin
 lists in `audit_values`, so a password hash, a token's key hash or an OTP secret never reach the log.
@@ -125,7 +125,18 @@ class AuditedAdminMixin:
 
 
 class AuditedExportMixin:
-    """Mix into an import-export admin (before ExportMixin): each download is one `admin.export` event."""
+    """Mix into an import-export admin (before ExportMixin): each download is one `admin.export` event,
+    each confirmed import (not its dry run) one `admin.import` event with the counts of its rows."""
+
+    def generate_log_entries(self, result, request):
+        # Called by ImportMixin.process_result, once per confirmed import.
+        audit_event_record(
+            actor=request.user,
+            action="admin.import",
+            ip=_ip(request),
+            details={"model": self.model._meta.label_lower, "totals": dict(result.totals)},
+        )
+        return super().generate_log_entries(result, request)
 
     def get_data_for_export(self, request, queryset, **kwargs):
         data = super().get_data_for_export(request, queryset, **kwargs)

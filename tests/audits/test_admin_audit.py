@@ -7,6 +7,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from api.models import ApiToken
@@ -234,6 +235,26 @@ def test_an_auditors_registry_export_from_the_admin_is_logged(client):
     assert event.details["model"] == "operators.operator"
     assert event.details["format"] == "csv"
     assert event.details["rows"] == Operator.objects.count() == 3
+
+
+def test_a_registry_import_confirmed_in_the_admin_is_logged_once(client, sup):
+    csv = (
+        "unp,name,htp_certificate_no,htp_certificate_valid_until,activity,status\n"
+        f"{OperatorFactory.build().unp},Оператор импорта,HTP-9,2030-01-01,exchange,active\n"
+    )
+    upload = SimpleUploadedFile("registry.csv", csv.encode(), content_type="text/csv")
+    dry_run = client.post(
+        reverse("admin:operators_operator_import"), {"format": "0", "resource": "0", "import_file": upload}
+    )
+    assert dry_run.status_code == 200
+    assert not AuditEvent.objects.filter(action="admin.import").exists()  # a preview changes nothing
+    confirm = dry_run.context["confirm_form"]
+    response = client.post(reverse("admin:operators_operator_process_import"), confirm.initial)
+    assert response.status_code == 302, _errors(response)
+    event = AuditEvent.objects.get(action="admin.import")
+    assert event.actor_id == sup.pk
+    assert event.details["model"] == "operators.operator"
+    assert event.details["totals"]["new"] == 1
 
 
 def _login(client, username: str, password: str):
