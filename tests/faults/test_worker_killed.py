@@ -1,8 +1,12 @@
-"""Faults on purpose: the worker's child is SIGKILLed in the middle of importing a 200,000-row register.
+"""Faults on purpose: the worker's child, or the whole worker, is SIGKILLed in the middle of importing a
+200,000-row register; and an import longer than several lease renewals, with the sweeper running.
 
-acks_late + task_reject_on_worker_lost put the message back on the queue; the
-respawned child imports the filing again from scratch (the killed transaction left
-nothing behind), so it ends `accepted` with exactly its rows, once.
+A killed child: acks_late + task_reject_on_worker_lost put the message back on the queue
+at once, and the redelivered copy takes over the lease of the dead child. A killed
+worker: its message waits for the visibility timeout (over an hour), so the filing comes
+back through its work lease, which lapses, and the sweeper, which re-sends it. Either
+way the import starts again from scratch (the killed transaction left nothing behind)
+and the filing ends `accepted` with exactly its rows, once.
 """
 
 import os
@@ -13,10 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from operators.models import FilingStatus, RegistrationFiling
+from operators import leases
+from operators.models import FilingStatus, RegistrationFiling, WorkLease
+from operators.tasks import requeue_stuck_filings
 from outflows.models import CrossBorderTransfer
-from tests.conftest import wait_for
+from tests.conftest import start_celery_worker, wait_for
 from tests.factories import OperatorFactory
+from tests.faults.conftest import SHORT_LEASE
 from tests.operators.intake_helpers import TRANSFER_HEADER, submit
 
 pytestmark = [pytest.mark.faults, pytest.mark.celery, pytest.mark.django_db(transaction=True)]
@@ -27,7 +34,7 @@ def _register(rows: int) -> bytes:
     start = datetime(2025, 3, 1, tzinfo=UTC)
     lines = [TRANSFER_HEADER]
     for n in range(rows):
-        at = (start + timedelta(seconds=n * 10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = (start + timedelta(seconds=n * 10 * ROWS // rows)).strftime("%Y-%m-%dT%H:%M:%SZ")
         direction = "OUT" if n % 3 else "IN"
         lines.append(f"F{n:07d},{at},{direction},inv{n % 5000},binance,AE,USDT,{n % 900 + 1}.5,{n % 700 + 1}.25\n")
     return "".join(lines).encode()
@@ -38,9 +45,9 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
-def _filing_being_imported() -> RegistrationFiling:
+def _filing_being_imported(rows: int = ROWS) -> RegistrationFiling:
     """A 200,000-row register submitted to the worker, once its import has begun."""
-    filing = submit(OperatorFactory(), _register(ROWS), process_now=False).filing
+    filing = submit(OperatorFactory(), _register(rows), process_now=False).filing
     wait_for(
         lambda: RegistrationFiling.objects.get(pk=filing.pk).status == FilingStatus.PROCESSING,
         timeout=60,
@@ -49,12 +56,12 @@ def _filing_being_imported() -> RegistrationFiling:
     return filing
 
 
-def _assert_accepted_once_within_3_minutes(filing: RegistrationFiling, started: float) -> None:
+def _assert_accepted_once_within_3_minutes(filing: RegistrationFiling, started: float, rows: int = ROWS) -> None:
     wait_for(lambda: RegistrationFiling.objects.get(pk=filing.pk).status == FilingStatus.ACCEPTED, timeout=180)
     assert time.monotonic() - started < 180
     filing.refresh_from_db()
-    assert filing.rows_imported == ROWS
-    assert CrossBorderTransfer.objects.filter(filing=filing).count() == ROWS
+    assert filing.rows_imported == rows
+    assert CrossBorderTransfer.objects.filter(filing=filing).count() == rows
 
 
 def test_filing_survives_its_worker_child_being_killed_mid_import(celery_worker_process):
@@ -74,13 +81,23 @@ def test_filing_survives_its_worker_child_being_killed_mid_import(celery_worker_
     assert set(_children(worker.pid)).isdisjoint(killed)
 
 
-def test_filing_survives_the_whole_worker_being_killed_mid_import(celery_worker_process):
-    """The whole worker dies (SIGKILL, no chance to reject): after a new worker starts, kombu
-    restores the unacknowledged message once the visibility timeout has passed."""
-    from tests.conftest import start_celery_worker
+def _sweep_until_accepted(filing: RegistrationFiling, *, timeout: float = 180) -> list[int]:
+    """Sweep every second (beat: every minute) until the filing is accepted; what each sweep re-sent."""
+    sent = []
+    deadline = time.monotonic() + timeout
+    while RegistrationFiling.objects.get(pk=filing.pk).status != FilingStatus.ACCEPTED:
+        assert time.monotonic() < deadline, "not accepted in time"
+        sent.append(requeue_stuck_filings())
+        time.sleep(1)
+    return sent
 
+
+def test_filing_survives_the_whole_worker_being_killed_mid_import(short_lease_worker, settings):
+    """The whole worker dies (SIGKILL, no chance to reject). Its message is not redelivered (the
+    visibility timeout outlasts any task); the lease lapses and the sweeper re-sends the filing."""
+    settings.WORK_RESEND_AFTER_SECONDS = 5
     filing = _filing_being_imported()
-    worker = celery_worker_process["process"]
+    worker = short_lease_worker["process"]
     time.sleep(0.5)
     children = _children(worker.pid)
     os.kill(worker.pid, signal.SIGKILL)
@@ -88,5 +105,37 @@ def test_filing_survives_the_whole_worker_being_killed_mid_import(celery_worker_
         os.kill(pid, signal.SIGKILL)
     worker.wait(timeout=10)
     started = time.monotonic()
-    celery_worker_process["process"] = start_celery_worker(celery_worker_process["env"], celery_worker_process["log"])
+    assert requeue_stuck_filings() == 0  # its lease has not lapsed yet
+    short_lease_worker["process"] = start_celery_worker(short_lease_worker["env"], short_lease_worker["log"])
+    sent = _sweep_until_accepted(filing)
+    assert sum(sent) == 1  # re-sent once, after the lapse; never again while the new import held the lease
     _assert_accepted_once_within_3_minutes(filing, started)
+
+
+def test_an_import_longer_than_many_lease_renewals_is_delivered_once(short_lease_worker, settings):
+    """The sweeper runs four times a second during the import and never re-sends it (its lease is
+    renewed); the worker received the task once and the rows are there once."""
+    settings.WORK_RESEND_AFTER_SECONDS = 0  # the sweeper at its most eager
+    rows = 2 * ROWS
+    filing = _filing_being_imported(rows)
+    expiries, sent = [], []
+    started = time.monotonic()
+    while RegistrationFiling.objects.get(pk=filing.pk).status == FilingStatus.PROCESSING:
+        lease = WorkLease.objects.filter(kind=leases.FILING, object_id=filing.pk)
+        expiries += lease.values_list("expires_at", flat=True)
+        sent.append(requeue_stuck_filings())
+        time.sleep(0.25)
+        assert time.monotonic() - started < 300
+    took = time.monotonic() - started
+    lease_s, renew_s = float(SHORT_LEASE["WORK_LEASE_SECONDS"]), float(SHORT_LEASE["WORK_LEASE_RENEW_SECONDS"])
+    assert took > max(lease_s, 4 * renew_s)  # longer than the lease itself and several renewals
+    assert len(set(expiries)) >= 4  # the heartbeat renewed it all along
+    assert sum(sent) == 0
+    _assert_accepted_once_within_3_minutes(filing, started, rows)
+    received = [
+        line
+        for line in short_lease_worker["log"].read_text().splitlines()
+        if "operators.process_filing[" in line and "received" in line
+    ]
+    assert len(received) == 1
+    assert not WorkLease.objects.filter(kind=leases.FILING, object_id=filing.pk).exists()
