@@ -3,6 +3,8 @@
 from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+
 
 class IdCursorPagination(CursorPagination):
     """Keyset pages on the primary key.
@@ -49,8 +51,20 @@ class IdCursorPagination(CursorPagination):
         return super()._get_position_from_instance(instance, ordering)
 
     def decode_cursor(self, request):
+        invalid = exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]})
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound as exc:
             # A malformed cursor is bad input (400), not a missing resource.
-            raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from exc
+            raise invalid from exc
+        # DRF checks the offset and direction but not the position, compared with the id column:
+        # `p=abc` (or a number beyond bigint) would fail in the query, a 500.
+        if cursor is not None and cursor.position is not None:
+            try:
+                position = int(cursor.position)
+            except ValueError:
+                raise invalid from None
+            if not _BIGINT_MIN <= position <= _BIGINT_MAX:
+                raise invalid
+            cursor = cursor._replace(position=str(position))
+        return cursor

@@ -1,9 +1,11 @@
 import contextlib
 import ipaddress
-from urllib.parse import urlencode
+import re
+from urllib.parse import unquote_to_bytes, urlencode
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -133,3 +135,58 @@ class NoStoreMiddleware:
         if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
             patch_cache_control(response, no_store=True, private=True, no_cache=True, max_age=0)
         return response
+
+
+# C0 control characters but tab, line feed and carriage return (which a textarea sends).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A date-time whose UTC offset is beyond ±15:59: Python parses it, PostgreSQL refuses it (a 500 in
+# any filter on a date-time field, such as the admin's `?<field>__gte=`).
+_FAR_OFFSET = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?[+-](?:1[6-9]|[2-9]\d)(?::?\d\d)?(?=&|$)")
+_BAD_PARAMETER_HTML = (
+    "<!doctype html><html lang=ru><meta charset=utf-8><title>400</title>"
+    "<h1>Неверный запрос / Bad request</h1><p>{ru} / {en}</p></html>"
+)
+
+
+def _parameter_problem(raw: bytes) -> tuple[str, str] | None:
+    """What is wrong with an urlencoded query string or form body, (ru, en); None when it is fine."""
+    try:
+        text = unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return "параметры запроса не в кодировке UTF-8", "request parameters are not UTF-8"
+    if _CONTROL_CHARACTERS.search(text):
+        return "управляющий символ в параметре запроса", "a control character in a request parameter"
+    if _FAR_OFFSET.search(text):
+        return "дата и время с невозможным часовым поясом", "a date and time with an impossible UTC offset"
+    return None
+
+
+class RefuseControlCharactersMiddleware:
+    """Parameters with NUL or another control character, bytes that are not UTF-8, or a date-time
+    PostgreSQL cannot hold are refused: 400.
+
+    Django decodes parameters leniently (a bad byte becomes U+FFFD) and passes NUL on, which
+    PostgreSQL refuses in text: every filter that reached a query was a 500. One check here covers
+    every page, the admin and the API, names and values alike: the query string, and the body of
+    an urlencoded form. A multipart upload's body is never read here (its fields are checked by
+    their forms, its file by the intake).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # WSGI hands the query string over as Latin-1 text: its bytes, still percent-encoded.
+        problem = _parameter_problem(request.META.get("QUERY_STRING", "").encode("iso-8859-1", errors="replace"))
+        if problem is None and request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            try:
+                body = request.body
+            except (RequestDataTooBig, OSError):
+                body = b""  # the view meets the same error and answers it as it always did
+            problem = _parameter_problem(body)
+        if problem is None:
+            return self.get_response(request)
+        ru, en = problem
+        if request.path.startswith("/api/"):
+            return JsonResponse({"status": 400, "code": "invalid", "detail": f"Invalid input: {en}."}, status=400)
+        return HttpResponseBadRequest(_BAD_PARAMETER_HTML.format(ru=ru.capitalize(), en=en.capitalize()))

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # NUL, control characters or non-UTF-8 bytes in a parameter: a 400 (with the headers above), not a 500.
+    "config.middleware.RefuseControlCharactersMiddleware",
     "audits.middleware.RefusalAuditMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",

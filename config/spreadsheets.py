@@ -2,19 +2,27 @@
 
 A cell that starts with = + - @, a tab or a carriage return is read as a
 formula by spreadsheet programs (CSV injection). Such text gets a leading
-apostrophe, which spreadsheets show as plain text.
+apostrophe, which spreadsheets show as plain text. Control characters that
+XLSX (XML 1.0) cannot hold are written as their Unicode pictures (NUL as ␀):
+openpyxl would refuse the whole file (IllegalCharacterError, a 500).
 """
 
 from import_export.formats import base_formats
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _picture(match) -> str:
+    return chr(0x2400 + ord(match.group()))
+
+
 def safe_cell(value):
     """Neutralise one cell value; non-text values pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub(_picture, value)
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 class _SafeMixin:

@@ -1,10 +1,9 @@
 """Admin for supervisors (registry with import/export) and auditors (read-only by permissions)."""
 
 from django.contrib import admin
-from import_export.admin import ImportExportModelAdmin
 
 from audits.admin_audit import AuditedAdminMixin, AuditedExportMixin
-from config.admin import ReadOnlyAdmin
+from config.admin import ImportExportAdmin, ReadOnlyAdmin
 from config.spreadsheets import SafeCSV, SafeXLSX
 from operators.models import ForeignPlatform, Operator, OperatorMembership, OperatorStatusChange
 from operators.registry import operator_status_change
@@ -32,7 +31,7 @@ class OperatorMembershipInline(admin.TabularInline):
 
 
 @admin.register(Operator)
-class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportModelAdmin):
+class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportAdmin):
     audit_values = (
         "unp",
         "name",
@@ -75,7 +74,7 @@ class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportModelAdmi
 
 
 @admin.register(ForeignPlatform)
-class ForeignPlatformAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportModelAdmin):
+class ForeignPlatformAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportAdmin):
     audit_values = ("slug", "name", "country", "verified", "high_risk")
     formats = [SafeCSV, SafeXLSX]
     list_display = ("slug", "name", "country", "verified", "high_risk", "updated_at")

@@ -7,6 +7,7 @@ Supervisors edit the calendar here; filings themselves are read-only records
 from django.contrib import admin
 
 from audits.admin_audit import AuditedAdminMixin
+from config.admin import DateHierarchyAdmin
 from operators.models import ClientRecord, FilingCalendar, FilingError, OperatorProfileRecord, RegistrationFiling
 
 
@@ -26,7 +27,7 @@ class FilingErrorInline(admin.TabularInline):
 
 
 @admin.register(RegistrationFiling)
-class RegistrationFilingAdmin(admin.ModelAdmin):
+class RegistrationFilingAdmin(DateHierarchyAdmin):
     list_display = (
         "pk",
         "operator",

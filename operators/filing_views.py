@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from config.spreadsheets import safe_cell
 from operators.intake.errors import RowError
 from operators.intake.reader import FileRejected, open_table
 from operators.models import FilingKind, FilingStatus, Operator, RegistrationFiling
@@ -24,8 +25,6 @@ from operators.roles import is_auditor, operator_ids_for, restrict_to_user
 from operators.services import filing_submit
 
 ERRORS_PER_PAGE = 100
-# Cells a spreadsheet would run as a formula (CSV/formula injection, OWASP).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FilingUploadForm(forms.Form):
@@ -162,8 +161,8 @@ def filing_detail(request, pk: int):
 
 
 def _neutralise(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    # Formulas neutralised, control characters XLSX cannot hold made visible (config.spreadsheets).
+    return safe_cell("" if value is None else str(value))
 
 
 def _report_rows(filing: RegistrationFiling):

@@ -126,6 +126,24 @@ def outflow_stat_as_dict(stat: OutflowStat) -> dict:
     }
 
 
+def _instant(text: str):
+    """An ISO date-time of a filter link in UTC, or None (no such filter) when it is not one.
+
+    Well-formed but impossible ones (month 13, hour 25) raise in parse_datetime; offsets beyond
+    ±15:59, which PostgreSQL refuses, and year 1 at +14:00, which UTC cannot hold, are avoided by
+    comparing in UTC. None of them is a 500.
+    """
+    from datetime import UTC
+
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        value = parse_datetime(text or "")
+        return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
+    except (ValueError, OverflowError):
+        return None
+
+
 def transfer_list(
     *,
     operator: str = "",
@@ -137,8 +155,6 @@ def transfer_list(
     until: str = "",
 ):
     """Transfers filtered by operator UNP, platform slug, country, investor, direction and time (ISO, inclusive)."""
-    from django.utils.dateparse import parse_datetime
-
     from outflows.models import CrossBorderTransfer
 
     transfers = CrossBorderTransfer.objects.select_related("operator", "platform")
@@ -152,7 +168,7 @@ def transfer_list(
         transfers = transfers.filter(investor_ref=investor)
     if direction in ("OUT", "IN"):
         transfers = transfers.filter(direction=direction)
-    since_at, until_at = parse_datetime(since or ""), parse_datetime(until or "")
+    since_at, until_at = _instant(since), _instant(until)
     if since_at:
         transfers = transfers.filter(occurred_at__gte=since_at)
     if until_at:

@@ -1,5 +1,6 @@
 """Error records of a filing: what is wrong, where (as the operator's spreadsheet numbers it), why."""
 
+import re
 from dataclasses import dataclass
 
 # Machine code -> (Russian, English). One place, so the page, the report and the
@@ -36,6 +37,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "required": ("Значение обязательно", "A value is required"),
     "too_long": ("Значение длиннее допустимого", "The value is too long"),
     "invalid_text": ("Недопустимые символы (управляющие символы)", "Invalid characters (control characters)"),
+    "nul_byte": (
+        "В значении нулевой байт (NUL, показан как ␀): файл повреждён или сохранён не как текст",
+        "The value holds a NUL byte (shown as ␀): the file is damaged or was not saved as text",
+    ),
     "invalid_datetime": ("Неверная дата и время (ожидается ISO 8601)", "Invalid date and time (ISO 8601 expected)"),
     "datetime_no_offset": (
         "Дата и время без часового пояса (нужно, например, +03:00 или Z)",
@@ -98,6 +103,12 @@ class RowError:
     value: str
     code: str
 
+    def __post_init__(self):
+        # Whatever made the error (validators, the reader, the file checks), it can be stored
+        # (FilingError.column is 64 characters, PostgreSQL text holds no NUL) and exported.
+        object.__setattr__(self, "column", visible(clip(self.column, COLUMN_CHARS - 1)))
+        object.__setattr__(self, "value", visible(clip(self.value)))
+
     @property
     def message_ru(self) -> str:
         return MESSAGES[self.code][0]
@@ -122,6 +133,21 @@ def clip(value: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# FilingError.column's length.
+COLUMN_CHARS = 64
+# C0 control characters but tab, line feed and carriage return: PostgreSQL text cannot hold NUL,
+# and XLSX (XML 1.0) none of them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def visible(text: str) -> str:
+    """Control characters as their Unicode pictures (NUL as ␀, ESC as ␛): shown, stored, exported.
+
+    One character for one, so a clipped value stays clipped, and applying it twice changes nothing.
+    """
+    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+
+
 class ErrorList(list):
     """Errors of one file, capped at MAX_ERRORS (the cap itself is reported)."""
 
@@ -130,7 +156,11 @@ class ErrorList(list):
     found = 0
 
     def add(self, row: int, column: str, value: object, code: str) -> None:
+        """Record one error. A cell holding NUL is reported as `nul_byte`, whatever check it failed:
+        in a text file that is damage (or a part not saved as text), not a typing mistake."""
         self.found += 1
+        if row > 1 and isinstance(value, str) and "\x00" in value:
+            code = "nul_byte"
         if len(self) >= MAX_ERRORS:
             if not self.overflow:
                 self.overflow = True

@@ -335,6 +335,9 @@ def profile_checker(*, positions: list[int], period_start: date, period_end: dat
                 pass
         if values["website"]:
             try:
+                # URLValidator lets control characters (NUL too) through in the path.
+                if not values["website"].isprintable():
+                    raise ValidationError("control character")
                 _URL(values["website"])
             except ValidationError:
                 errors.add(row, "website", values["website"], "invalid_url")
