@@ -184,6 +184,23 @@ STORAGES = {
 FILING_MAX_UPLOAD_BYTES = env.int("FILING_MAX_UPLOAD_BYTES", default=256 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Bounded reading of a filing (issue 14): an XLSX is refused by what it declares and by what
+# it turns out to hold, long before it can take a worker's memory or an hour of its CPU.
+FILING_XLSX_MAX_UNCOMPRESSED_BYTES = env.int("FILING_XLSX_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024)
+FILING_XLSX_MAX_SHARED_STRINGS_BYTES = env.int("FILING_XLSX_MAX_SHARED_STRINGS_BYTES", default=256 * 1024 * 1024)
+FILING_XLSX_MAX_COMPRESSION_RATIO = env.int("FILING_XLSX_MAX_COMPRESSION_RATIO", default=200)  # per zip member
+FILING_XLSX_MAX_SHARED_STRINGS = env.int("FILING_XLSX_MAX_SHARED_STRINGS", default=3_000_000)
+FILING_XLSX_MAX_ROWS = env.int("FILING_XLSX_MAX_ROWS", default=1_048_576)  # Excel's own limit
+FILING_XLSX_MAX_COLUMNS = env.int("FILING_XLSX_MAX_COLUMNS", default=64)  # the formats have 9-15
+FILING_XLSX_MAX_CELLS = env.int("FILING_XLSX_MAX_CELLS", default=12_000_000)
+# Each filing may take this long to read and validate (a base plus a share per MB), then it is
+# rejected with `file_time_budget_exceeded`; a dry run also stays under gunicorn's 120 s timeout.
+FILING_TIME_BUDGET_BASE_SECONDS = env.float("FILING_TIME_BUDGET_BASE_SECONDS", default=60)
+FILING_TIME_BUDGET_SECONDS_PER_MB = env.float("FILING_TIME_BUDGET_SECONDS_PER_MB", default=10)
+FILING_TIME_BUDGET_MAX_SECONDS = env.float("FILING_TIME_BUDGET_MAX_SECONDS", default=40 * 60)
+FILING_DRY_RUN_MAX_SECONDS = env.float("FILING_DRY_RUN_MAX_SECONDS", default=90)
+# A dry run waits this long for an import of the same operator, then answers `operator_busy`.
+FILING_DRY_RUN_LOCK_WAIT_SECONDS = env.float("FILING_DRY_RUN_LOCK_WAIT_SECONDS", default=5)
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -193,6 +210,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged only when it has finished ...
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ... and goes back to the queue if its worker dies
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker child whose resident memory passes this (KiB) is replaced after its task; the
+# bounded intake keeps a task far below it, so this only catches a slow leak.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1_536_000)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=50 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
 CELERY_TASK_IGNORE_RESULT = True  # status lives on our own models, not in a result backend ...

@@ -23,7 +23,8 @@ from config.errors import REDIS_ERRORS
 from operators import leases
 from operators.calendar import filing_due_date
 from operators.intake.errors import MESSAGES, ErrorList, RowError
-from operators.intake.reader import FileRejected, open_table
+from operators.intake.locks import OperatorBusy, lock_operator
+from operators.intake.reader import FileRejected, Source, prepare_table, time_budget
 from operators.intake.resources import ClientRecordResource, OperatorProfileRecordResource
 from operators.intake.validate import COLUMNS, TransferChecker, check_header, client_checker, profile_checker
 from operators.models import (
@@ -188,14 +189,26 @@ def _dry_run(*, fields: dict, uploaded_file) -> FilingResult:
         with open(path, "wb") as out:
             for chunk in uploaded_file.chunks():
                 out.write(chunk)
-        with transaction.atomic():
-            # The filing row exists only inside this transaction: the import writes
-            # against its id exactly as a real submission would, then all is undone.
-            filing = RegistrationFiling.objects.create(**fields)
-            Operator.objects.select_for_update().filter(pk=filing.operator_id).first()
-            outcome = _intake(filing=filing, path=path)
-            warnings = _totals_warnings(filing, outcome) if not outcome.errors else []
-            transaction.set_rollback(True)
+        # The file is read (bounded, and within the web request's time) before any lock or transaction.
+        budget = time_budget(size_bytes=fields["size_bytes"], dry_run=True)
+        with prepare_table(path, budget=budget) as source:
+            if source.rejected is not None:
+                return FilingResult(status=FilingStatus.REJECTED, errors=[source.rejected], dry_run=True)
+            try:
+                with transaction.atomic():
+                    # The filing row exists only inside this transaction: the import writes
+                    # against its id exactly as a real submission would, then all is undone.
+                    filing = RegistrationFiling.objects.create(**fields)
+                    with source.deadline.paused():
+                        lock_operator(
+                            operator_id=filing.operator_id, wait_seconds=settings.FILING_DRY_RUN_LOCK_WAIT_SECONDS
+                        )
+                    outcome = _intake(filing=filing, source=source)
+                    warnings = _totals_warnings(filing, outcome) if not outcome.errors else []
+                    transaction.set_rollback(True)
+            except OperatorBusy:
+                busy = RowError(0, "", "", "operator_busy")
+                return FilingResult(status=FilingStatus.REJECTED, errors=[busy], dry_run=True)
     return FilingResult(
         status=FilingStatus.REJECTED if outcome.errors else "valid",
         rows=outcome.rows_total,
@@ -262,16 +275,19 @@ def _filing_process(*, filing_id: int) -> RegistrationFiling:
             filing.status = FilingStatus.PROCESSING
             filing.save(update_fields=["status", "updated_at"])
     try:
-        with transaction.atomic():
-            # Lock the operator first: one import per operator at a time, so two
-            # filings never race on the unique (operator, external_id).
-            Operator.objects.select_for_update().filter(
-                pk=RegistrationFiling.objects.filter(pk=filing_id).values("operator_id")[:1]
-            ).first()
+        # Phase one reads the file with no lock held (a slow or hostile file blocks no one),
+        # within the filing's time budget; phase two, the import, holds the operator's lock.
+        budget = time_budget(size_bytes=filing.size_bytes)
+        with prepare_table(Path(filing.file.path), budget=budget) as source, transaction.atomic():
+            if source.rejected is None:
+                # One import per operator at a time (operators/intake/locks.py); waiting for
+                # another import does not count against this filing's time budget.
+                with source.deadline.paused():
+                    lock_operator(operator_id=filing.operator_id)
             filing = RegistrationFiling.objects.select_for_update().get(pk=filing_id)
             if filing.status in FINAL:
                 return filing
-            outcome = _intake(filing=filing, path=Path(filing.file.path), supersede=True)
+            outcome = _intake(filing=filing, source=source, supersede=True)
             _finish(filing, outcome)
     except Exception:
         logger.exception("filing %s: processing failed", filing_id)
@@ -344,9 +360,12 @@ def _totals_warnings(filing: RegistrationFiling, outcome: _Outcome) -> list[dict
     return warnings
 
 
-def _intake(*, filing: RegistrationFiling, path: Path, supersede: bool = False) -> _Outcome:
+def _intake(*, filing: RegistrationFiling, source: Source, supersede: bool = False) -> _Outcome:
     """Read, validate and import; on any error the import savepoint is rolled back and the errors returned."""
     outcome = _Outcome(errors=ErrorList())
+    if source.rejected is not None:
+        outcome.errors.append(source.rejected)
+        return outcome
     try:
         with transaction.atomic():
             earlier = list(
@@ -365,7 +384,7 @@ def _intake(*, filing: RegistrationFiling, path: Path, supersede: bool = False) 
             # replaced in one commit, never visible half-way.
             for old in earlier:
                 _delete_rows(old)
-            _import(filing=filing, path=path, outcome=outcome)
+            _import(filing=filing, source=source, outcome=outcome)
             if outcome.errors:
                 raise _Rejected
             if supersede:
@@ -390,10 +409,10 @@ def _delete_rows(filing: RegistrationFiling) -> None:
         OperatorProfileRecord.objects.filter(filing=filing).delete()
 
 
-def _import(*, filing: RegistrationFiling, path: Path, outcome: _Outcome) -> None:
+def _import(*, filing: RegistrationFiling, source: Source, outcome: _Outcome) -> None:
     errors = outcome.errors
     try:
-        table = open_table(path)
+        table = source.table()
     except FileRejected as exc:
         errors.append(exc.error)
         return
@@ -402,7 +421,7 @@ def _import(*, filing: RegistrationFiling, path: Path, outcome: _Outcome) -> Non
         return
     try:
         if filing.kind == FilingKind.TRANSFER_REGISTER:
-            _import_transfers(filing=filing, path=path, table=table, positions=positions, outcome=outcome)
+            _import_transfers(filing=filing, source=source, table=table, positions=positions, outcome=outcome)
         else:
             _import_small(filing=filing, table=table, positions=positions, outcome=outcome)
     except FileRejected as exc:
@@ -411,7 +430,7 @@ def _import(*, filing: RegistrationFiling, path: Path, outcome: _Outcome) -> Non
         errors.add(0, "", "", "header_only")
 
 
-def _import_transfers(*, filing, path, table, positions, outcome: _Outcome) -> None:
+def _import_transfers(*, filing, source: Source, table, positions, outcome: _Outcome) -> None:
 
     checker = TransferChecker(
         positions=positions,
@@ -423,7 +442,7 @@ def _import_transfers(*, filing, path, table, positions, outcome: _Outcome) -> N
     result = transfer_register_ingest(
         filing=filing,
         records=table.records,
-        reopen=lambda: open_table(path).records,
+        reopen=lambda: source.table().records,
         checker=checker,
         errors=outcome.errors,
     )

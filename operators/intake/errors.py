@@ -23,6 +23,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The XLSX would unpack to too much data (possible zip bomb); it was not read",
     ),
     "line_too_long": ("Строка файла слишком длинная", "A line of the file is too long"),
+    "xlsx_inflated_too_large": (
+        "XLSX распаковывается в слишком большой объём (возможна zip-бомба); файл не читался",
+        "The XLSX inflates to too much data (possible zip bomb); it was not read",
+    ),
+    "xlsx_dimension_too_large": (
+        "Лист XLSX объявляет или содержит ячейки за пределами допустимых строк и столбцов",
+        "The XLSX sheet declares or holds cells beyond the allowed rows and columns",
+    ),
+    "xlsx_too_many_cells": ("В листе XLSX слишком много ячеек", "The XLSX sheet has too many cells"),
+    "xlsx_shared_strings_too_many": (
+        "В XLSX слишком много общих строк (shared strings); файл не читался",
+        "The XLSX has too many shared strings; it was not read",
+    ),
+    "file_time_budget_exceeded": (
+        "Обработка файла превысила отведённое время; разделите файл или сохраните его как CSV",
+        "Processing the file took longer than allowed; split it or save it as CSV",
+    ),
+    "operator_busy": (
+        "Сейчас обрабатывается другой отчёт этого оператора; повторите проверку через минуту",
+        "Another filing of this operator is being processed; repeat the check in a minute",
+    ),
     "csv_syntax": (
         "Ошибка формата CSV (например, не закрыта кавычка)",
         "CSV syntax error (e.g. a quote left open)",

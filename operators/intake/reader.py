@@ -1,8 +1,8 @@
 """Reading an uploaded filing as rows of strings, whatever the operator's spreadsheet saved.
 
 CSV: UTF-8 (with or without BOM) or Windows-1251, delimiter `,` or `;`
-(detected from the header), CRLF or LF. XLSX: the first sheet, read-only and
-streamed, refused by its declared uncompressed size before anything is read.
+(detected from the header), CRLF or LF. XLSX: the first sheet, streamed
+by operators/intake/xlsx.py with its sizes capped before and while reading.
 Rows are numbered as the operator's spreadsheet numbers them: the header is
 row 1, and each CSV record (even one with a quoted line break) is one row.
 """
@@ -10,16 +10,20 @@ row 1, and each CSV record (even one with a quoted line break) is one row.
 import codecs
 import csv
 import re
-import zipfile
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
+from time import monotonic
 
 from django.conf import settings
 
 from operators.intake.errors import RowError
+from operators.intake.xlsx import XlsxRefused, sheet_rows
 
 # Longer than any valid row of any kind (9 columns of at most ~64 characters);
 # a longer line is refused without building a 10 MB string field by field.
@@ -56,12 +60,6 @@ class Table:
     extra: dict = field(default_factory=dict)
 
 
-def _xlsx_limits() -> tuple[int, int]:
-    total = getattr(settings, "FILING_XLSX_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024)
-    shared = getattr(settings, "FILING_XLSX_MAX_SHARED_STRINGS_BYTES", 256 * 1024 * 1024)
-    return total, shared
-
-
 def _longest_line(chunk: bytes, carry: int) -> tuple[int, int]:
     """Longest line seen in this chunk (counting the unfinished line carried in), and the new carry."""
     first = chunk.find(b"\n")
@@ -71,7 +69,60 @@ def _longest_line(chunk: bytes, carry: int) -> tuple[int, int]:
     return longest, len(chunk) - chunk.rfind(b"\n") - 1
 
 
-def _scan(path: Path) -> str:
+def time_budget(*, size_bytes: int, dry_run: bool = False) -> float:
+    """Seconds one filing may take to read and validate: a base plus a share per MB of the file.
+
+    A dry run answers a web request, so it is also held below the web server's timeout.
+    """
+    mb = max(size_bytes, 0) / (1024 * 1024)
+    budget = settings.FILING_TIME_BUDGET_BASE_SECONDS + settings.FILING_TIME_BUDGET_SECONDS_PER_MB * mb
+    budget = min(budget, settings.FILING_TIME_BUDGET_MAX_SECONDS)
+    if dry_run:
+        budget = min(budget, settings.FILING_DRY_RUN_MAX_SECONDS)
+    return budget
+
+
+class Deadline:
+    """When a filing's time budget runs out; time spent waiting for a lock does not count."""
+
+    def __init__(self, seconds: float):
+        self.at = monotonic() + seconds
+
+    @contextmanager
+    def paused(self):
+        start = monotonic()
+        try:
+            yield
+        finally:
+            self.at += monotonic() - start
+
+
+def _check_deadline(deadline: Deadline | None, row: int = 0) -> None:
+    if deadline is not None and monotonic() > deadline.at:
+        raise FileRejected("file_time_budget_exceeded", row=row)
+
+
+def _records(text, reader, deadline: Deadline | None, every: int = 4096) -> Iterator[list[str]]:
+    """The reader's records, the file closed at the end; the deadline checked every ``every`` records.
+
+    ``yield from islice`` keeps the hot loop in C: no Python step per record (batches held
+    in lists would cost more, in garbage collection, than the parsing itself).
+    """
+    try:
+        if deadline is None:
+            yield from reader
+            return
+        while True:
+            before = reader.line_num
+            yield from islice(reader, every)
+            if reader.line_num == before:
+                return
+            _check_deadline(deadline)
+    finally:
+        text.close()
+
+
+def _scan(path: Path, deadline: Deadline | None = None) -> str:
     """One C-speed pass before parsing: the encoding, and no line longer than MAX_LINE_CHARS.
 
     UTF-8 if the whole file decodes as UTF-8, else Windows-1251 unless the file
@@ -86,6 +137,7 @@ def _scan(path: Path) -> str:
             encoding = "utf-8-sig"
         fh.seek(0)
         while chunk := fh.read(1 << 20):
+            _check_deadline(deadline)
             longest, carry = _longest_line(chunk, carry)
             if longest > MAX_LINE_CHARS * 4:  # bytes: a character is at most 4 of them
                 raise FileRejected("line_too_long")
@@ -120,8 +172,8 @@ def _numbered(records, first_row: int = 2) -> Iterator[tuple[int, list[str]]]:
         raise FileRejected("csv_syntax", row=row_no + 1, value=str(exc)) from exc
 
 
-def open_csv(path: Path) -> Table:
-    encoding = _scan(path)
+def open_csv(path: Path, *, deadline: Deadline | None = None) -> Table:
+    encoding = _scan(path, deadline)
     text = open(path, encoding=encoding, newline="")  # noqa: SIM115 - closed when the rows are exhausted
     try:
         first = text.readline()
@@ -140,13 +192,7 @@ def open_csv(path: Path) -> Table:
     # strict: a quote left open is an error, not a field that swallows the rest of the file.
     reader = csv.reader(text, delimiter=delimiter, strict=True)
 
-    def records():
-        try:
-            yield from reader
-        finally:
-            text.close()
-
-    raw = records()
+    raw = _records(text, reader, deadline)
     return Table(
         header=[h.strip() for h in header],
         rows=_numbered(raw),
@@ -176,56 +222,43 @@ def _xlsx_cell(value) -> str:
     return str(value)
 
 
-def open_xlsx(path: Path) -> Table:
-    total_limit, shared_limit = _xlsx_limits()
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise FileRejected("bad_xlsx") from exc
-    # Declared sizes are checked before a single byte is inflated; a lying
-    # header makes zipfile itself stop at the declared size (it checks CRCs).
-    declared = sum(i.file_size for i in infos)
-    shared = sum(i.file_size for i in infos if i.filename.lower().endswith("sharedstrings.xml"))
-    if declared > total_limit or shared > shared_limit:
-        raise FileRejected("xlsx_too_large", value=str(declared))
-    from openpyxl import load_workbook
+def _refused(exc: XlsxRefused) -> FileRejected:
+    e = exc.error
+    return FileRejected(e.code, row=e.row, column=e.column, value=e.value)
 
-    # A file object, not the path: the stored name has no extension, and openpyxl judges paths by it.
-    fh = open(path, "rb")  # noqa: SIM115 - closed with the workbook
+
+def open_xlsx(path: Path, *, deadline: Deadline | None = None) -> Table:
+    """The first sheet, streamed by the bounded reader (operators/intake/xlsx.py)."""
+    values = sheet_rows(path, deadline=deadline.at if deadline is not None else None)
     try:
-        wb = load_workbook(fh, read_only=True, data_only=True)
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        first = next(it, None)
-    except Exception as exc:
-        fh.close()
-        raise FileRejected("bad_xlsx") from exc
+        first = next(values, None)
+    except XlsxRefused as exc:
+        raise _refused(exc) from exc
     if first is None or all(v is None for v in first):
-        wb.close()
-        fh.close()
+        values.close()
         raise FileRejected("empty_file")
     header = [_xlsx_cell(v).strip() for v in first]
     while header and header[-1] == "":
         header.pop()
+    width = len(header)
 
     def rows():
         row_no = 1
         try:
-            for values in it:
+            for row in values:
                 row_no += 1
-                cells = [_xlsx_cell(v) for v in values]
-                # A sheet's used range is often wider than the header: drop empty trailing cells.
-                while len(cells) > len(header) and cells[-1] == "":
+                cells = [_xlsx_cell(v) for v in row]
+                # A sheet's used range is often wider than the header: drop empty trailing cells;
+                # a sheet leaves empty cells out: a shorter row is padded to the header.
+                while len(cells) > width and cells[-1] == "":
                     cells.pop()
+                if cells and len(cells) < width:
+                    cells.extend([""] * (width - len(cells)))
                 yield row_no, cells
-        except FileRejected:
-            raise
-        except Exception as exc:
-            raise FileRejected("bad_xlsx", row=row_no + 1) from exc
+        except XlsxRefused as exc:
+            raise _refused(exc) from exc
         finally:
-            wb.close()
-            fh.close()
+            values.close()
 
     def records():
         for _row_no, cells in rows():
@@ -234,18 +267,88 @@ def open_xlsx(path: Path) -> Table:
     return Table(header=header, rows=rows(), records=records(), fmt="xlsx")
 
 
-def open_table(path: Path) -> Table:
-    """Open a stored filing; FileRejected when it cannot be read as a table at all."""
-    path = Path(path)
-    size = path.stat().st_size
-    if size == 0:
+def _sniff(path: Path) -> str:
+    """The format, "xlsx" or "csv"; FileRejected for an empty or binary file."""
+    if path.stat().st_size == 0:
         raise FileRejected("empty_file")
     with open(path, "rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     if head.startswith(_ZIP_MAGIC):
-        return open_xlsx(path)
+        return "xlsx"
     if head.startswith(b"%PDF") or b"\x00" in head:
         raise FileRejected("not_text")
     if not head.strip():
         raise FileRejected("empty_file")
-    return open_csv(path)
+    return "csv"
+
+
+def open_table(path: Path, *, deadline: Deadline | None = None) -> Table:
+    """Open a stored filing; FileRejected when it cannot be read as a table at all."""
+    path = Path(path)
+    if _sniff(path) == "xlsx":
+        return open_xlsx(path, deadline=deadline)
+    return open_csv(path, deadline=deadline)
+
+
+class Source:
+    """A filing made ready to import: ``table()`` gives a pass over its rows (again for each call),
+    or ``rejected`` says why it cannot be read."""
+
+    def __init__(
+        self, *, deadline: Deadline | None, first: Table | None = None, reopen=None, rejected: RowError | None = None
+    ):
+        self.deadline = deadline
+        self._first = first
+        self._reopen = reopen
+        self.rejected = rejected
+
+    def table(self) -> Table:
+        if self._first is not None:
+            table, self._first = self._first, None
+            return table
+        return self._reopen()
+
+
+def _converted(path: Path, header: list[str], deadline: Deadline | None) -> Table:
+    text = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed when the rows are exhausted
+
+    raw = _records(text, csv.reader(text, strict=True), deadline)
+    return Table(header=header, rows=_numbered(raw), records=raw, fmt="xlsx")
+
+
+@contextmanager
+def prepare_table(path: Path, *, budget: float | None = None) -> Iterator[Source]:
+    """Phase one of an intake, run before any lock is taken: everything that can be slow or hostile.
+
+    CSV: the encoding and line-length scan (the rows are read in phase two, by the
+    import's own single pass). XLSX: the first sheet is read once, with every cap
+    and the time budget, into a temporary CSV that phase two reads at C speed; a
+    hostile workbook is refused here, holding nothing.
+    """
+    path = Path(path)
+    deadline = Deadline(budget) if budget is not None else None
+    try:
+        if _sniff(path) == "csv":
+            first = open_csv(path, deadline=deadline)
+            source = Source(deadline=deadline, first=first, reopen=lambda: open_csv(path, deadline=deadline))
+        else:
+            source = None
+    except FileRejected as exc:
+        source = Source(deadline=deadline, rejected=exc.error)
+    if source is not None:
+        yield source
+        return
+    with tempfile.TemporaryDirectory(prefix="intake-") as tmp:
+        rows_path = Path(tmp) / "rows.csv"
+        try:
+            table = open_xlsx(path, deadline=deadline)
+            with open(rows_path, "w", encoding="utf-8", newline="") as out:
+                writer = csv.writer(out, lineterminator="\n")
+                for cells in table.records:
+                    writer.writerow(cells)
+        except FileRejected as exc:
+            source = Source(deadline=deadline, rejected=exc.error)
+        else:
+            header = table.header
+            source = Source(deadline=deadline, reopen=lambda: _converted(rows_path, header, deadline))
+        yield source
