@@ -3,6 +3,11 @@
 The life cycle of a RegistrationFiling: received -> processing -> accepted |
 rejected, and superseded when a later accepted filing of the same operator,
 kind and period replaces it.
+
+Why one module of ~480 lines: submit, dry run and process share the one transaction
+discipline of an import (read first, then the operator's lock, the savepoint that
+supersedes, the lease around it); splitting them apart would spread that across files.
+The renovation (issue 15) moves the intake into its own `filings` layer.
 """
 
 import hashlib
