@@ -25,14 +25,9 @@ def _ip(request) -> str:
 
 
 def _refused(request, reason: str) -> Http404:
-    """Log an authenticated user's refusal (DESIGN section 7), answer 404."""
-    logger.warning("refused %s %s for %s: %s", request.method, request.path, request.user, reason)
-    services.audit_event_record(
-        actor=request.user,
-        action="access.refused",
-        ip=_ip(request),
-        details={"path": request.path, "method": request.method, "reason": reason},
-    )
+    """Answer 404 to an authenticated user's refusal; audits.middleware.RefusalAuditMiddleware
+    records it (one event per refusal, DESIGN section 7) with this reason."""
+    request.refusal_reason = reason
     return Http404()
 
 

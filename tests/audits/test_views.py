@@ -72,7 +72,10 @@ def test_operator_staff_see_only_their_confirmed_flags(client, flag, op):
     assert client.get(url).status_code == 200
     client.force_login(other_staff)
     assert client.get(url).status_code == 404
-    assert AuditEvent.objects.filter(action="access.refused", actor_username="other").exists()
+    # One refusal, one event (the view knows why; the middleware records it).
+    [event] = AuditEvent.objects.filter(action="access.refused", actor_username="other")
+    assert event.details["reason"] == "flag not visible"
+    assert event.details["status"] == 404
     client.force_login(h.user("nobody"))
     assert client.get(url).status_code == 404
 
