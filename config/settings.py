@@ -182,6 +182,8 @@ STORAGES = {
 }
 # Uploads above this size are refused before they are read (bytes; default 256 MB).
 FILING_MAX_UPLOAD_BYTES = env.int("FILING_MAX_UPLOAD_BYTES", default=256 * 1024 * 1024)
+# The operator registry (a few hundred rows) is refused above this, in the admin and by import_operators.
+REGISTRY_MAX_UPLOAD_BYTES = env.int("REGISTRY_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Bounded reading of a filing (issue 14): an XLSX is refused by what it declares and by what

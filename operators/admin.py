@@ -5,6 +5,7 @@ from django.contrib import admin
 from audits.admin_audit import AuditedAdminMixin, AuditedExportMixin
 from config.admin import ImportExportAdmin, ReadOnlyAdmin
 from config.spreadsheets import SafeCSV, SafeXLSX
+from operators.import_formats import BoundedImportAdminMixin, BoundedRegistryImportMixin
 from operators.models import ForeignPlatform, Operator, OperatorMembership, OperatorStatusChange
 from operators.registry import operator_status_change
 from operators.resources import OperatorResource
@@ -31,7 +32,7 @@ class OperatorMembershipInline(admin.TabularInline):
 
 
 @admin.register(Operator)
-class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportAdmin):
+class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, BoundedRegistryImportMixin, ImportExportAdmin):
     audit_values = (
         "unp",
         "name",
@@ -74,7 +75,7 @@ class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportAdmin):
 
 
 @admin.register(ForeignPlatform)
-class ForeignPlatformAdmin(AuditedAdminMixin, AuditedExportMixin, ImportExportAdmin):
+class ForeignPlatformAdmin(AuditedAdminMixin, AuditedExportMixin, BoundedImportAdminMixin, ImportExportAdmin):
     audit_values = ("slug", "name", "country", "verified", "high_risk")
     formats = [SafeCSV, SafeXLSX]
     list_display = ("slug", "name", "country", "verified", "high_risk", "updated_at")

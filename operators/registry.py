@@ -4,8 +4,6 @@ Every change of an operator's status goes through `operator_status_change`, so
 the history (who, when, from, to, why) is never skipped.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 import tablib
@@ -13,20 +11,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from operators.models import Operator, OperatorStatusChange
-from operators.resources import (
-    OperatorResource,
-    registry_duplicate_unps,
-    registry_header_problems,
-)
+from operators.registry_file import RegistryFileRefused, RowError, registry_dataset
+from operators.resources import OperatorResource, registry_duplicate_unps
 
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # as a spreadsheet numbers it: the header is row 1
-    column: str
-    value: str
-    code: str
-    message: str
+__all__ = ["RegistryImportResult", "RowError", "operator_status_change", "registry_import"]
 
 
 @dataclass
@@ -38,37 +26,6 @@ class RegistryImportResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def _load_dataset(content: bytes, file_format: str) -> tablib.Dataset | list[RowError]:
-    if file_format == "xlsx":
-        try:
-            return tablib.Dataset().load(content, format="xlsx")
-        except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a bad file
-            return [RowError(0, "", "", "unreadable", "Файл XLSX не читается / The XLSX file cannot be read")]
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [RowError(0, "", "", "encoding", "Файл реестра должен быть в UTF-8 / The registry file must be UTF-8")]
-    if "\x00" in text:
-        return [RowError(0, "", "", "binary", "Файл не является текстом CSV / The file is not CSV text")]
-    if not text.strip():
-        return [RowError(0, "", "", "empty", "Файл пуст / The file is empty")]
-    rows = list(csv.reader(io.StringIO(text)))
-    header, body = rows[0], [r for r in rows[1:] if any(cell.strip() for cell in r)]
-    problems = registry_header_problems(header)
-    if problems:
-        return [RowError(1, "", "", "header", p) for p in problems]
-    ragged = [
-        RowError(
-            n, "", "", "columns", f"ожидалось {len(header)} значений, получено {len(r)} / expected {len(header)} values"
-        )
-        for n, r in enumerate(body, start=2)
-        if len(r) != len(header)
-    ]
-    if ragged:
-        return ragged
-    return tablib.Dataset(*body, headers=header)
 
 
 def _format_errors(dataset: tablib.Dataset, result) -> list[RowError]:
@@ -89,19 +46,21 @@ def _format_errors(dataset: tablib.Dataset, result) -> list[RowError]:
     return sorted(errors, key=lambda e: (e.row, e.column))
 
 
-def registry_import(*, content: bytes, file_format: str = "csv", user: User | None = None) -> RegistryImportResult:
+def registry_import(
+    *, content: bytes, file_format: str | None = None, user: User | None = None
+) -> RegistryImportResult:
     """Create or update registry entries from a registry file. All or nothing.
 
+    The file is read by the filing intake's bounded reader (operators/registry_file.py):
+    XLSX or CSV as told by its content (``file_format``, the name's hint, is not needed).
     Every bad row is reported (row, column, value, message); when there is any,
     nothing is written. Transactional; supervisors only (callers check).
     """
-    loaded = _load_dataset(content, file_format)
-    if isinstance(loaded, list):
-        return RegistryImportResult(errors=loaded)
-    dataset = loaded
-    header_problems = registry_header_problems(dataset.headers or [])
-    if header_problems:
-        return RegistryImportResult(errors=[RowError(1, "", "", "header", p) for p in header_problems])
+    del file_format  # kept for callers that still pass it: the content decides
+    try:
+        dataset = registry_dataset(content=content)
+    except RegistryFileRefused as refused:
+        return RegistryImportResult(errors=refused.errors)
     if len(dataset) == 0:
         return RegistryImportResult(errors=[RowError(0, "", "", "empty", "Нет строк данных / No data rows")])
 

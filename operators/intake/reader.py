@@ -172,7 +172,8 @@ def _numbered(records, first_row: int = 2) -> Iterator[tuple[int, list[str]]]:
         raise FileRejected("csv_syntax", row=row_no + 1, value=str(exc)) from exc
 
 
-def open_csv(path: Path, *, deadline: Deadline | None = None) -> Table:
+def open_csv(path: Path, *, deadline: Deadline | None = None, delimiters: str = ",;") -> Table:
+    """``delimiters``: the candidates, the header's most frequent one wins (ties: the first listed)."""
     encoding = _scan(path, deadline)
     text = open(path, encoding=encoding, newline="")  # noqa: SIM115 - closed when the rows are exhausted
     try:
@@ -183,7 +184,7 @@ def open_csv(path: Path, *, deadline: Deadline | None = None) -> Table:
     if not first.strip():
         text.close()
         raise FileRejected("empty_file")
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    delimiter = max(delimiters, key=first.count)
     try:
         header = next(csv.reader([first], delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -282,12 +283,15 @@ def _sniff(path: Path) -> str:
     return "csv"
 
 
-def open_table(path: Path, *, deadline: Deadline | None = None) -> Table:
-    """Open a stored filing; FileRejected when it cannot be read as a table at all."""
+def open_table(path: Path, *, deadline: Deadline | None = None, delimiters: str = ",;") -> Table:
+    """Open a stored filing; FileRejected when it cannot be read as a table at all.
+
+    Filings are separated by `,` or `;` (DESIGN section 3); the registry import also allows a tab.
+    """
     path = Path(path)
     if _sniff(path) == "xlsx":
         return open_xlsx(path, deadline=deadline)
-    return open_csv(path, deadline=deadline)
+    return open_csv(path, deadline=deadline, delimiters=delimiters)
 
 
 class Source:

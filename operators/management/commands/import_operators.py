@@ -3,10 +3,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from operators.registry import registry_import
+from operators.registry_file import registry_max_upload_bytes
 
 
 class Command(BaseCommand):
-    help = "Create or update operator registry entries from a registry file (CSV UTF-8 or XLSX). All or nothing."
+    help = (
+        "Create or update operator registry entries from a registry file (CSV in UTF-8 or Windows-1251, "
+        "separated by , ; or tab, or XLSX; read with the intake's caps). All or nothing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
@@ -14,8 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, **options):
         if not file.is_file():
             raise CommandError(f"no such file: {file}")
-        file_format = "xlsx" if file.suffix.lower() == ".xlsx" else "csv"
-        result = registry_import(content=file.read_bytes(), file_format=file_format)
+        if file.stat().st_size > registry_max_upload_bytes():
+            raise CommandError(f"file larger than REGISTRY_MAX_UPLOAD_BYTES ({registry_max_upload_bytes()} bytes)")
+        result = registry_import(content=file.read_bytes())
         if not result.ok:
             for error in result.errors:
                 self.stderr.write(f"row {error.row} [{error.column}] {error.value!r}: {error.message} ({error.code})")
