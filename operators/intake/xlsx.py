@@ -1,351 +1,40 @@
 """The first sheet of an XLSX workbook, streamed with every size capped before and while reading (issue 14).
 
-openpyxl trusts what a file declares: its read-only sheet pads every row to the
-declared ``<dimension>`` (``A1:XFD1048576`` is 17 billion cells), it builds the
-whole shared-string table before the first row, and it accumulates a text node
-however long it is. So this reader reads the same parts itself, with expat, and
-refuses the file the moment any of it passes a cap:
-
-* before anything is inflated: the number of zip entries, the declared inflated
-  size (in total and of the shared strings) and each member's compression ratio;
-* the shared strings: their declared count, then a count of ``<si>`` at C speed
-  over the inflated bytes, before a single string is built; then their length;
-* the sheet: the declared ``<dimension>``, every row and cell reference, the
-  number of cells, each cell's length, and the deadline, all while streaming.
+The package, its parts and the shared strings are checked first by
+operators/intake/xlsx_package.py (why openpyxl is not used, and those caps,
+are told there). Then the sheet is streamed with expat, refused the moment it
+passes a cap: the declared ``<dimension>``, every row and cell reference, the
+number of cells, each cell's length, and the deadline, all while streaming.
 
 The values are those openpyxl gives read-only with ``data_only``: cached formula
 results, shared and inline strings, booleans, numbers as int or float, and
 numbers in a date style as dates (openpyxl's own number-format rules).
 """
 
-import posixpath
-import re
 import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from xml.parsers import expat
 
-from django.conf import settings
-from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
-from operators.intake.errors import RowError
-
-_CHUNK = 256 * 1024
-# Excel's own limits: 32,767 characters in a cell.
-MAX_CELL_CHARS = 32_767
-# A member this small is read whatever its ratio (tiny XML parts compress very well).
-_RATIO_FLOOR_BYTES = 8 * 1024 * 1024
-# How an <si> element can start (with or without a namespace prefix): counted with bytes.count,
-# which allocates nothing, so even 14 M of them are counted in about a second.
-_SI_STARTS = tuple(
-    lead + b"si" + end for lead in (b"<", b":") for end in (b">", b" ", b"/", b"\t", b"\n", b"\r")
+from operators.intake.xlsx_package import (
+    CHUNK,
+    DIGITS,
+    MAX_CELL_CHARS,
+    MAX_RUN_BYTES,
+    Workbook,
+    XlsxLimits,
+    XlsxRefused,
+    check_deadline,
+    check_entry_count,
+    check_ref,
+    column_number,
+    longest_run,
+    new_parser,
 )
-_PEEK = 16 * 1024
-_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?dimension\s+ref\s*=\s*[\"']([^\"']{1,64})[\"']")
-_SST_START = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?sst\b[^>]{0,4096}>")
-_UNIQUE_COUNT = re.compile(rb"\buniqueCount\s*=\s*[\"'](\d+)[\"']")
-# No tag is longer than this (a cell's text, at most 32,767 characters, is not a tag): expat
-# holds a whole tag in memory, so a longer run without a '>' is refused before it is parsed.
-MAX_RUN_BYTES = 1024 * 1024
-_DIGITS = "0123456789"
-_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
-
-class XlsxRefused(Exception):
-    """The workbook passed a cap or cannot be read; carries the error for the report."""
-
-    def __init__(self, code: str, *, row: int = 0, column: str = "", value: str = ""):
-        super().__init__(code)
-        self.error = RowError(row, column, value, code)
-
-
-@dataclass(frozen=True)
-class XlsxLimits:
-    max_inflated_bytes: int
-    max_shared_strings_bytes: int
-    max_ratio: int
-    max_shared_strings: int
-    max_rows: int
-    max_columns: int
-    max_cells: int
-    max_entries: int = 1000
-    max_part_bytes: int = 32 * 1024 * 1024  # workbook.xml, styles.xml, the relationships
-
-    @classmethod
-    def from_settings(cls) -> "XlsxLimits":
-        def get(name: str, default: int) -> int:
-            return int(getattr(settings, name, default))
-
-        return cls(
-            max_inflated_bytes=get("FILING_XLSX_MAX_UNCOMPRESSED_BYTES", 1024**3),
-            max_shared_strings_bytes=get("FILING_XLSX_MAX_SHARED_STRINGS_BYTES", 256 * 1024**2),
-            max_ratio=get("FILING_XLSX_MAX_COMPRESSION_RATIO", 200),
-            max_shared_strings=get("FILING_XLSX_MAX_SHARED_STRINGS", 3_000_000),
-            max_rows=get("FILING_XLSX_MAX_ROWS", 1_048_576),
-            max_columns=get("FILING_XLSX_MAX_COLUMNS", 64),
-            max_cells=get("FILING_XLSX_MAX_CELLS", 12_000_000),
-        )
-
-
-def check_deadline(deadline: float | None) -> None:
-    if deadline is not None and time.monotonic() > deadline:
-        raise XlsxRefused("file_time_budget_exceeded")
-
-
-def _local(name: str) -> str:
-    return name.rpartition("}")[2].rpartition(":")[2]
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        if not "A" <= ch <= "Z":
-            raise XlsxRefused("bad_xlsx", value=letters[:20])
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _check_ref(ref: str, limits: XlsxLimits) -> None:
-    """A cell reference or range (the declared dimension): within the row and column caps."""
-    for part in ref.split(":"):
-        letters = part.rstrip(_DIGITS).lstrip("$").replace("$", "")
-        digits = part[len(part.rstrip(_DIGITS)) :]
-        if len(letters) > 4 or len(digits) > 9:
-            raise XlsxRefused("xlsx_dimension_too_large", value=ref[:40])
-        if letters and _column_number(letters) > limits.max_columns:
-            raise XlsxRefused("xlsx_dimension_too_large", value=ref[:40])
-        if digits and int(digits) > limits.max_rows:
-            raise XlsxRefused("xlsx_dimension_too_large", value=ref[:40])
-
-
-def _new_parser(handlers: dict | None = None):
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
-
-    def refuse_dtd(*_args):
-        # No document type, so no entity can expand (billion laughs) or point outside.
-        raise XlsxRefused("bad_xlsx", value="DOCTYPE")
-
-    parser.StartDoctypeDeclHandler = refuse_dtd
-    parser.EntityDeclHandler = refuse_dtd
-    for name, fn in (handlers or {}).items():
-        setattr(parser, name, fn)
-    return parser
-
-
-class _Workbook:
-    """The zip checked by what it declares, and the parts that lead to the first sheet."""
-
-    def __init__(self, zf: zipfile.ZipFile, limits: XlsxLimits):
-        self.zf = zf
-        self.limits = limits
-        infos = zf.infolist()
-        if len(infos) > limits.max_entries:
-            raise XlsxRefused("xlsx_too_large", value=f"{len(infos)} entries")
-        declared = sum(i.file_size for i in infos)
-        shared = sum(i.file_size for i in infos if i.filename.lower().endswith("sharedstrings.xml"))
-        if declared > limits.max_inflated_bytes or shared > limits.max_shared_strings_bytes:
-            raise XlsxRefused("xlsx_too_large", value=str(declared))
-        self.members = {i.filename.lstrip("/"): i for i in infos}
-
-    def check_declared(self, sheet: zipfile.ZipInfo, strings: zipfile.ZipInfo | None) -> None:
-        """What the parts say of themselves (read from their first bytes), then each member's compression ratio."""
-        with self.zf.open(sheet) as fh:
-            dimension = _DIMENSION.search(fh.read(_PEEK))
-        if dimension:
-            _check_ref(dimension.group(1).decode("ascii", "replace"), self.limits)
-        if strings is not None:
-            with self.zf.open(strings) as fh:
-                root = _SST_START.search(fh.read(_PEEK))
-            declared = _UNIQUE_COUNT.findall(root.group()) if root else []
-            if declared and int(declared[0]) > self.limits.max_shared_strings:
-                raise XlsxRefused("xlsx_shared_strings_too_many", value=declared[0].decode())
-        for info in self.members.values():
-            if info.file_size > _RATIO_FLOOR_BYTES and info.file_size > self.limits.max_ratio * max(
-                info.compress_size, 1
-            ):
-                raise XlsxRefused(
-                    "xlsx_inflated_too_large", value=f"{info.filename[:100]}: {info.file_size} / {info.compress_size}"
-                )
-
-    def member(self, path: str) -> zipfile.ZipInfo | None:
-        path = posixpath.normpath(path.lstrip("/"))
-        return self.members.get(path) or next(
-            (i for name, i in self.members.items() if name.lower() == path.lower()), None
-        )
-
-    def part(self, path: str):
-        """A small XML part, read whole within max_part_bytes and parsed without any DTD."""
-        from defusedxml.ElementTree import fromstring
-
-        info = self.member(path)
-        if info is None:
-            return None
-        if info.file_size > self.limits.max_part_bytes:
-            raise XlsxRefused("xlsx_too_large", value=info.filename[:100])
-        with self.zf.open(info) as fh:
-            data = fh.read(self.limits.max_part_bytes + 1)
-        return fromstring(data, forbid_dtd=True)
-
-    def rels(self, path: str) -> dict[str, tuple[str, str]]:
-        """Id -> (type, resolved target) of the part at ``path``."""
-        folder, name = posixpath.split(path)
-        tree = self.part(posixpath.join(folder, "_rels", name + ".rels"))
-        found = {}
-        for rel in tree.iter() if tree is not None else ():
-            if _local(rel.tag) == "Relationship" and rel.get("Target"):
-                target = rel.get("Target")
-                target = target if target.startswith("/") else posixpath.join(folder, target)
-                found[rel.get("Id", "")] = (rel.get("Type", ""), posixpath.normpath(target.lstrip("/")))
-        return found
-
-    def first_sheet(self) -> tuple[str, str | None, str | None, bool]:
-        """The first worksheet's path, the shared strings' and styles' paths, and whether dates count from 1904."""
-        office = "xl/workbook.xml"
-        for rel_type, target in self.rels("").values():
-            if rel_type.endswith("/officeDocument"):
-                office = target
-        tree = self.part(office)
-        if tree is None:
-            raise XlsxRefused("bad_xlsx")
-        rels = self.rels(office)
-        by_type = {rel_type.rpartition("/")[2]: target for rel_type, target in rels.values()}
-        date1904 = False
-        sheet = None
-        for el in tree.iter():
-            tag = _local(el.tag)
-            if tag == "workbookPr":
-                date1904 = el.get("date1904", "").lower() in ("1", "true")
-            elif tag == "sheet" and sheet is None:
-                rel_type, target = rels.get(el.get(_REL_ID, ""), ("", ""))
-                if rel_type.endswith("/worksheet"):
-                    sheet = target
-        if sheet is None:
-            raise XlsxRefused("bad_xlsx")
-        return sheet, by_type.get("sharedStrings"), by_type.get("styles"), date1904
-
-    def styles(self, path: str | None) -> tuple[set[int], set[int]]:
-        """Indexes of the cell styles that show a number as a date, and as a duration (openpyxl's rules)."""
-        tree = self.part(path) if path else None
-        if tree is None:
-            return set(), set()
-        custom: dict[int, str] = {}
-        dates: set[int] = set()
-        durations: set[int] = set()
-        for el in tree.iter():
-            if _local(el.tag) == "numFmt":
-                try:
-                    custom[int(el.get("numFmtId", ""))] = el.get("formatCode", "")
-                except ValueError:
-                    continue
-        for section in tree.iter():
-            if _local(section.tag) != "cellXfs":
-                continue
-            for idx, xf in enumerate(x for x in section if _local(x.tag) == "xf"):
-                try:
-                    fmt_id = int(xf.get("numFmtId", "0"))
-                except ValueError:
-                    continue
-                fmt = custom.get(fmt_id) or builtin_format_code(fmt_id)
-                if is_date_format(fmt):
-                    dates.add(idx)
-                if is_timedelta_format(fmt):
-                    durations.add(idx)
-        return dates, durations
-
-    def shared_strings(self, info: zipfile.ZipInfo | None, deadline: float | None) -> list[str]:
-        if info is None:
-            return []
-        self._count_shared_strings(info, deadline)
-        strings: list[str] = []
-        parts: list[str] = []
-        state = {"in_t": False, "phonetic": 0, "chars": 0}
-        limit = self.limits.max_shared_strings_bytes
-
-        def start(name, _attrs):
-            name = name.rpartition(":")[2]
-            if name == "t":
-                state["in_t"] = not state["phonetic"]
-            elif name == "rPh":
-                state["phonetic"] += 1
-            elif name == "si":
-                parts.clear()
-
-        def end(name):
-            name = name.rpartition(":")[2]
-            if name == "t":
-                state["in_t"] = False
-            elif name == "rPh":
-                state["phonetic"] -= 1
-            elif name == "si":
-                strings.append("".join(parts).replace("x005F_", ""))
-
-        def text(data):
-            if state["in_t"]:
-                parts.append(data)
-                state["chars"] += len(data)
-                if state["chars"] > limit:
-                    raise XlsxRefused("xlsx_too_large", value="sharedStrings")
-                if len(data) > MAX_CELL_CHARS and sum(map(len, parts)) > MAX_CELL_CHARS:
-                    raise XlsxRefused("too_long", value="sharedStrings")
-
-        parser = _new_parser({"StartElementHandler": start, "EndElementHandler": end, "CharacterDataHandler": text})
-        with self.zf.open(info) as fh:
-            while chunk := fh.read(_CHUNK):
-                parser.Parse(chunk, False)
-                check_deadline(deadline)
-            parser.Parse(b"", True)
-        return strings
-
-    def _count_shared_strings(self, info: zipfile.ZipInfo, deadline: float | None) -> None:
-        """Refuse too many shared strings by their declared count, then by counting ``<si>`` in the bytes."""
-        cap = self.limits.max_shared_strings
-        count = 0
-        carry = b""
-        run = 0
-        with self.zf.open(info) as fh:
-            while chunk := fh.read(1 << 20):
-                longest, run = _longest_run(chunk, run)
-                if longest > MAX_RUN_BYTES:
-                    raise XlsxRefused("xlsx_inflated_too_large", value="sharedStrings: a run without '>'")
-                data = carry + chunk
-                # Keep a possible element start cut at the chunk's end for the next round.
-                cut = data.rfind(b"<", max(0, len(data) - 40))
-                body, carry = (data, b"") if cut < 0 else (data[:cut], data[cut:])
-                count += sum(map(body.count, _SI_STARTS))
-                if count > cap:
-                    raise XlsxRefused("xlsx_shared_strings_too_many", value=f">{cap}")
-                check_deadline(deadline)
-        count += sum(map((carry + b" ").count, _SI_STARTS))
-        if count > cap:
-            raise XlsxRefused("xlsx_shared_strings_too_many", value=f">{cap}")
-
-
-def _longest_run(chunk: bytes, carry: int) -> tuple[int, int]:
-    """The longest run without a '>' that reaches into this chunk from before it, and the new carry.
-
-    Chunks are never longer than MAX_RUN_BYTES, so a run inside one chunk cannot pass it:
-    only the runs that cross chunk boundaries need counting (two finds, no split).
-    """
-    first = chunk.find(b">")
-    if first < 0:
-        return carry + len(chunk), carry + len(chunk)
-    return carry + first, len(chunk) - chunk.rfind(b">") - 1
-
-
-def _check_entry_count(path, limits: XlsxLimits) -> None:
-    """Millions of tiny zip entries are refused before zipfile builds an object for each."""
-    try:
-        with open(path, "rb") as fh:
-            end = zipfile._EndRecData(fh)  # the end-of-central-directory record, zip64 included
-    except OSError as exc:
-        raise XlsxRefused("bad_xlsx") from exc
-    if end is None:
-        raise XlsxRefused("bad_xlsx")
-    if end[zipfile._ECD_ENTRIES_TOTAL] > limits.max_entries:
-        raise XlsxRefused("xlsx_too_large", value=f"{end[zipfile._ECD_ENTRIES_TOTAL]} entries")
+__all__ = ["MAX_CELL_CHARS", "MAX_RUN_BYTES", "XlsxLimits", "XlsxRefused", "check_deadline", "sheet_rows"]
 
 
 def _cast_number(text: str):
@@ -361,7 +50,7 @@ def sheet_rows(path, *, limits: XlsxLimits | None = None, deadline: float | None
     when the workbook passes a cap or cannot be read.
     """
     limits = limits or XlsxLimits.from_settings()
-    _check_entry_count(path, limits)
+    check_entry_count(path, limits)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -379,7 +68,7 @@ def sheet_rows(path, *, limits: XlsxLimits | None = None, deadline: float | None
 
 
 def _read_sheet(zf: zipfile.ZipFile, limits: XlsxLimits, deadline: float | None) -> Iterator[list]:
-    book = _Workbook(zf, limits)
+    book = Workbook(zf, limits)
     sheet_path, strings_path, styles_path, date1904 = book.first_sheet()
     sheet = book.member(sheet_path)
     if sheet is None:
@@ -404,8 +93,8 @@ def _read_sheet(zf: zipfile.ZipFile, limits: XlsxLimits, deadline: float | None)
                 raise XlsxRefused("xlsx_too_many_cells", row=s.row, value=f">{max_cells}")
             ref = attrs.get("r")
             if ref:
-                letters = ref.rstrip(_DIGITS)
-                col = _COLUMNS.get(letters) or (_column_number(letters) if len(letters) < 4 else max_columns + 1)
+                letters = ref.rstrip(DIGITS)
+                col = _COLUMNS.get(letters) or (column_number(letters) if len(letters) < 4 else max_columns + 1)
             else:
                 col = s.col + 1
             if col > max_columns:
@@ -441,7 +130,7 @@ def _read_sheet(zf: zipfile.ZipFile, limits: XlsxLimits, deadline: float | None)
         elif name == "rPh":
             s.phonetic += 1
         elif name == "dimension":
-            _check_ref(attrs.get("ref", ""), limits)
+            check_ref(attrs.get("ref", ""), limits)
 
     def end(name):
         if ":" in name:
@@ -477,17 +166,17 @@ def _read_sheet(zf: zipfile.ZipFile, limits: XlsxLimits, deadline: float | None)
             if s.chars > MAX_CELL_CHARS:
                 raise XlsxRefused("too_long", row=s.row, column=_letters(s.col), value=data[:40])
 
-    parser = _new_parser({"StartElementHandler": start, "EndElementHandler": end, "CharacterDataHandler": text})
+    parser = new_parser({"StartElementHandler": start, "EndElementHandler": end, "CharacterDataHandler": text})
     next_row = 1
     inflated = 0
     run = 0
     with zf.open(sheet) as fh:
         while True:
-            chunk = fh.read(_CHUNK)
+            chunk = fh.read(CHUNK)
             inflated += len(chunk)
             if inflated > limits.max_inflated_bytes:
                 raise XlsxRefused("xlsx_inflated_too_large", value=str(inflated))
-            longest, run = _longest_run(chunk, run)
+            longest, run = longest_run(chunk, run)
             if longest > MAX_RUN_BYTES:
                 raise XlsxRefused("xlsx_inflated_too_large", row=s.row, value="a run without '>'")
             parser.Parse(chunk, not chunk)
