@@ -26,8 +26,8 @@ from api.schema import ApiAutoSchema
 from api.throttling import TokenRateThrottle
 from audits.models import Flag, FlagStatus
 from audits.services import audit_event_record
+from filings.services import filing_submit
 from operators.models import FilingError, ForeignPlatform, Operator, RegistrationFiling
-from operators.services import filing_submit
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat, RunStatus
 
 

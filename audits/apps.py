@@ -7,4 +7,7 @@ class AuditsConfig(AppConfig):
     verbose_name = _("Проверки / Audits")
 
     def ready(self):
-        from audits import receivers  # noqa: F401 - connects the failed-login and lockout receivers
+        from audits import filing_hooks, receivers  # noqa: F401 - connects the failed-login and lockout receivers
+
+        # The operator staff's desk on the filings page (filings.hooks: the intake does not import audits).
+        filing_hooks.register()

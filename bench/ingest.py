@@ -90,15 +90,14 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    import operators.services
+    from filings import hooks
+    from filings.services import filing_submit
     from operators.models import FilingStatus, ForeignPlatform, Operator
-    from operators.services import filing_submit
 
     # The outflow recompute an accepted register schedules is a separate job
     # with its own benchmark (bench/outflows); with eager Celery it would run
-    # inside the timing here.
-    operators.services._schedule_outflow_recompute = lambda: None  # the name before the debounced task
-    operators.services.schedule_outflow_recompute = lambda: None
+    # inside the timing here. Accepted filings announce themselves through this hook only.
+    hooks.on_filing_accepted.clear()
 
     call_command("migrate", verbosity=0)
     for slug, country in PLATFORMS:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "operators",
+    "filings",
     "outflows",
     "audits",
     "api",

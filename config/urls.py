@@ -16,7 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", operator_views.home, name="home"),
     path("operators/", include("operators.urls")),
-    path("filings/", include("operators.filing_urls")),
+    path("filings/", include("filings.urls")),
     path("audits/", include("audits.urls")),
     path("dashboard/", ui_views.dashboard, name="dashboard"),
     path("queue/", ui_views.queue, name="queue"),

@@ -98,5 +98,5 @@ class OperatorStatusChangeAdmin(ReadOnlyAdmin):
     search_fields = ("operator__unp", "operator__name")
 
 
-# Filing admin lives beside the intake code; users and groups are managed within the portal's roles.
-from operators import admin_filings, admin_users  # noqa: E402, F401
+# Users and groups are managed within the portal's roles (the filing admin is filings/admin.py).
+from operators import admin_users  # noqa: E402, F401

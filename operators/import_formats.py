@@ -6,7 +6,7 @@ operators/registry_file.py, so a hostile XLSX is refused with the intake's code
 before tablib or openpyxl see it, and a CSV may be UTF-8, UTF-8 with BOM or
 Windows-1251, separated by `,`, `;` or a tab. Other imports (foreign platforms)
 keep import-export's CSV and read XLSX with BoundedXLSX: the same values
-openpyxl gives, streamed by operators/intake/xlsx.py with its caps. An upload
+openpyxl gives, streamed by operators/tabular/xlsx.py with its caps. An upload
 over REGISTRY_MAX_UPLOAD_BYTES is refused by the form, before it is read at all.
 Exports keep their own formats (config/spreadsheets.py).
 """
@@ -20,9 +20,9 @@ from django.conf import settings
 from import_export.formats import base_formats
 from import_export.forms import ImportForm
 
-from operators.intake.reader import Deadline, time_budget
-from operators.intake.xlsx import XlsxRefused, sheet_rows
 from operators.registry_file import RegistryFileRefused, RowError, registry_dataset, registry_max_upload_bytes
+from operators.tabular.reader import Deadline, time_budget
+from operators.tabular.xlsx import XlsxRefused, sheet_rows
 
 # Shown in the form; the rest are counted.
 MAX_SHOWN_ERRORS = 50

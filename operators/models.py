@@ -283,7 +283,7 @@ class WorkLease(models.Model):
     takes, renews and releases these; the sweepers re-send work whose lease lapsed.
     """
 
-    kind = models.CharField(max_length=16)  # operators.leases.FILING or OUTFLOW_RUN
+    kind = models.CharField(max_length=16)  # filings.leases.FILING or OUTFLOW_RUN
     object_id = models.BigIntegerField()
     holder = models.CharField(max_length=128, blank=True)  # "host:pid:token" of the process at work
     expires_at = models.DateTimeField(null=True, blank=True)

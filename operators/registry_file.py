@@ -16,8 +16,8 @@ from pathlib import Path
 import tablib
 from django.conf import settings
 
-from operators.intake.reader import Deadline, FileRejected, open_table, time_budget
 from operators.resources import registry_header_problems
+from operators.tabular.reader import Deadline, FileRejected, open_table, time_budget
 
 REGISTRY_DELIMITERS = ",;\t"
 REGISTRY_DATE_COLUMNS = ("htp_certificate_valid_until", "htp_registered_on")

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class OutflowsConfig(AppConfig):
     name = "outflows"
     verbose_name = _("Вывод средств / Outflows")
+
+    def ready(self) -> None:
+        from outflows import filing_hooks
+
+        # The transfer register's rows and the recompute after it (filings.hooks: the intake does not import outflows).
+        filing_hooks.register()

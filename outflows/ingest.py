@@ -30,10 +30,10 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from operators.intake.errors import ErrorList
-from operators.intake.reader import FileRejected
-from operators.intake.validate import TransferChecker
+from filings.validate import TransferChecker
 from operators.models import ForeignPlatform, RegistrationFiling
+from operators.tabular.errors import ErrorList
+from operators.tabular.reader import FileRejected
 
 TABLE = "outflows_crossbordertransfer"
 # updated_at is left to its database default (the transaction's time, as one import is one change).

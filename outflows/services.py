@@ -35,7 +35,7 @@ from psycopg import pq
 from psycopg import sql as psycopg_sql
 
 from config.errors import REDIS_ERRORS
-from operators import leases
+from filings import leases
 from operators.models import ForeignPlatform, Operator, WorkLease
 from outflows import engine
 from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, RunStatus, TransferChange

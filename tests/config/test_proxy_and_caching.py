@@ -90,7 +90,7 @@ def test_signed_in_pages_exports_and_api_answers_are_not_stored(client):
 def test_the_error_report_csv_names_a_registered_charset(client, encoding, label):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from operators.services import filing_submit
+    from filings.services import filing_submit
 
     op = OperatorFactory()
     staff = operator_staff(op)

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from config.spreadsheets import export_response, safe_cell
-from operators.intake.errors import RowError
 from operators.models import FilingError, FilingStatus, RegistrationFiling
+from operators.tabular.errors import RowError
 from tests.factories import OperatorFactory, auditor, operator_staff
 from tests.operators.intake_helpers import TRANSFER_HEADER, submit, transfer_rows
 
@@ -78,7 +78,7 @@ def test_error_report_xlsx_with_control_characters_opens(client):
     }
     client.post("/filings/", data)
     filing = RegistrationFiling.objects.get()
-    from operators.services import filing_process
+    from filings.services import filing_process
 
     filing_process(filing_id=filing.pk)
     filing.refresh_from_db()

@@ -25,8 +25,8 @@ from django.db import DatabaseError, transaction
 
 from api.models import Scope
 from api.services import api_token_create
+from filings.services import filing_submit
 from operators.models import FilingStatus, Operator, RegistrationFiling
-from operators.services import filing_submit
 from outflows.models import CrossBorderTransfer
 from tests.conftest import wait_for
 from tests.factories import OperatorFactory, operator_staff

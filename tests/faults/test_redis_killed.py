@@ -13,8 +13,8 @@ import time
 import pytest
 
 from config.celery import app
+from filings.tasks import process_filing
 from operators.models import FilingStatus, RegistrationFiling
-from operators.tasks import process_filing
 from tests.conftest import start_celery_worker, wait_for
 from tests.factories import OperatorFactory
 from tests.operators.intake_helpers import SAMPLES, submit
@@ -62,7 +62,7 @@ def test_queued_filing_survives_a_redis_crash(tmp_path, celery_worker_process, m
     redis = _start_redis(port, tmp_path)
     worker = None
     try:
-        monkeypatch.setattr("operators.tasks.process_filing.delay", lambda *a, **k: None)  # sent by hand below
+        monkeypatch.setattr("filings.tasks.process_filing.delay", lambda *a, **k: None)  # sent by hand below
         sample = (SAMPLES / "191234563_transfer_register_2025-03.csv").read_bytes()
         filing = submit(OperatorFactory(), sample, process_now=False).filing
         monkeypatch.undo()

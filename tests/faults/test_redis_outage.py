@@ -17,8 +17,8 @@ from django.db import connections
 from django.urls import reverse
 
 from api.services import api_token_create
+from filings.tasks import requeue_stuck_filings
 from operators.models import FilingStatus, RegistrationFiling
-from operators.tasks import requeue_stuck_filings
 from outflows.models import OutflowRun
 from outflows.tasks import compute_outflows_task
 from tests.conftest import wait_for

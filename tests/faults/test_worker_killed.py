@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from operators import leases
+from filings import leases
+from filings.tasks import requeue_stuck_filings
 from operators.models import FilingStatus, RegistrationFiling, WorkLease
-from operators.tasks import requeue_stuck_filings
 from outflows.models import CrossBorderTransfer
 from tests.conftest import start_celery_worker, wait_for
 from tests.factories import OperatorFactory

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from operators.services import filing_submit
+from filings.services import filing_submit
 
 SAMPLES = Path(__file__).parent / "samples"
 UNP = "191234563"

@@ -205,7 +205,7 @@ def test_duplicate_of_a_bad_row_is_reported_in_the_same_round():
 
 def test_errors_past_the_cap_still_reject_cleanly(monkeypatch):
     """Past MAX_ERRORS the list stops growing, but every later bad row is still known to be bad."""
-    from operators.intake import errors as intake_errors
+    from operators.tabular import errors as intake_errors
     from tests.factories import OperatorFactory as _Operator
     from tests.operators.intake_helpers import TRANSFER_HEADER as _HEADER
     from tests.operators.intake_helpers import submit as _submit

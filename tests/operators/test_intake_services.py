@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from filings.services import filing_process
 from operators.models import FilingKind, FilingStatus, RegistrationFiling
-from operators.services import filing_process
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory
 from tests.operators.intake_helpers import SAMPLES, TRANSFER_HEADER, UNP, submit, transfer_rows

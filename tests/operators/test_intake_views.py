@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from filings.services import filing_process
 from operators.models import FilingStatus, RegistrationFiling
-from operators.services import filing_process
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory, auditor, operator_staff
 from tests.operators.intake_helpers import SAMPLES, TRANSFER_HEADER, UNP

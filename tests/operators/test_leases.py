@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from config.celery import app
-from operators import leases, services
+from filings import leases, services
 from operators.models import FilingStatus, RegistrationFiling, WorkLease
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _received_filing(monkeypatch) -> RegistrationFiling:
     """A committed filing whose message was never sent (as if Redis had been down)."""
-    monkeypatch.setattr("operators.tasks.process_filing.delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr("filings.tasks.process_filing.delay", lambda *args, **kwargs: None)
     sample = (SAMPLES / "191234563_transfer_register_2025-03.csv").read_bytes()
     filing = submit(OperatorFactory(), sample, process_now=False).filing
     monkeypatch.undo()

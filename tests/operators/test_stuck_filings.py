@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from operators import services
+from filings import services
+from filings.tasks import requeue_stuck_filings
 from operators.models import FilingStatus, RegistrationFiling
-from operators.tasks import requeue_stuck_filings
 from outflows.models import CrossBorderTransfer
 from tests.conftest import wait_for
 from tests.factories import OperatorFactory
@@ -16,7 +16,7 @@ from tests.operators.intake_helpers import SAMPLES, submit
 
 def _lost_filing(monkeypatch):
     """Submit as an upload does, but lose the task message (as a Redis crash without AOF would)."""
-    monkeypatch.setattr("operators.tasks.process_filing.delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr("filings.tasks.process_filing.delay", lambda *args, **kwargs: None)
     sample = (SAMPLES / "191234563_transfer_register_2025-03.csv").read_bytes()
     result = submit(OperatorFactory(), sample, process_now=False)
     monkeypatch.undo()

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from audits.services import scan_run
+from filings.demo import generate_demo_filings
 from operators.demo import generate_demo_users, generate_registry
-from operators.demo_filings import generate_demo_filings
 from operators.models import Operator
 from outflows.services import outflow_run_compute
 

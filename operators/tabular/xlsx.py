@@ -1,7 +1,7 @@
 """The first sheet of an XLSX workbook, streamed with every size capped before and while reading (issue 14).
 
 The package, its parts and the shared strings are checked first by
-operators/intake/xlsx_package.py (why openpyxl is not used, and those caps,
+operators/tabular/xlsx_package.py (why openpyxl is not used, and those caps,
 are told there). Then the sheet is streamed with expat, refused the moment it
 passes a cap: the declared ``<dimension>``, every row and cell reference, the
 number of cells, each cell's length, and the deadline, all while streaming.
@@ -18,7 +18,7 @@ from xml.parsers import expat
 
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
-from operators.intake.xlsx_package import (
+from operators.tabular.xlsx_package import (
     CHUNK,
     DIGITS,
     MAX_CELL_CHARS,

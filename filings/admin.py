@@ -1,7 +1,7 @@
 """Admin for the filing intake: filings with their errors, client registers, filed profiles, the filing calendar.
 
 Supervisors edit the calendar here; filings themselves are read-only records
-(they change only through operators.services).
+(they change only through filings.services).
 """
 
 from django.contrib import admin

@@ -8,8 +8,8 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from filings.services import filing_submit
 from operators.models import FilingKind, FilingStatus, Operator
-from operators.services import filing_submit
 
 
 def _date(value: str) -> date:

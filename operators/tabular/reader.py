@@ -2,7 +2,7 @@
 
 CSV: UTF-8 (with or without BOM) or Windows-1251, delimiter `,` or `;`
 (detected from the header), CRLF or LF. XLSX: the first sheet, streamed
-by operators/intake/xlsx.py with its sizes capped before and while reading.
+by operators/tabular/xlsx.py with its sizes capped before and while reading.
 Rows are numbered as the operator's spreadsheet numbers them: the header is
 row 1, and each CSV record (even one with a quoted line break) is one row.
 """
@@ -22,8 +22,8 @@ from time import monotonic
 
 from django.conf import settings
 
-from operators.intake.errors import RowError
-from operators.intake.xlsx import XlsxRefused, sheet_rows
+from operators.tabular.errors import RowError
+from operators.tabular.xlsx import XlsxRefused, sheet_rows
 
 # Longer than any valid row of any kind (9 columns of at most ~64 characters);
 # a longer line is refused without building a 10 MB string field by field.
@@ -229,7 +229,7 @@ def _refused(exc: XlsxRefused) -> FileRejected:
 
 
 def open_xlsx(path: Path, *, deadline: Deadline | None = None) -> Table:
-    """The first sheet, streamed by the bounded reader (operators/intake/xlsx.py)."""
+    """The first sheet, streamed by the bounded reader (operators/tabular/xlsx.py)."""
     values = sheet_rows(path, deadline=deadline.at if deadline is not None else None)
     try:
         first = next(values, None)

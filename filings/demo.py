@@ -5,7 +5,7 @@ For the operators and platforms already in the database: transfer registers
 late returns, about half of the value never coming back), client registers,
 operator profiles; some filings late, some missing, some rejected first (and
 not always resubmitted), a few with declared totals that do not match.
-Every filing goes through operators.services.filing_submit, as an upload does.
+Every filing goes through filings.services.filing_submit, as an upload does.
 """
 
 import random
@@ -17,10 +17,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from filings.services import filing_submit
+from filings.validate import MINSK
 from operators.calendar import filing_due_date, period_containing, reporting_start
-from operators.intake.validate import MINSK
 from operators.models import Activity, FilingKind, ForeignPlatform, Operator, Periodicity
-from operators.services import filing_submit
 
 TRANSFER_HEADER = "external_id,occurred_at,direction,investor_ref,platform,platform_country,asset,amount,value_byn\n"
 ASSETS = [("USDT", Decimal("3.25")), ("BTC", Decimal("310000")), ("ETH", Decimal("11000")), ("TON", Decimal("17"))]

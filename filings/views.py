@@ -17,12 +17,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from auditlog.services import audit_event_record
 from config.spreadsheets import safe_cell
-from operators.intake.errors import RowError
-from operators.intake.reader import FileRejected, open_table
+from filings import hooks
+from filings.services import filing_submit
 from operators.models import FilingKind, FilingStatus, Operator, RegistrationFiling
 from operators.roles import is_auditor, operator_ids_for, restrict_to_user
-from operators.services import filing_submit
+from operators.tabular.errors import RowError
+from operators.tabular.reader import FileRejected, open_table
 
 ERRORS_PER_PAGE = 100
 
@@ -107,7 +109,7 @@ def filing_list(request):
         errors_page = Paginator(result.errors, ERRORS_PER_PAGE).get_page(1)
     return render(
         request,
-        "operators/filing_list.html",
+        "filings/filing_list.html",
         {
             "form": form,
             "page": page,
@@ -123,19 +125,13 @@ def filing_list(request):
 
 
 def _operator_desk(user, own_ids: list[int]) -> tuple[list, list]:
-    """For operator staff: periods due soon or missed, and confirmed flags awaiting an answer."""
-    from audits.selectors import flag_list
-    from audits.ui_selectors import filing_timeline
+    """For operator staff: periods due soon or missed, and confirmed flags awaiting an answer.
 
-    if not own_ids or is_auditor(user):
+    Both come from the audits app through filings.hooks.operator_desk (audits/filing_hooks.py).
+    """
+    if not own_ids or is_auditor(user) or not hooks.operator_desk:
         return [], []
-    calendar = [
-        (operator, row)
-        for operator in Operator.objects.filter(pk__in=own_ids).order_by("name")
-        for row in filing_timeline(operator=operator)
-        if row.state in ("missing", "not_due")
-    ]
-    return calendar, list(flag_list(user=user)[:50])
+    return hooks.operator_desk[0](user=user, operator_ids=own_ids)
 
 
 ERROR_SORTS = {"row": ("row", "id"), "column": ("column", "row", "id"), "code": ("code", "row", "id")}
@@ -150,7 +146,7 @@ def filing_detail(request, pk: int):
     errors_page = Paginator(filing.errors.order_by(*order), ERRORS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
-        "operators/filing_detail.html",
+        "filings/filing_detail.html",
         {
             "filing": filing,
             "errors_page": errors_page,
@@ -158,11 +154,6 @@ def filing_detail(request, pk: int):
             "pending": filing.status in (FilingStatus.RECEIVED, FilingStatus.PROCESSING),
         },
     )
-
-
-def _neutralise(value: object) -> str:
-    # Formulas neutralised, control characters XLSX cannot hold made visible (config.spreadsheets).
-    return safe_cell("" if value is None else str(value))
 
 
 def _report_rows(filing: RegistrationFiling):
@@ -206,40 +197,53 @@ def _report_rows(filing: RegistrationFiling):
     return [*header, "errors"], rows(), info
 
 
+def _safe_rows(header: list[str], rows, counter: list[int]):
+    """Every cell through the one formula-escaping helper (config.spreadsheets.safe_cell); counts the rows."""
+    yield [safe_cell(h) for h in header]
+    for row in rows:
+        counter[0] += 1
+        yield [safe_cell(c) for c in row]
+
+
 @login_required
 def filing_error_report(request, pk: int, fmt: str):
-    """The error report as CSV (the operator's own encoding and delimiter) or XLSX."""
+    """The error report as CSV (the operator's own encoding and delimiter) or XLSX; one export.filing_errors event."""
     if fmt not in ("csv", "xlsx"):
         raise Http404
     filing = get_object_or_404(_filings_for(request.user), pk=pk)
     header, rows, info = _report_rows(filing)
     name = f"errors_{filing.operator.unp}_{filing.kind}_{filing.period_start:%Y-%m-%d}"
+    written = [0]
     if fmt == "xlsx":
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("errors")
-        ws.append([_neutralise(h) for h in header])
-        for row in rows:
-            ws.append([_neutralise(c) for c in row])
+        for row in _safe_rows(header, rows, written):
+            ws.append(row)
         out = io.BytesIO()
         wb.save(out)
         response = HttpResponse(
             out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-        return response
-    text = io.StringIO()
-    writer = csv.writer(text, delimiter=info["delimiter"], lineterminator="\r\n")
-    writer.writerow([_neutralise(h) for h in header])
-    for row in rows:
-        writer.writerow([_neutralise(c) for c in row])
-    # The bytes in the filer's own encoding (UTF-8 with a BOM, or Windows-1251); the header names
-    # it by its registered label ("utf-8-sig" is Python's codec name, not a charset).
-    utf8 = info["encoding"].startswith("utf-8")
-    encoding, label = ("utf-8-sig", "utf-8") if utf8 else (info["encoding"], "windows-1251")
-    response = HttpResponse(
-        text.getvalue().encode(encoding, errors="replace"), content_type=f"text/csv; charset={label}"
+    else:
+        text = io.StringIO()
+        csv.writer(text, delimiter=info["delimiter"], lineterminator="\r\n").writerows(
+            _safe_rows(header, rows, written)
+        )
+        # The bytes in the filer's own encoding (UTF-8 with a BOM, or Windows-1251); the header names
+        # it by its registered label ("utf-8-sig" is Python's codec name, not a charset).
+        utf8 = info["encoding"].startswith("utf-8")
+        encoding, label = ("utf-8-sig", "utf-8") if utf8 else (info["encoding"], "windows-1251")
+        response = HttpResponse(
+            text.getvalue().encode(encoding, errors="replace"), content_type=f"text/csv; charset={label}"
+        )
+    audit_event_record(
+        actor=request.user,
+        action="export.filing_errors",
+        obj=filing,
+        ip=request.META.get("REMOTE_ADDR"),
+        details={"filing": filing.pk, "format": fmt, "rows": written[0]},
     )
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response

@@ -16,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from stdnum.by import unp as stdnum_unp
 
-from operators.intake.errors import ErrorList
 from operators.models import Activity, FilingKind, KycLevel
+from operators.tabular.errors import ErrorList
 from operators.validators import is_country_code
 
 MINSK = ZoneInfo("Europe/Minsk")

@@ -3,7 +3,7 @@
 openpyxl trusts what a file declares: its read-only sheet pads every row to the
 declared ``<dimension>`` (``A1:XFD1048576`` is 17 billion cells), it builds the
 whole shared-string table before the first row, and it accumulates a text node
-however long it is. So operators/intake/xlsx.py reads the same parts itself,
+however long it is. So operators/tabular/xlsx.py reads the same parts itself,
 with expat, and refuses the file the moment any of it passes a cap. This module
 holds the caps and the checks of everything but the sheet's rows:
 
@@ -26,7 +26,7 @@ from xml.parsers import expat
 from django.conf import settings
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
 
-from operators.intake.errors import RowError
+from operators.tabular.errors import RowError
 
 CHUNK = 256 * 1024
 # Excel's own limits: 32,767 characters in a cell.

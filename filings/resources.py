@@ -1,6 +1,6 @@
 """django-import-export resources for the small filings (client registers, operator profiles).
 
-Rows reach these resources already validated by operators/intake/validate.py
+Rows reach these resources already validated by filings/validate.py
 (which reports every error at once); the resources only write them.
 """
 

@@ -11,7 +11,7 @@ next upload (inserting its filing row) waited for the whole import: a 500 after
 the web server's 120 s timeout.
 
 The lock is taken only for the import transaction (phase two): the file is read
-first, with no lock held (operators.intake.reader.prepare_table).
+first, with no lock held (operators.tabular.reader.prepare_table).
 """
 
 from django.db import OperationalError, connection, transaction
