@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from api.models import ApiToken, Scope
 from api.services import api_token_create, api_token_revoke
-from audits.admin_audit import AuditedAdminMixin
+from auditlog.admin_audit import AuditedAdminMixin
 from operators.models import OperatorMembership
 from operators.roles import is_supervisor
 

@@ -9,7 +9,7 @@ from api.access import AgencyClient, access_for_token
 from api.selectors import api_token_by_key_hash
 from api.services import api_token_touch, key_hash
 from api.throttling import AuthFailureLimit, TokenRateThrottle
-from audits.services import audit_event_record
+from auditlog.services import audit_event_record
 
 KEYWORD = "Token"
 

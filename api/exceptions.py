@@ -5,7 +5,7 @@
 `errors` appears only on 400. Bad input never becomes a 500: Django's own
 request errors (body too large, bad multipart) are mapped here as well.
 Refusals (403/404) of authenticated callers are logged and recorded by
-audits.middleware.RefusalAuditMiddleware, for the API as for the pages.
+auditlog.middleware.RefusalAuditMiddleware, for the API as for the pages.
 """
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation

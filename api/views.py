@@ -24,8 +24,8 @@ from api.pagination import IdCursorPagination
 from api.permissions import ScopePermission
 from api.schema import ApiAutoSchema
 from api.throttling import TokenRateThrottle
+from auditlog.services import audit_event_record
 from audits.models import Flag, FlagStatus
-from audits.services import audit_event_record
 from filings.services import filing_submit
 from operators.models import FilingError, ForeignPlatform, Operator, RegistrationFiling
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat, RunStatus

@@ -5,10 +5,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from auditlog.admin_audit import AuditedAdminMixin
 from audits import services
-from audits.admin_audit import AuditedAdminMixin
-from audits.models import AuditEvent, Flag, FlagNote, HighRiskCountry, OperatorRisk, Rule, ScanRun
-from config.admin import ReadOnlyAdmin
+from audits.models import Flag, FlagNote, HighRiskCountry, OperatorRisk, Rule, ScanRun
 
 
 @admin.register(Rule)
@@ -85,16 +84,6 @@ class FlagAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "actor_username", "ip", "action", "object_type", "object_id", "object_repr"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["actor_username", "object_id", "object_repr", "action"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in AuditEvent._meta.fields]
 
 
 @admin.register(OperatorRisk)

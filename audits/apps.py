@@ -6,8 +6,8 @@ class AuditsConfig(AppConfig):
     name = "audits"
     verbose_name = _("Проверки / Audits")
 
-    def ready(self):
-        from audits import filing_hooks, receivers  # noqa: F401 - connects the failed-login and lockout receivers
+    def ready(self) -> None:
+        from audits import filing_hooks
 
         # The operator staff's desk on the filings page (filings.hooks: the intake does not import audits).
         filing_hooks.register()

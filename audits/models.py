@@ -1,4 +1,4 @@
-"""Rule catalogue, flags and their review, the operator risk score and the append-only audit log."""
+"""Rule catalogue, flags and their review, the operator risk score (the audit log: auditlog.models)."""
 
 from django.conf import settings
 from django.db import models
@@ -66,6 +66,12 @@ class FlagStatus(models.TextChoices):
     DISMISSED = "dismissed", _("Отклонён / Dismissed")
     REFERRED = "referred", _("Передан / Referred")
     CLEARED = "cleared", _("Снят (условие исчезло) / Cleared")
+
+
+# Flags an auditor still has to decide (the queue, the review's starting points, what a scan keeps fresh).
+ACTIVE_STATUSES = (FlagStatus.OPEN, FlagStatus.IN_REVIEW)
+# Flags an auditor decided: a scan never changes them (a dismissed flag may come back, see the scan).
+DECIDED_STATUSES = (FlagStatus.CONFIRMED, FlagStatus.DISMISSED, FlagStatus.REFERRED)
 
 
 class Agency(models.TextChoices):
@@ -218,48 +224,3 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator_id} {self.filing_kind} {self.period_start} {self.reminder}"
-
-
-class AuditEvent(models.Model):
-    """Append-only log entry. `hash` = SHA-256 of this event's content including `prev_hash`.
-
-    No foreign keys on purpose: deleting a user or a flag must never cascade into the log
-    (and on PostgreSQL a trigger refuses UPDATE and DELETE on this table).
-    On PostgreSQL events are written by the function `audits_events_append` (migration 0005),
-    which names these columns: a change to them needs a new version of that function.
-    """
-
-    created_at = models.DateTimeField(db_index=True)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_username = models.CharField(max_length=150, blank=True)
-    # Text, not inet: the hash covers exactly the string written (inet would re-format IPv6).
-    ip = models.CharField(max_length=45, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=100, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField(max_length=255, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    details = models.JSONField(null=True, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name = _("событие журнала / audit event")
-        verbose_name_plural = _("журнал аудита / audit log")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
-
-
-class AuditChainHead(models.Model):
-    """Singleton (pk=1): the last event's id and hash. Locked FOR UPDATE while appending, so
-    concurrent writers chain one after the other; also lets verify notice a deleted last event."""
-
-    last_event_id = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64)
-
-    def __str__(self) -> str:
-        return f"head #{self.last_event_id}"

@@ -1,10 +1,10 @@
-"""Reads of the audits app: the auditors' queue, one flag with its history, the audit log check."""
+"""Reads of the audits app: the auditors' queue, one flag with its history."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, Q, QuerySet
 
-from audits.chain import CONTENT_FIELDS, GENESIS_HASH, ChainBreak, chain_verify
-from audits.models import AuditChainHead, AuditEvent, Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
+from auditlog.models import AuditEvent
+from audits.models import Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
 from operators.roles import is_auditor, operator_ids_for
 
 User = AbstractBaseUser | AnonymousUser
@@ -60,21 +60,3 @@ def operator_risk_get(*, operator_id: int) -> OperatorRisk | None:
 
 def flags_not_cleared() -> QuerySet[Flag]:
     return Flag.objects.exclude(status=FlagStatus.CLEARED).select_related("operator", "rule").order_by("id")
-
-
-def audit_log_verify(*, chunk_size: int = 5000) -> ChainBreak | None:
-    """Check the whole hash chain; None when intact, else the first broken event."""
-    from audits.services import hashable
-
-    head = AuditChainHead.objects.filter(pk=1).values("last_event_id", "last_hash").first() or {
-        "last_event_id": 0,
-        "last_hash": GENESIS_HASH,
-    }
-    fields = ["id", *CONTENT_FIELDS, "hash"]
-
-    def rows():
-        qs = AuditEvent.objects.order_by("id").values(*fields)
-        for row in qs.iterator(chunk_size=chunk_size):
-            yield hashable(row)
-
-    return chain_verify(rows(), head_last_id=head["last_event_id"], head_last_hash=head["last_hash"])

@@ -27,11 +27,3 @@ def send_filing_reminders() -> int:
     """Daily; sends each reminder once whatever the number of runs."""
     return services.reminders_send()
 
-
-@shared_task(name="audits.checkpoint_audit_log")
-def checkpoint_audit_log() -> dict:
-    """Every 10 minutes from beat: anchor the audit log's head in a signed file outside the database."""
-    from audits.checkpoints import checkpoint_write
-
-    checkpoint = checkpoint_write(source="beat")
-    return {"last_event_id": checkpoint.last_event_id, "count": checkpoint.count}

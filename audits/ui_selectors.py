@@ -11,19 +11,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
-from audits.models import Flag, FlagStatus, NoteKind, Rule
+from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, Rule
 from operators.calendar import periods_owed
 from operators.models import FilingKind, FilingStatus, Operator, OperatorStatus, RegistrationFiling
 from outflows import selectors as outflow_selectors
 from outflows.models import CrossBorderTransfer, Dimension, Direction
 
-OPEN_STATUSES = (FlagStatus.OPEN, FlagStatus.IN_REVIEW)
-
 
 def flag_counts_by_rule_and_severity() -> list[dict]:
     """Open and in-review flags per rule and severity: [{rule__code, rule__title, severity, count}]."""
     return list(
-        Flag.objects.filter(status__in=OPEN_STATUSES)
+        Flag.objects.filter(status__in=ACTIVE_STATUSES)
         .values("rule__code", "rule__title", "severity")
         .annotate(count=Count("id"))
         .order_by("-count", "rule__code")
@@ -35,7 +33,7 @@ def overdue_filings(*, limit: int = 20) -> list[dict]:
 
     Read from the flags, not recomputed here, so the dashboard shows what the scan decided."""
     flags = (
-        Flag.objects.filter(status__in=(*OPEN_STATUSES, FlagStatus.CONFIRMED), rule__code="MISSING_FILING")
+        Flag.objects.filter(status__in=(*ACTIVE_STATUSES, FlagStatus.CONFIRMED), rule__code="MISSING_FILING")
         .select_related("operator")
         .order_by("opened_at")[:limit]
     )
@@ -98,7 +96,7 @@ def operator_queue(
     """Operators with flags matching the filters (open or in review by default), riskiest first.
 
     `assignee` is "me", "none" or a user id. Auditors only (callers check)."""
-    flag_filter = Q(flags__status__in=[status]) if status else Q(flags__status__in=OPEN_STATUSES)
+    flag_filter = Q(flags__status__in=[status]) if status else Q(flags__status__in=ACTIVE_STATUSES)
     if rule:
         flag_filter &= Q(flags__rule__code=rule)
     if severity:
@@ -181,8 +179,6 @@ def operator_flags(*, operator: Operator, confirmed_only: bool) -> QuerySet[Flag
 
 
 def operator_answers(*, operator: Operator):
-    from audits.models import FlagNote
-
     return (
         FlagNote.objects.filter(flag__operator=operator, kind=NoteKind.ANSWER)
         .select_related("flag__rule", "author")

@@ -5,9 +5,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
+from auditlog.services import audit_event_record
 from audits import ui_selectors
 from audits.models import FlagStatus, Severity
-from audits.services import audit_event_record
 from config.spreadsheets import export_response
 from operators.models import Activity, OperatorStatus
 from operators.roles import require_auditor

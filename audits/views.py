@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from auditlog.services import audit_event_record
 from audits import selectors, services
 from audits.models import Agency, Flag, FlagStatus, Rule
 from audits.tasks import scan_violations
@@ -25,7 +26,7 @@ def _ip(request) -> str:
 
 
 def _refused(request, reason: str) -> Http404:
-    """Answer 404 to an authenticated user's refusal; audits.middleware.RefusalAuditMiddleware
+    """Answer 404 to an authenticated user's refusal; auditlog.middleware.RefusalAuditMiddleware
     records it (one event per refusal, DESIGN section 7) with this reason."""
     request.refusal_reason = reason
     return Http404()
@@ -37,7 +38,7 @@ def flag_list(request):
     if request.method == "POST":
         if not is_auditor(request.user):
             raise PermissionDenied
-        services.audit_event_record(actor=request.user, action="scan.requested", ip=_ip(request))
+        audit_event_record(actor=request.user, action="scan.requested", ip=_ip(request))
         scan_violations.delay_on_commit(request.user.pk)
         messages.info(request, _("Проверка запущена; обновите страницу через несколько минут."))
         return redirect("audits:flag_list")

@@ -136,7 +136,7 @@ def load(rows: int) -> None:
 
     from api.models import ApiToken
     from api.services import api_token_create
-    from audits.models import AuditEvent
+    from auditlog.models import AuditEvent
     from operators.models import ForeignPlatform, Operator, RegistrationFiling
     from outflows.models import OutflowRun, OutflowStat
 

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # The audit log: after axes (its receivers run after axes's own), before every app that writes to it.
+    "auditlog",
     "operators",
     "filings",
     "outflows",
@@ -72,7 +74,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # NUL, control characters or non-UTF-8 bytes in a parameter: a 400 (with the headers above), not a 500.
     "config.middleware.RefuseControlCharactersMiddleware",
-    "audits.middleware.RefusalAuditMiddleware",
+    "auditlog.middleware.RefusalAuditMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -6,7 +6,7 @@ Supervisors edit the calendar here; filings themselves are read-only records
 
 from django.contrib import admin
 
-from audits.admin_audit import AuditedAdminMixin
+from auditlog.admin_audit import AuditedAdminMixin
 from config.admin import DateHierarchyAdmin
 from operators.models import ClientRecord, FilingCalendar, FilingError, OperatorProfileRecord, RegistrationFiling
 

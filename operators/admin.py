@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from audits.admin_audit import AuditedAdminMixin, AuditedExportMixin
+from auditlog.admin_audit import AuditedAdminMixin, AuditedExportMixin
 from config.admin import ImportExportAdmin, ReadOnlyAdmin
 from config.spreadsheets import SafeCSV, SafeXLSX
 from operators.import_formats import BoundedImportAdminMixin, BoundedRegistryImportMixin

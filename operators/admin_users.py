@@ -4,7 +4,7 @@ Replaces the stock user and group admins. For anyone but a superuser the user fo
 superuser, staff or permission fields and offer only the portal's role groups; a field that is not
 in the form is ignored by the admin, and operators.accounts.user_roles_set enforces the rest on the
 server. Group permissions, OTP devices and login-lockout records are for superusers alone.
-Every change is written to the audit log (audits.admin_audit).
+Every change is written to the audit log (auditlog.admin_audit).
 """
 
 from django.contrib import admin
@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from audits.admin_audit import AuditedAdminMixin
+from auditlog.admin_audit import AuditedAdminMixin
 from operators.accounts import role_groups, user_manageable, user_roles_set
 from operators.roles import is_supervisor
 

@@ -6,6 +6,7 @@ never the groups directly.
 """
 
 from django.apps import apps as django_apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -14,26 +15,27 @@ from django.http import Http404
 AUDITORS = "auditors"
 SUPERVISORS = "supervisors"
 
-# Model permissions per group. Auditors read everything; supervisors also manage
-# the registry, the rule catalogue, the filing calendar, users and agency tokens.
-# Models not installed (yet) are skipped, so every app's migration can call
-# groups_sync() again once its own models exist.
-READ_EVERYTHING_APPS = ("operators", "outflows", "audits", "api")
+# Model permissions per group, the only definition of them: groups_sync() sets exactly these,
+# after every `migrate` (post_migrate, operators/apps.py; also after a test's flush) and from
+# operators/0002. Auditors read everything; supervisors also manage the registry, the rule
+# catalogue (rules are code: edited, never added or deleted), the high-risk list, the filing
+# calendar, users and agency tokens. Models not installed (yet) are skipped.
+READ_EVERYTHING_APPS = ("auditlog", "operators", "outflows", "audits", "api")
+_ALL = ("view", "add", "change", "delete")
 SUPERVISOR_MANAGES = {
-    "operators": ("operator", "foreignplatform", "operatormembership", "filingcalendar"),
-    "audits": ("rule", "highriskcountry"),
-    "api": ("apitoken",),
-    "auth": ("user",),
+    "operators": {"operator": _ALL, "foreignplatform": _ALL, "operatormembership": _ALL, "filingcalendar": _ALL},
+    "audits": {"rule": ("view", "change"), "highriskcountry": _ALL},
+    "api": {"apitoken": _ALL},
+    "auth": {"user": _ALL},
 }
 
 
-def groups_sync(*, apps=django_apps) -> None:
-    """Create the `auditors` and `supervisors` groups and grant their permissions. Idempotent.
+def groups_sync(*, apps=django_apps, **signal_kwargs) -> None:
+    """Create the `auditors` and `supervisors` groups and give them exactly their permissions. Idempotent.
 
-    Called by migrations (with their historical `apps`) and by tests after a flush.
+    Called after every migrate (post_migrate, with the migrated `apps`), by operators/0002 (with its
+    historical `apps`) and by the test factories after a flush.
     """
-    from django.contrib.auth.management import create_permissions
-
     for app_config in apps.get_app_configs():
         # Historical app configs (in migrations) have no models_module, and
         # create_permissions skips an app without one.
@@ -46,15 +48,14 @@ def groups_sync(*, apps=django_apps) -> None:
     readable = permission_model.objects.filter(
         content_type__app_label__in=READ_EVERYTHING_APPS, codename__startswith="view_"
     )
-    auditors, _ = group_model.objects.get_or_create(name=AUDITORS)
-    auditors.permissions.add(*readable)
-    supervisors, _ = group_model.objects.get_or_create(name=SUPERVISORS)
-    supervisors.permissions.add(*readable)
+    managed = permission_model.objects.none()
     for app_label, models in SUPERVISOR_MANAGES.items():
-        codenames = [f"{action}_{model}" for model in models for action in ("view", "add", "change", "delete")]
-        supervisors.permissions.add(
-            *permission_model.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-        )
+        codenames = [f"{action}_{model}" for model, actions in models.items() for action in actions]
+        managed |= permission_model.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+    auditors, _ = group_model.objects.get_or_create(name=AUDITORS)
+    auditors.permissions.set(readable)
+    supervisors, _ = group_model.objects.get_or_create(name=SUPERVISORS)
+    supervisors.permissions.set(readable | managed)
 
 
 def _groups(user: User | AnonymousUser) -> set[str]:

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from audits.services import audit_event_record
+from auditlog.services import audit_event_record
 from config.spreadsheets import export_response
 from operators.roles import require_auditor
 from outflows import selectors

@@ -5,6 +5,7 @@ set-based query over the whole registry (a fixed number of queries whatever
 the number of operators) returning what is wrong now, with evidence.
 """
 
+from audits.rules import transfers
 from audits.rules.filings import (
     declared_totals_mismatch,
     late_filing,
@@ -28,10 +29,6 @@ RULES = {
     "PROFILE_MISMATCH": profile_mismatch,
 }
 
-# Rules that read ScanContext.transfers (the shared passes over the transfers table).
-TRANSFER_RULES = {
-    "CERTIFICATE_EXPIRED",
-    "UNREGISTERED_CLIENT",
-    "UNKNOWN_PLATFORM",
-    "HIGH_RISK_JURISDICTION",
-}
+# Rules that read ScanContext.transfers (the shared passes over the transfers table): those of
+# rules/transfers.py, whose module says so; a rule added there is one without further ado.
+TRANSFER_RULES = frozenset(code for code, rule in RULES.items() if rule.__module__ == transfers.__name__)

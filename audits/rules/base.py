@@ -5,14 +5,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from zoneinfo import ZoneInfo
 
-from operators.models import FilingStatus, Operator, RegistrationFiling
-
-MINSK = ZoneInfo("Europe/Minsk")
-# A filing counts as filed once it was accepted; a superseded filing was accepted
-# before a newer one replaced it.
-FILED_STATUSES = (FilingStatus.ACCEPTED, FilingStatus.SUPERSEDED)
+from audits.rules.constants import MINSK
+from audits.rules.summary import TransferSummary, transfer_summary
+from operators.models import Operator, RegistrationFiling
 
 
 @dataclass
@@ -84,10 +80,8 @@ class ScanContext:
         )
 
     @cached_property
-    def transfers(self):
+    def transfers(self) -> TransferSummary:
         """The one grouped pass over the transfers that the transfer rules share (rules/summary.py)."""
-        from audits.rules.summary import transfer_summary
-
         return transfer_summary(today=self.today)
 
 

@@ -10,7 +10,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from audits.rules.base import FILED_STATUSES, Candidate, ScanContext, iso, local_date, money, param
+from audits.rules.base import Candidate, ScanContext, iso, local_date, money, param
+from audits.rules.constants import FILED_STATUSES
 from audits.rules.summary import filing_totals
 from operators.calendar import FilingCalendarRules, calendar_rules, filing_due_date, periods_owed
 from operators.models import FilingKind, FilingStatus, Operator, OperatorProfileRecord

@@ -31,7 +31,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from audits.models import HighRiskCountry
-from audits.rules.base import FILED_STATUSES, MINSK
+from audits.rules.constants import FILED_STATUSES, MINSK
 from operators.models import ClientRecord, FilingKind, ForeignPlatform, Operator, RegistrationFiling
 from outflows.models import CrossBorderTransfer, Direction
 

@@ -1,6 +1,6 @@
 """Every pull of transfers or filings is an AuditEvent naming the token, endpoint, filters and row count."""
 
-from audits.models import AuditEvent
+from auditlog.models import AuditEvent
 from tests.api.conftest import client_with
 
 

@@ -16,7 +16,7 @@ from api.models import ApiToken
 from api.selectors import api_token_by_key_hash
 from api.services import key_hash
 from api.views import TransferViewSet
-from audits.models import AuditEvent
+from auditlog.models import AuditEvent
 from outflows.models import CrossBorderTransfer
 from tests.api.conftest import client_with, make_run
 

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from rest_framework.test import APIClient
 
-from audits.models import AuditEvent
+from auditlog.models import AuditEvent
 from tests.api.conftest import client_with
 
 

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from audits.models import AuditEvent, Flag, FlagStatus, Rule
+from auditlog.models import AuditEvent
+from audits.models import Flag, FlagStatus, Rule
 from audits.services import scan_run
 from tests.audits import helpers as h
 
@@ -55,4 +56,4 @@ def test_auditor_cannot_change_rules_but_takes_flags_in_the_admin(client):
     client.post(reverse("admin:audits_flag_changelist"), {"action": "take", "_selected_action": [flag.pk]})
     flag.refresh_from_db()
     assert flag.status == FlagStatus.IN_REVIEW
-    assert client.get(reverse("admin:audits_auditevent_changelist")).status_code == 200
+    assert client.get(reverse("admin:auditlog_auditevent_changelist")).status_code == 200

@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from api.models import ApiToken
-from audits.models import AuditEvent, HighRiskCountry, Rule
+from auditlog.models import AuditEvent
+from audits.models import HighRiskCountry, Rule
 from operators.models import FilingCalendar, Operator
 from operators.resources import OperatorResource
 from operators.roles import AUDITORS

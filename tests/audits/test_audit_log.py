@@ -9,10 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
-from audits.chain import CONTENT_FIELDS, HASH_TAIL, event_hash, event_hash_prefix
-from audits.models import AuditChainHead, AuditEvent
-from audits.selectors import audit_log_verify
-from audits.services import _event_content, _events_append, _events_append_orm, audit_event_record, hashable
+from auditlog.chain import CONTENT_FIELDS, HASH_TAIL, event_hash, event_hash_prefix
+from auditlog.models import AuditChainHead, AuditEvent
+from auditlog.selectors import audit_log_verify
+from auditlog.services import _events_append_orm, audit_event_record, event_content, events_append, hashable
 from tests.audits import helpers as h
 
 pytestmark = pytest.mark.django_db
@@ -185,10 +185,10 @@ def test_append_is_one_statement_and_creates_the_head(django_assert_num_queries)
 
 def test_a_batch_is_chained_in_order():
     contents = [
-        _event_content(actor=None, action="flag.opened", obj=None, ip=None, before=None, after={"n": n}, details=None)
+        event_content(actor=None, action="flag.opened", obj=None, ip=None, before=None, after={"n": n}, details=None)
         for n in range(5)
     ]
-    events = _events_append(contents)
+    events = events_append(contents)
     assert [e.after["n"] for e in events] == list(range(5))
     assert [e.pk for e in events] == sorted(e.pk for e in events)
     assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
@@ -201,7 +201,7 @@ def test_the_orm_writer_and_the_sql_writer_share_one_chain():
     """The portable writer (other databases) and the PostgreSQL function lock the same head."""
 
     def content(n):
-        return _event_content(actor=None, action="x", obj=None, ip=None, before=None, after=None, details={"n": n})
+        return event_content(actor=None, action="x", obj=None, ip=None, before=None, after=None, details={"n": n})
 
     audit_event_record(actor=None, action="x", details={"n": 0})
     _events_append_orm([content(1), content(2)])
@@ -245,7 +245,7 @@ def test_concurrent_writers_of_both_kinds_and_batches_keep_one_chain():
 
     def content(i, j, k):
         details = {"writer": i, "n": j, "k": k}
-        return _event_content(actor=None, action="x", obj=None, ip=None, before=None, after=None, details=details)
+        return event_content(actor=None, action="x", obj=None, ip=None, before=None, after=None, details=details)
 
     def write(i):
         try:
@@ -253,7 +253,7 @@ def test_concurrent_writers_of_both_kinds_and_batches_keep_one_chain():
                 if i % 3 == 0:
                     audit_event_record(actor=None, action="api.pull", details={"writer": i, "n": j})
                 elif i % 3 == 1:
-                    _events_append([content(i, j, k) for k in range(3)])
+                    events_append([content(i, j, k) for k in range(3)])
                 else:
                     _events_append_orm([content(i, j, 0)])
         except Exception as exc:  # noqa: BLE001 - reported below

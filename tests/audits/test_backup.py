@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from audits.backup import backup_verify
-from audits.services import audit_event_record
+from auditlog.backup import backup_verify
+from auditlog.services import audit_event_record
 from tests.factories import OperatorFactory, auditor
 from tests.operators.intake_helpers import SAMPLES, submit
 

@@ -11,9 +11,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from audits.checkpoints import CheckpointRefused, audit_log_check, checkpoint_write, checkpoints_read
-from audits.services import audit_event_record
-from audits.tasks import checkpoint_audit_log
+from auditlog.checkpoints import CheckpointRefused, audit_log_check, checkpoint_write, checkpoints_read
+from auditlog.services import audit_event_record
+from auditlog.tasks import checkpoint_audit_log
 from config.celery import app
 from tests.conftest import wait_for
 
@@ -85,7 +85,7 @@ def test_a_checkpoint_signed_with_another_key_is_reported(settings):
 
 @pytest.mark.django_db
 def test_the_key_comes_from_the_environment_else_from_secret_key_with_its_own_salt(settings):
-    from audits.checkpoints import checkpoint_key
+    from auditlog.checkpoints import checkpoint_key
 
     settings.AUDIT_CHECKPOINT_KEY = ""
     derived = checkpoint_key()

@@ -19,10 +19,10 @@ import yaml
 from django.conf import settings
 from django.db import connection
 
-from audits.chain import event_hash_prefix
-from audits.checkpoints import audit_log_check
-from audits.models import AuditEvent
-from audits.services import _event_content, audit_event_record, hashable
+from auditlog.chain import event_hash_prefix
+from auditlog.checkpoints import audit_log_check
+from auditlog.models import AuditEvent
+from auditlog.services import audit_event_record, event_content, hashable
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +43,7 @@ def _refused(conn: psycopg.Connection, sql: str, params=()) -> str:
 
 def _append(conn: psycopg.Connection, action: str) -> int:
     content = hashable(
-        _event_content(actor=None, action=action, obj=None, ip="", before=None, after=None, details=None)
+        event_content(actor=None, action=action, obj=None, ip="", before=None, after=None, details=None)
     )
     content["hash_prefix"] = event_hash_prefix(content)
     row = conn.execute("SELECT event_id FROM audits_events_append(%s::jsonb)", [json.dumps([content])]).fetchone()
@@ -98,8 +98,8 @@ def test_the_application_runs_as_the_app_role():
     }
     code = (
         "import django; django.setup(); from django.contrib.auth.models import Group, User; "
-        "from audits.services import audit_event_record; "
-        "from audits.checkpoints import checkpoint_write; from django.db import connection; "
+        "from auditlog.services import audit_event_record; "
+        "from auditlog.checkpoints import checkpoint_write; from django.db import connection; "
         "u = User.objects.create_user('app-role-user'); u.groups.add(Group.objects.create(name='app-role'));"
         "audit_event_record(actor=u, action='test.app_role'); cp = checkpoint_write(source='beat'); "
         "cur = connection.cursor(); cur.execute('SELECT current_user'); print(cur.fetchone()[0], cp.count)"

@@ -11,14 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audits.models import Flag, FlagStatus, OperatorRisk
-from audits.services import (
-    SCAN_LOCK_KEY,
-    ScanAlreadyRunning,
-    flag_confirm,
-    flag_dismiss,
-    flag_refer,
-    scan_run,
-)
+from audits.services import SCAN_LOCK_KEY, ScanAlreadyRunning, flag_confirm, flag_dismiss, flag_refer, scan_run
 from tests.audits import helpers as h
 
 pytestmark = pytest.mark.django_db

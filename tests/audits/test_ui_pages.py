@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audits.models import AuditEvent, Flag, Rule
+from auditlog.models import AuditEvent
+from audits.models import Flag, Rule
 from operators.models import FilingKind, RegistrationFiling
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
 from tests.factories import OperatorFactory, PlatformFactory, auditor, operator_staff

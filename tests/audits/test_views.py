@@ -7,7 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from audits.models import AuditEvent, Flag, FlagStatus
+from auditlog.models import AuditEvent
+from audits.models import Flag, FlagStatus
 from audits.services import flag_confirm, scan_run
 from tests.audits import helpers as h
 

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from audits.models import AuditEvent, Flag, FlagStatus, NoteKind
+from auditlog.models import AuditEvent
+from audits.models import Flag, FlagStatus, NoteKind
 from audits.services import (
     FlagTransitionError,
     flag_answer,

@@ -45,7 +45,7 @@ def test_a_garbage_forwarded_address_keeps_the_proxys():
 @pytest.mark.django_db
 def test_login_lockout_counts_each_client_behind_the_proxy_apart(client, settings):
     """Five failures from one client lock that client, not every client the proxy forwards."""
-    from audits.models import AuditEvent
+    from auditlog.models import AuditEvent
 
     settings.TRUSTED_PROXIES = [PROXY]
     auditor(username="ivanov")

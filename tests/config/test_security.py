@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from audits.models import AuditEvent
+from auditlog.models import AuditEvent
 from tests.factories import OperatorFactory, UserFactory, operator_staff
 
 pytestmark = pytest.mark.django_db

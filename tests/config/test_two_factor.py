@@ -5,7 +5,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audits.models import AuditEvent
+from auditlog.models import AuditEvent
 from tests.factories import OperatorFactory, auditor, operator_staff, supervisor
 
 pytestmark = pytest.mark.django_db

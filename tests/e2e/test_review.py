@@ -2,7 +2,8 @@
 
 import pytest
 
-from audits.models import AuditEvent, Flag, OperatorRisk, Rule
+from auditlog.models import AuditEvent
+from audits.models import Flag, OperatorRisk, Rule
 from tests.e2e.conftest import login, screenshot
 from tests.factories import OperatorFactory, auditor
 

@@ -12,11 +12,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from audits.chain import CONTENT_FIELDS, GENESIS_HASH, event_hash
-from audits.checkpoints import audit_log_check, checkpoint_write
-from audits.models import AuditEvent
-from audits.selectors import audit_log_verify
-from audits.services import audit_event_record, hashable
+from auditlog.chain import CONTENT_FIELDS, GENESIS_HASH, event_hash
+from auditlog.checkpoints import audit_log_check, checkpoint_write
+from auditlog.models import AuditEvent
+from auditlog.selectors import audit_log_verify
+from auditlog.services import audit_event_record, hashable
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
 
@@ -121,7 +121,7 @@ def test_an_event_removed_from_the_middle_and_resealed_shifts_the_checkpointed_p
 
 
 def test_a_later_checkpoint_refuses_to_anchor_a_rewritten_chain(anchored):
-    from audits.checkpoints import CheckpointRefused
+    from auditlog.checkpoints import CheckpointRefused
 
     edited = anchored[5]
     _as_superuser(("UPDATE audits_auditevent SET action = 'flag.confirm' WHERE id = %s", [edited.pk]))

@@ -1,3 +1,6 @@
+"""manage.py generate_demo_data: every layer's demo data, then the outflow run and the scan (so it lives
+in the top app that may import them all)."""
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 

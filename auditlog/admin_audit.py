@@ -16,7 +16,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from audits.services import audit_event_record
+from auditlog.services import audit_event_record
 
 
 def _ip(request) -> str:

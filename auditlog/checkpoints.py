@@ -1,6 +1,6 @@
 """Signed checkpoints of the audit log's hash chain, kept outside the database.
 
-The hash chain (audits/chain.py) shows an edited event, but whoever can write the
+The hash chain (auditlog/chain.py) shows an edited event, but whoever can write the
 database as a superuser can delete its last events and move the head back, delete
 everything, or edit an event and re-seal every later hash: the chain alone verifies
 again. A checkpoint anchors the chain outside the database: the last event's id and
@@ -32,12 +32,13 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from audits.chain import CONTENT_FIELDS, GENESIS_HASH, ChainBreak, chain_verify, event_hash
-from audits.models import AuditChainHead, AuditEvent
+from auditlog.chain import CONTENT_FIELDS, GENESIS_HASH, ChainBreak, chain_verify, event_hash
+from auditlog.models import AuditChainHead, AuditEvent
+from auditlog.services import hashable
 
 VERSION = 1
 FILE_GLOB = "audit-checkpoints-*.jsonl"
-_KEY_SALT = b"portal.audits.checkpoint-key.v1"
+_KEY_SALT = b"portal.audits.checkpoint-key.v1"  # its name from before auditlog: a new salt orphans every checkpoint
 _FIELDS = ["id", *CONTENT_FIELDS, "hash"]
 
 
@@ -117,8 +118,6 @@ class CheckpointRefused(RuntimeError):
 
 
 def _rows(queryset, chunk_size: int) -> Iterator[dict]:
-    from audits.services import hashable
-
     for row in queryset.order_by("id").values(*_FIELDS).iterator(chunk_size=chunk_size):
         yield hashable(row)
 
@@ -193,7 +192,7 @@ class LogCheck:
 
 
 def audit_log_check(*, directory: Path | None = None, chunk_size: int = 5000) -> LogCheck:
-    """The whole chain (audits.chain.chain_verify) and the chain against every valid checkpoint, in one pass."""
+    """The whole chain (auditlog.chain.chain_verify) and the chain against every valid checkpoint, in one pass."""
     checkpoints, problems = checkpoints_read(directory=directory)
     result = LogCheck(problems=problems, checkpoints=len(checkpoints))
     result.latest = max(checkpoints, key=lambda c: (c.count, c.at), default=None)

@@ -6,7 +6,7 @@ with the SHA-256 of every file. Restore (README "Backups"): `pg_restore` into an
 empty database, copy `media/` to MEDIA_ROOT, then `manage.py backup --verify DIR`
 and `manage.py verify_audit_log`.
 
-Before its dump, a backup anchors the audit log in a signed checkpoint (audits/checkpoints.py),
+Before its dump, a backup anchors the audit log in a signed checkpoint (auditlog/checkpoints.py),
 recorded in the manifest too: the dump holds at least the checkpointed events.
 """
 
@@ -20,6 +20,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+
+from auditlog.checkpoints import CheckpointRefused, checkpoint_write
 
 MANIFEST = "manifest.json"
 
@@ -43,8 +45,6 @@ def _pg_env() -> tuple[list[str], dict[str, str]]:
 
 def _audit_checkpoint() -> dict:
     """A checkpoint of the audit log written now, or why none was (a backup is taken all the same)."""
-    from audits.checkpoints import CheckpointRefused, checkpoint_write
-
     try:
         checkpoint = checkpoint_write(source="backup")
     except CheckpointRefused as exc:

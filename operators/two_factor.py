@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audits.services import audit_event_record
+from auditlog.services import audit_event_record
 
 
 class TokenForm(forms.Form):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audits.backup import backup_create, backup_verify
+from auditlog.backup import backup_create, backup_verify
 
 
 class Command(BaseCommand):

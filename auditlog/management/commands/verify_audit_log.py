@@ -1,9 +1,9 @@
 """manage.py verify_audit_log: exit 0 when the audit log's hash chain is intact and agrees with every
-signed checkpoint (audits/checkpoints.py), else 1 naming the first break and each checkpoint problem."""
+signed checkpoint (auditlog/checkpoints.py), else 1 naming the first break and each checkpoint problem."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audits.checkpoints import audit_log_check, checkpoint_dir
+from auditlog.checkpoints import audit_log_check, checkpoint_dir
 
 
 class Command(BaseCommand):

@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from audits.services import audit_event_record
+from auditlog.services import audit_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _ip(request, ip_address: str | None = None) -> str:
 
 def _lockout_key(username: str, ip: str) -> str:
     digest = hashlib.sha256(f"{username}\x00{ip}".encode()).hexdigest()[:32]
-    return f"audits:lockout-logged:{digest}"
+    return f"audits:lockout-logged:{digest}"  # the key of before auditlog: live windows stay valid
 
 
 def _refused_during_lockout(request, credentials: dict) -> bool:
@@ -43,7 +43,7 @@ def _refused_during_lockout(request, credentials: dict) -> bool:
 
     axes marks the request locked out and, when it counts refused attempts too (its default), has
     counted this one beyond the limit; the attempt that reaches the limit is a real failure.
-    Connected after axes's own receiver (audits comes after axes in INSTALLED_APPS).
+    Connected after axes's own receiver (auditlog comes after axes in INSTALLED_APPS).
     """
     if request is None or not getattr(request, "axes_locked_out", False):
         return False
@@ -51,7 +51,7 @@ def _refused_during_lockout(request, credentials: dict) -> bool:
     return failures is None or failures > get_failure_limit(request, credentials)
 
 
-@receiver(user_login_failed, dispatch_uid="audits.login_failed")
+@receiver(user_login_failed, dispatch_uid="auditlog.login_failed")
 def record_login_failure(sender, credentials, request=None, **kwargs):
     """One event per failed password login: the username tried and the address, never the password."""
     if _refused_during_lockout(request, credentials):
@@ -60,7 +60,7 @@ def record_login_failure(sender, credentials, request=None, **kwargs):
     audit_event_record(actor=None, action="auth.login_failed", ip=_ip(request), details={"username": username})
 
 
-@receiver(user_locked_out, dispatch_uid="audits.lockout")
+@receiver(user_locked_out, dispatch_uid="auditlog.lockout")
 def record_lockout(sender, request, username, ip_address, **kwargs):
     """The lockout, once per username, address and cool-off window (axes announces it on every refusal)."""
     username = (username or "")[:150]
@@ -75,7 +75,7 @@ def record_lockout(sender, request, username, ip_address, **kwargs):
         audit_event_record(actor=None, action="auth.locked_out", ip=ip, details={"username": username})
 
 
-@receiver(post_delete, sender=AccessAttempt, dispatch_uid="audits.lockout_reset")
+@receiver(post_delete, sender=AccessAttempt, dispatch_uid="auditlog.lockout_reset")
 def forget_lockout(sender, instance, **kwargs):
     """A lockout reset (by an administrator, or expired and cleaned) makes the next lockout news again."""
     try:

@@ -1,0 +1,14 @@
+"""The registry pages under /operators/, namespace `operators` (names unchanged): the list is the
+registry's own page (operators.views); the dossier shows flags, so it is served from here."""
+
+from django.urls import path
+
+from audits import dossier_views
+from operators import views
+
+app_name = "operators"
+urlpatterns = [
+    path("", views.operator_list, name="list"),
+    path("<int:pk>/", dossier_views.operator_detail, name="detail"),
+    path("<int:pk>/dossier.<str:fmt>", dossier_views.operator_dossier_export, name="dossier_export"),
+]
