@@ -20,7 +20,8 @@ from django.conf import settings
 from import_export.formats import base_formats
 from import_export.forms import ImportForm
 
-from operators.registry_file import RegistryFileRefused, RowError, registry_dataset, registry_max_upload_bytes
+from operators.registry_file import RegistryFileRefused, registry_dataset, registry_max_upload_bytes
+from operators.tabular.errors import RowError
 from operators.tabular.reader import Deadline, time_budget
 from operators.tabular.xlsx import XlsxRefused, sheet_rows
 
@@ -99,8 +100,7 @@ def _refusal_errors(e: Exception) -> list[RowError] | None:
     if isinstance(e, RegistryFileRefused):
         return e.errors
     if isinstance(e, XlsxRefused):
-        x = e.error
-        return [RowError(x.row, x.column, x.value, x.code, f"{x.message_ru} / {x.message_en}")]
+        return [e.error]
     return None
 
 

@@ -11,8 +11,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from operators.models import Operator, OperatorStatusChange
-from operators.registry_file import RegistryFileRefused, RowError, registry_dataset
+from operators.registry_file import RegistryFileRefused, registry_table
 from operators.resources import OperatorResource, registry_duplicate_unps
+from operators.tabular.errors import RowError
 
 __all__ = ["RegistryImportResult", "RowError", "operator_status_change", "registry_import"]
 
@@ -28,10 +29,15 @@ class RegistryImportResult:
         return not self.errors
 
 
-def _format_errors(dataset: tablib.Dataset, result) -> list[RowError]:
+def _format_errors(dataset: tablib.Dataset, result, numbers: list[int]) -> list[RowError]:
+    """import-export's errors, each at its spreadsheet row (``numbers``: the row of each dataset row)."""
+
+    def row_of(number: int) -> int:  # import-export counts the dataset's rows from 1
+        return numbers[number - 1] if 0 < number <= len(numbers) else number + 1
+
     errors: list[RowError] = []
     for invalid in result.invalid_rows:
-        row_no = invalid.number + 1
+        row_no = row_of(invalid.number)
         for column, messages in invalid.field_specific_errors.items():
             value = ""
             if column in (dataset.headers or []) and invalid.number - 1 < len(dataset):
@@ -42,7 +48,7 @@ def _format_errors(dataset: tablib.Dataset, result) -> list[RowError]:
             errors.append(RowError(row_no, "", "", "invalid", str(message)))
     for number, row_errors in result.row_errors():
         for error in row_errors:
-            errors.append(RowError(number + 1, "", "", "invalid", str(error.error)))
+            errors.append(RowError(row_of(number), "", "", "invalid", str(error.error)))
     return sorted(errors, key=lambda e: (e.row, e.column))
 
 
@@ -58,7 +64,7 @@ def registry_import(
     """
     del file_format  # kept for callers that still pass it: the content decides
     try:
-        dataset = registry_dataset(content=content)
+        dataset, numbers = registry_table(content=content)
     except RegistryFileRefused as refused:
         return RegistryImportResult(errors=refused.errors)
     if len(dataset) == 0:
@@ -66,16 +72,16 @@ def registry_import(
 
     errors: list[RowError] = []
     duplicates = registry_duplicate_unps(dataset["unp"])
-    for index, unp in enumerate(dataset["unp"], start=2):
+    for row_no, unp in zip(numbers, dataset["unp"], strict=True):
         if (unp or "").strip() in duplicates:
-            errors.append(RowError(index, "unp", unp, "duplicate_unp", "УНП повторяется в файле / duplicate UNP"))
+            errors.append(RowError(row_no, "unp", unp, "duplicate_unp", "УНП повторяется в файле / duplicate UNP"))
     if errors:
         return RegistryImportResult(errors=errors)
 
     resource = OperatorResource(user=user)
     with transaction.atomic():
         result = resource.import_data(dataset, dry_run=True, raise_errors=False, use_transactions=True)
-        errors = _format_errors(dataset, result)
+        errors = _format_errors(dataset, result, numbers)
         if errors or result.has_errors():
             return RegistryImportResult(errors=errors)
         result = resource.import_data(dataset, dry_run=False, raise_errors=True, use_transactions=True)

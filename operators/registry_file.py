@@ -10,28 +10,19 @@ content (an XLSX is a zip), not by the file's name.
 
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import tablib
 from django.conf import settings
 
 from operators.resources import registry_header_problems
+from operators.tabular.errors import RowError
 from operators.tabular.reader import Deadline, FileRejected, open_table, time_budget
 
 REGISTRY_DELIMITERS = ",;\t"
 REGISTRY_DATE_COLUMNS = ("htp_certificate_valid_until", "htp_registered_on")
 # A date cell of a sheet is read as a date-time at midnight; the registry's dates are dates.
 _MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})T00:00:00")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # as a spreadsheet numbers it: the header is row 1; 0 is the file as a whole
-    column: str
-    value: str
-    code: str
-    message: str
 
 
 class RegistryFileRefused(Exception):
@@ -46,24 +37,21 @@ def registry_max_upload_bytes() -> int:
     return int(getattr(settings, "REGISTRY_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 
 
-def _intake_error(exc: FileRejected) -> RowError:
-    e = exc.error
-    return RowError(e.row, e.column, e.value, e.code, f"{e.message_ru} / {e.message_en}")
-
-
-def _file_error(code: str, message: str) -> RegistryFileRefused:
-    return RegistryFileRefused([RowError(0, "", "", code, message)])
-
-
 def registry_dataset(*, content: bytes) -> tablib.Dataset:
-    """The registry file as a tablib Dataset of text cells, its header stripped and blank rows left out.
+    """The registry file as a tablib Dataset (registry_table without the row numbers)."""
+    return registry_table(content=content)[0]
+
+
+def registry_table(*, content: bytes) -> tuple[tablib.Dataset, list[int]]:
+    """The registry file as a tablib Dataset of text cells, its header stripped and blank rows left out,
+    and the spreadsheet row number of each of its rows (operators.tabular.reader.numbered).
 
     Raises RegistryFileRefused with the errors: the file as a whole (the intake's codes,
     e.g. `xlsx_dimension_too_large`, `not_text`, `mixed_encoding`), the header (`header`),
     or every row whose number of cells differs from the header's (`columns`).
     """
     if len(content) > registry_max_upload_bytes():
-        raise _file_error("file_too_large", "Файл больше допустимого размера / The file is larger than allowed")
+        raise RegistryFileRefused([RowError(0, "", "", "file_too_large")])
     deadline = Deadline(time_budget(size_bytes=len(content), dry_run=True))
     with tempfile.TemporaryDirectory(prefix="registry-") as folder:
         path = Path(folder) / "registry"
@@ -72,7 +60,7 @@ def registry_dataset(*, content: bytes) -> tablib.Dataset:
             table = open_table(path, deadline=deadline, delimiters=REGISTRY_DELIMITERS)
             header, rows, fmt = table.header, list(table.rows), table.fmt
         except FileRejected as exc:
-            raise RegistryFileRefused([_intake_error(exc)]) from exc
+            raise RegistryFileRefused([exc.error]) from exc
     problems = registry_header_problems(header)
     if problems:
         raise RegistryFileRefused([RowError(1, "", "", "header", p) for p in problems])
@@ -97,4 +85,5 @@ def registry_dataset(*, content: bytes) -> tablib.Dataset:
                 midnight = _MIDNIGHT.fullmatch(cells[i])
                 if midnight:
                     cells[i] = midnight.group(1)
-    return tablib.Dataset(*(cells for _number, cells in body), headers=header)
+    dataset = tablib.Dataset(*(cells for _number, cells in body), headers=header)
+    return dataset, [number for number, _cells in body]

@@ -33,7 +33,7 @@ from django.utils import timezone
 from filings.validate import TransferChecker
 from operators.models import ForeignPlatform, RegistrationFiling
 from operators.tabular.errors import ErrorList
-from operators.tabular.reader import FileRejected
+from operators.tabular.reader import FIRST_DATA_ROW, FileRejected, numbered
 
 TABLE = "outflows_crossbordertransfer"
 # updated_at is left to its database default (the transaction's time, as one import is one change).
@@ -108,17 +108,12 @@ class _Copy:
 
 
 def _data_rows(records: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """(spreadsheet row number, cells) of the non-blank records; the first record is row 2."""
-    row_no = 1
-    try:
-        for cells in records:
-            row_no += 1
-            # Blank spreadsheet rows (an empty line, or only delimiters) are skipped but still numbered.
-            if not cells or (not cells[0] and not any(cells)):
-                continue
-            yield row_no, cells
-    except csv.Error as exc:
-        raise FileRejected("csv_syntax", row=row_no + 1, value=str(exc)) from exc
+    """(spreadsheet row number, cells) of the non-blank records (operators.tabular.reader.numbered)."""
+    for row_no, cells in numbered(records):
+        # Blank spreadsheet rows (an empty line, or only delimiters) are skipped but still numbered.
+        if not cells or (not cells[0] and not any(cells)):
+            continue
+        yield row_no, cells
 
 
 def _pg_load(
@@ -155,10 +150,11 @@ def _pg_load(
         ext_at = checker.positions[0]
         check = checker.fast
         total = 0
-        row_no = 1
+        # The hot loop numbers inline as operators.tabular.reader.numbered does (enumerate from
+        # FIRST_DATA_ROW; a broken record is the one after the last read), without its generator step.
+        row_no = FIRST_DATA_ROW - 1
         try:
-            for cells in records:
-                row_no += 1
+            for row_no, cells in enumerate(records, FIRST_DATA_ROW):
                 if not cells or (not cells[0] and not any(cells)):
                     continue
                 total += 1
@@ -205,7 +201,7 @@ def _pg_load(
             copy.close()
         except csv.Error as exc:
             copy.close(exc)
-            raise FileRejected("csv_syntax", row=row_no, value=str(exc)) from exc
+            raise FileRejected("csv_syntax", row=row_no + 1, value=str(exc)) from exc
         except psycopg.errors.UniqueViolation as exc:
             # Reported by the send thread during a write: end the COPY (and the thread) before going on.
             with contextlib.suppress(psycopg.Error):

@@ -117,12 +117,17 @@ MAX_ERRORS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One problem. row 0 means the file as a whole; row 1 is the header."""
+    """One problem of a file, filing or registry alike. row 0 means the file as a whole; row 1 is the header.
+
+    The message of a code in MESSAGES comes from there; ``text`` is the message of one not in
+    it (the registry import's, e.g. a validator's words or "expected 5 values"), "ru / en".
+    """
 
     row: int
     column: str
     value: str
     code: str
+    text: str = ""
 
     def __post_init__(self):
         # Whatever made the error (validators, the reader, the file checks), it can be stored
@@ -132,20 +137,19 @@ class RowError:
 
     @property
     def message_ru(self) -> str:
-        return MESSAGES[self.code][0]
+        return MESSAGES[self.code][0] if self.code in MESSAGES else self.text.partition(" / ")[0]
 
     @property
     def message_en(self) -> str:
-        return MESSAGES[self.code][1]
+        return MESSAGES[self.code][1] if self.code in MESSAGES else self.text.rpartition(" / ")[2]
+
+    @property
+    def message(self) -> str:
+        """The message, Russian / English, as the pages, the API and the command line show it."""
+        return f"{MESSAGES[self.code][0]} / {MESSAGES[self.code][1]}" if self.code in MESSAGES else self.text
 
     def as_dict(self) -> dict:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "value": self.value,
-            "code": self.code,
-            "message": f"{self.message_ru} / {self.message_en}",
-        }
+        return {"row": self.row, "column": self.column, "value": self.value, "code": self.code, "message": self.message}
 
 
 def clip(value: object, limit: int = 200) -> str:
