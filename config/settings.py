@@ -256,6 +256,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # Celery chord, one partition task per worker slot (outflows.tasks). 1 on one machine:
 # every partition scans the whole table in PostgreSQL, and two cores gain nothing.
 OUTFLOW_PARTITIONS = env.int("OUTFLOW_PARTITIONS", default=1)
+# The transfer reader of outflow runs (outflows/readers/): "copy", the hand-written binary COPY
+# client (PostgreSQL; elsewhere the ORM reader is used); "orm" turns it off; "adbc" where
+# adbc-driver-postgresql and pyarrow are installed. Figures: bench/README_outflows.md.
+OUTFLOW_READER = env.str("OUTFLOW_READER", default="copy")
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,14 +1,20 @@
 """The non-return computation of DESIGN section 5, on integer arrays.
 
-No Django here: the service reads transfers into arrays, this module computes,
-the service stores. Money is integer kopecks (int64) from end to end, so every
-sum is exact; there is no float anywhere on the money path.
+No Django here: a reader (outflows/readers/) reads transfers into arrays,
+outflows/compute.py runs this module on them, outflows/runs.py stores the
+result. Money is integer kopecks (int64) from end to end, so every sum is
+exact; there is no float anywhere on the money path.
+
+Why one module of about 600 lines: the packed sort key's layout (`_pack_keys`,
+`_row`, `_decode_rows`), the radix sort on it and the sweep that decodes it
+are one compiled pipeline; split up, that layout would be spread over modules
+that must change together.
 
 Why numba: the definition is a FIFO queue per (investor_ref, platform) with
 windows that close. As one compiled sweep over rows sorted by a single packed
-64-bit key it is a few readable lines, linear, exact in int64, and costs about
-0.1 s per million transfers, a small part of a run whose time goes to reading
-from PostgreSQL (figures in bench/README_outflows.md).
+64-bit key it is a few readable lines, linear, exact in int64, and a small
+part of a run whose time goes to reading from PostgreSQL (figures in
+bench/README_outflows.md).
 
 Orders that decide the figures (DESIGN section 5): pair, occurred_at, OUT
 before IN, reporting operator UNP. Rows equal on all four are indistinguishable
@@ -150,9 +156,9 @@ L_PAIR_SHIFT, L_T_MIN, L_UNIT, L_BITS_T, L_BITS_OP, L_N_PLATFORMS = range(6)
 class SortedRows:
     """The rows of a TransferArrays in sweep order, each as two packed int64 words and its value.
 
-    The sweep decodes the fields from the words as it goes (`_row`): writing
-    seven sorted columns out and reading them back was a third of a 10M-row
-    compute. When one 64-bit key holds every field, hi and lo are that sorted
+    The sweep decodes the fields from the words as it goes (`_row`) rather
+    than writing seven sorted columns out and reading them back. When one
+    64-bit key holds every field, hi and lo are that sorted
     key; else hi is the pair and lo the rest.
     """
 
@@ -269,8 +275,7 @@ RADIX_BITS = 11  # 2,048 buckets for the first pass: the scatter's write positio
 INNER_BITS = 8  # digits of the passes within one bucket (a few thousand keys, in cache)
 INSERTION_MAX = 32  # buckets this small are sorted by insertion
 # The sort's buckets and the sweep's pairs are independent: both are split between threads
-# (the compiled functions release the GIL). 10M rows on two cores: bucket sorting 0.40-0.54 s ->
-# 0.27-0.29 s, sweep 0.36-0.40 s -> 0.21 s.
+# (the compiled functions release the GIL). Figures: bench/README_outflows.md.
 THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -289,9 +294,8 @@ def _radix_argsort(key: np.ndarray, bits: int, value: np.ndarray) -> tuple:
     into buckets of a few thousand (`_radix_scatter`); the buckets are then
     sorted on their low bits by LSD passes that stay in cache
     (`_radix_sort_buckets`), on one thread per core, each taking a range of
-    buckets. Measured at 10M keys of 59 bits: 0.4 s on one thread, where six
-    LSD passes over the whole array took 0.9 s (each went to memory) and
-    np.argsort several seconds.
+    buckets. Faster than LSD passes over the whole array (each goes to memory)
+    and than np.argsort (bench/README_outflows.md).
     """
     keys, order, bounds = _radix_scatter(key, bits)
     value_sorted = np.empty(key.shape[0], np.int64)

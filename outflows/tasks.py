@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import logging
 
-from celery import chord, shared_task
+from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
@@ -44,7 +44,7 @@ def compute_outflows_task(
     While another run holds the lock the task retries a minute later; during a
     database outage it retries with backoff. With
     partitions > 1 (default: settings.OUTFLOW_PARTITIONS, for the nightly and
-    the debounced runs) on a real broker the run fans out as a chord (`_fan_out`).
+    the debounced runs) on a real broker the run fans out as a chord (outflows/fanout.py).
     """
     run = None
     if run_id is not None:
@@ -54,14 +54,14 @@ def compute_outflows_task(
         as_of_value = dt.datetime.fromisoformat(as_of) if as_of else None
         partitions = partitions or settings.OUTFLOW_PARTITIONS
     try:
-        # Partitions are read apart by the COPY reader; inline (eager) runs stay in this process.
-        if partitions > 1 and not self.request.is_eager and services.copy_reader_available():
+        # Partitions are read apart in PostgreSQL (COPY or ADBC reader); inline (eager) runs stay in this process.
+        if partitions > 1 and not self.request.is_eager and services.partitions_supported():
             plan = services.outflow_fan_out_begin(
                 as_of=as_of_value or timezone.now(), window_days=window_days, partitions=partitions, run=run
             )
             if plan is None:  # the queued run had finished meanwhile
                 return run.pk
-            _fan_out(plan)
+            services.outflow_fan_out_send(plan)
             return plan["run"]
         run = services.outflow_run_compute(as_of=as_of_value, window_days=window_days, partitions=partitions, run=run)
     except services.OutflowRunBusy as exc:
@@ -73,14 +73,8 @@ def compute_outflows_task(
     return run.pk
 
 
-def _fan_out(plan: dict) -> None:
-    """One partition task per partition, on any worker; the merge runs when all have answered."""
-    header = [compute_outflow_partition_task.s(plan, p) for p in range(plan["partitions"])]
-    body = merge_outflow_partitions_task.s(plan).on_error(outflow_fan_out_failed_task.s(plan=plan))
-    chord(header)(body)
-
-
-# The chord's partial results travel through the result backend (Redis): these must keep theirs.
+# The chord (outflows.fanout.outflow_fan_out_send) sends these by name: keep the names. Its partial
+# results travel through the result backend (Redis): the partition tasks must keep theirs.
 @shared_task(name="outflows.compute_partition", ignore_result=False)
 def compute_outflow_partition_task(plan: dict, partition: int) -> dict:
     """Read and compute one partition of a fanned-out run (services.outflow_partition_compute)."""
@@ -96,7 +90,7 @@ def merge_outflow_partitions_task(partials: list[dict], plan: dict) -> int | Non
     replanned = services.outflow_fan_out_replan(plan)
     if replanned is not None:
         logger.info("outflow run %s: transfers changed meanwhile; attempt %s", plan["run"], replanned["attempt"])
-        _fan_out(replanned)
+        services.outflow_fan_out_send(replanned)
     return None
 
 

@@ -3,7 +3,7 @@
 import django.db.models.functions.datetime
 from django.db import migrations, models
 
-# PostgreSQL only: the partitioned outflow run (outflows.services, fan-out) compares the
+# PostgreSQL only: the partitioned outflow run (outflows/fanout.py) compares the
 # count of these rows between its partitions' snapshots. One row per statement, not per
 # row: the intake's COPY of a million transfers adds one row. The embedded SQLite default
 # never fans out (Celery runs inline there), so it needs no trigger.

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from outflows import services, tasks
+from outflows import services
 from outflows.models import CrossBorderTransfer, OutflowRun, RunStatus, TransferChange
 from outflows.services import FAN_OUT_ATTEMPTS, LOCK_KEY, OutflowRunBusy, outflow_run_compute, outflow_run_request
 from tests.conftest import wait_for
@@ -161,7 +161,7 @@ def test_a_failing_partition_fails_the_run_and_frees_the_lock(transactional_db, 
     add_transfers(transfer("OUT", "100", day=0, platform_slug="alpha"), transfer("OUT", "5", platform_slug="beta"))
     plan = _begin(2)
     plan["platforms"] = [row for row in plan["platforms"] if row[0] != "beta"]  # a registry the rows do not fit
-    tasks._fan_out(plan)
+    services.outflow_fan_out_send(plan)
     failed = wait_for(lambda: OutflowRun.objects.filter(pk=plan["run"], status=RunStatus.FAILED).first(), timeout=90)
     assert "did not read" in failed.error
     assert not failed.stats.exists()

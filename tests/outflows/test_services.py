@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
-from outflows import selectors, services
+from outflows import readers, selectors, services
 from outflows.models import OutflowRun, OutflowStat, RunStatus
+from outflows.readers import pgcopy
 from outflows.services import LOCK_KEY, OutflowRunBusy, outflow_run_compute
 from tests.outflows.factories import (
     BASE,
@@ -272,12 +273,10 @@ def test_a_second_run_is_refused_while_one_holds_the_lock():
 
 
 def test_failed_run_keeps_its_error(monkeypatch):
-    from outflows import services
-
     def broken(**kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services, "read_transfers", broken)
+    monkeypatch.setattr(readers, "read_transfers", broken)
     with pytest.raises(RuntimeError):
         outflow_run_compute(as_of=LATE)
     run = OutflowRun.objects.get()
@@ -329,15 +328,15 @@ def test_copy_reader_codes_every_investor_exactly_whatever_the_bytes():
 def test_two_copy_streams_on_one_snapshot_read_every_row_once(monkeypatch):
     """A run that owns its transaction reads the table as two block ranges on two connections."""
     add_transfers(*random_transfers(3000, seed=7))
-    monkeypatch.setattr(services, "SPLIT_MIN_ROWS", 0)
+    monkeypatch.setattr(pgcopy, "SPLIT_MIN_ROWS", 0)
     snapshots = []
-    real = services._connection_on_snapshot
+    real = pgcopy._connection_on_snapshot
 
     def spy(snapshot):
         snapshots.append(snapshot)
         return real(snapshot)
 
-    monkeypatch.setattr(services, "_connection_on_snapshot", spy)
+    monkeypatch.setattr(pgcopy, "_connection_on_snapshot", spy)
     as_of = LATE  # every row
     split = outflow_run_compute(as_of=as_of, reader="copy")
     assert len(snapshots) == 1  # the second stream was used
@@ -350,6 +349,6 @@ def test_two_copy_streams_on_one_snapshot_read_every_row_once(monkeypatch):
 def test_a_caller_transaction_is_read_by_one_stream(monkeypatch):
     """Inside a caller's (or a test's) transaction a second connection could not see its rows: one stream."""
     add_transfers(*random_transfers(300, seed=8))
-    monkeypatch.setattr(services, "SPLIT_MIN_ROWS", 0)
-    monkeypatch.setattr(services, "_connection_on_snapshot", lambda snapshot: pytest.fail("second stream opened"))
+    monkeypatch.setattr(pgcopy, "SPLIT_MIN_ROWS", 0)
+    monkeypatch.setattr(pgcopy, "_connection_on_snapshot", lambda snapshot: pytest.fail("second stream opened"))
     assert outflow_run_compute(as_of=LATE, reader="copy").input_rows == 300

@@ -1,0 +1,122 @@
+"""One computation of DESIGN section 5 in this process: transfers read -> engine -> stat cells (nothing stored).
+
+The registry the cells are keyed by (operators by UNP, platforms by slug), the
+ids of the transfers turned into its positions, and the engine's result
+aggregated by dimension, key and cohort. Used by a run (outflows/runs.py) and
+by each partition of a fanned-out run (outflows/fanout.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from operators.models import ForeignPlatform, Operator
+from outflows import engine, readers
+from outflows.readers import RawTransfers
+
+
+def _positions(registry_ids: list[int], ids: np.ndarray) -> np.ndarray:
+    """The position in registry_ids of each of ids; RuntimeError for an id the run did not read."""
+    lut = np.full(max(max(registry_ids, default=0), int(ids.max(initial=0))) + 1, -1, np.int64)
+    lut[np.asarray(registry_ids, dtype=np.int64)] = np.arange(len(registry_ids), dtype=np.int64)
+    positions = lut[ids]
+    if positions.min(initial=0) < 0:
+        raise RuntimeError("a transfer names an operator or platform that the run did not read")
+    return positions
+
+
+@dataclass
+class Registry:
+    """The operators (by UNP: the tie-break of section 5) and platforms (by slug) a run reads by.
+
+    Plain lists, so that a fan-out plan carries them to its partition tasks as JSON.
+    """
+
+    operators: list  # [unp, id]
+    platforms: list  # [slug, id, country]
+
+    @classmethod
+    def read(cls) -> Registry:
+        return cls(
+            operators=[list(row) for row in sorted(Operator.objects.values_list("unp", "id"))],
+            platforms=[list(row) for row in sorted(ForeignPlatform.objects.values_list("slug", "id", "country"))],
+        )
+
+
+def compute_cells(
+    raw: RawTransfers, registry: Registry, *, as_of: dt.datetime, window_days: int, partitions: int = 1
+) -> tuple[dict[tuple[str, str, str], np.ndarray], int]:
+    """The stat cells and the excess return of the transfers read.
+
+    partitions > 1 splits the pairs by a stable hash of (investor_ref, platform)
+    and sums the partial results: pairs never cross partitions and the sums are
+    integers, so the figures are those of one partition exactly.
+    """
+    arrays = engine.TransferArrays(
+        investor=raw.investor,
+        platform=_positions([pk for _, pk, _ in registry.platforms], raw.platform_id),
+        occurred_at=raw.occurred_at,
+        is_in=raw.is_in,
+        operator=_positions([pk for _, pk in registry.operators], raw.operator_id),
+        value=raw.value,
+    )
+    cohorts = engine.cohort_axis(arrays.occurred_at)  # one axis for every partition
+    compute_kwargs = {
+        "as_of_us": engine.epoch_us(as_of),
+        "window_days": window_days,
+        "n_operators": len(registry.operators),
+        "n_platforms": len(registry.platforms),
+        "per_row": False,
+    }
+    if partitions <= 1:
+        result = engine.compute(arrays, cohorts=cohorts, **compute_kwargs)
+    else:
+        part = engine.partition_of(raw.investor_hash[raw.investor], raw.platform_id, partitions)
+        result = None
+        for p in range(partitions):
+            index = np.flatnonzero(part == p)
+            partial = engine.compute(arrays.take(index), cohorts=cohorts, **compute_kwargs)
+            result = partial if result is None else result.merge(partial)
+    cells = engine.aggregate(
+        result,
+        operator_keys=[unp for unp, _ in registry.operators],
+        platform_keys=[slug for slug, _, _ in registry.platforms],
+        platform_countries=[country for _, _, country in registry.platforms],
+    )
+    return cells, result.excess_return
+
+
+@dataclass
+class OutflowComputation:
+    """What a computation produced, before it is stored."""
+
+    cells: dict[tuple[str, str, str], np.ndarray]
+    excess_return: int
+    input_rows: int
+    fingerprint: str
+    timings: dict[str, float]
+
+
+def outflow_compute(
+    *, as_of: dt.datetime, window_days: int = 365, partitions: int = 1, reader: str | None = None
+) -> OutflowComputation:
+    """Compute DESIGN section 5 over every transfer with occurred_at <= as_of, in this process.
+
+    Reads only; stores nothing. partitions > 1 computes the partitions one
+    after another (see `compute_cells`); the Celery task fans them out instead.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    raw = readers.read_transfers(as_of=as_of, reader=reader, expected_rows=readers.estimated_rows())
+    fingerprint = readers.fingerprint(raw)
+    timings["read_s"] = round(time.perf_counter() - started, 3)
+    mark = time.perf_counter()
+    cells, excess = compute_cells(raw, Registry.read(), as_of=as_of, window_days=window_days, partitions=partitions)
+    timings["compute_s"] = round(time.perf_counter() - mark, 3)
+    return OutflowComputation(
+        cells=cells, excess_return=excess, input_rows=len(raw.investor), fingerprint=fingerprint, timings=timings
+    )

@@ -1,0 +1,43 @@
+"""Portable reader: the transfers through the ORM (any database Django supports)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from outflows import engine
+from outflows.models import CrossBorderTransfer, Direction
+from outflows.readers.raw import RawTransfers
+
+
+def read_transfers_orm(*, as_of: dt.datetime) -> RawTransfers:
+    """Portable reader: one streamed query through the ORM, no per-row model objects."""
+    codes: dict[str, int] = {}
+    hashes: list[int] = []
+    inv, plat, when, is_in, op, val = [], [], [], [], [], []
+    rows = (
+        CrossBorderTransfer.objects.filter(occurred_at__lte=as_of)
+        .values_list("investor_ref", "platform_id", "occurred_at", "direction", "operator_id", "value_byn")
+        .iterator(chunk_size=10_000)
+    )  # fmt: skip
+    for investor_ref, platform_id, occurred_at, direction, operator_id, value_byn in rows:
+        code = codes.get(investor_ref)
+        if code is None:
+            code = codes[investor_ref] = len(codes)
+            hashes.append(engine.fnv1a64(investor_ref.encode()))
+        inv.append(code)
+        plat.append(platform_id)
+        when.append(engine.epoch_us(occurred_at))
+        is_in.append(direction == Direction.IN)
+        op.append(operator_id)
+        val.append(int(value_byn.scaleb(2)))  # exact: value_byn has two decimal places
+    return RawTransfers(
+        investor=np.asarray(inv, dtype=np.int64),
+        investor_hash=np.asarray(hashes, dtype=np.uint64),
+        platform_id=np.asarray(plat, dtype=np.int64),
+        occurred_at=np.asarray(when, dtype=np.int64),
+        is_in=np.asarray(is_in, dtype=bool),
+        operator_id=np.asarray(op, dtype=np.int64),
+        value=np.asarray(val, dtype=np.int64),
+    )
