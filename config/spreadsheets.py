@@ -17,11 +17,17 @@ def _picture(match) -> str:
     return chr(0x2400 + ord(match.group()))
 
 
+def visible(text: str) -> str:
+    """Control characters XLSX (XML 1.0) and PostgreSQL text cannot hold (C0 but tab, LF, CR) as their
+    Unicode pictures (NUL as ␀, ESC as ␛). One character for one; applying it twice changes nothing."""
+    return ILLEGAL_CHARACTERS_RE.sub(_picture, text)
+
+
 def safe_cell(value):
-    """Neutralise one cell value; non-text values pass unchanged."""
+    """Neutralise one cell value, the one formula-escaping helper of every export; non-text values pass unchanged."""
     if not isinstance(value, str):
         return value
-    value = ILLEGAL_CHARACTERS_RE.sub(_picture, value)
+    value = visible(value)
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 

@@ -1,7 +1,8 @@
 """Error records of a filing: what is wrong, where (as the operator's spreadsheet numbers it), why."""
 
-import re
 from dataclasses import dataclass
+
+from config.spreadsheets import visible
 
 # Machine code -> (Russian, English). One place, so the page, the report and the
 # command line all say the same thing.
@@ -160,17 +161,8 @@ def clip(value: object, limit: int = 200) -> str:
 
 # FilingError.column's length.
 COLUMN_CHARS = 64
-# C0 control characters but tab, line feed and carriage return: PostgreSQL text cannot hold NUL,
-# and XLSX (XML 1.0) none of them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def visible(text: str) -> str:
-    """Control characters as their Unicode pictures (NUL as ␀, ESC as ␛): shown, stored, exported.
-
-    One character for one, so a clipped value stays clipped, and applying it twice changes nothing.
-    """
-    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+# Control characters as their Unicode pictures (NUL as ␀): shown, stored and exported as they are
+# (config.spreadsheets.visible; one character for one, so a clipped value stays clipped).
 
 
 class ErrorList(list):
