@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from auditlog.backup import backup_verify
 from auditlog.services import audit_event_record
 from tests.factories import OperatorFactory, auditor
-from tests.operators.intake_helpers import SAMPLES, submit
+from tests.filings.intake_helpers import SAMPLES, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)

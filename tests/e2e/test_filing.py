@@ -11,7 +11,7 @@ from tests.factories import OperatorFactory, operator_staff
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SAMPLES = Path(__file__).resolve().parents[1] / "operators" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "filings" / "samples"
 BROKEN = (
     "external_id,occurred_at,direction,investor_ref,platform,platform_country,asset,amount,value_byn\n"
     "TX-1,2025-03-01T09:15:00,OUT,inv1,binance,AE,USDT,1500.00,4875.00\n"  # no offset

@@ -10,7 +10,7 @@ from django.urls import reverse
 from operators.models import RegistrationFiling
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory, auditor, operator_staff
-from tests.operators.intake_helpers import TRANSFER_HEADER, submit
+from tests.filings.intake_helpers import TRANSFER_HEADER, submit
 
 pytestmark = [pytest.mark.abuse, pytest.mark.django_db]
 GOOD_ROW = "T1,2025-03-05T10:00:00Z,OUT,inv1,binance,AE,USDT,1,10.00\n"

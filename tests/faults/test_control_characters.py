@@ -10,7 +10,7 @@ from config.spreadsheets import export_response, safe_cell
 from operators.models import FilingError, FilingStatus, RegistrationFiling
 from operators.tabular.errors import RowError
 from tests.factories import OperatorFactory, auditor, operator_staff
-from tests.operators.intake_helpers import TRANSFER_HEADER, submit, transfer_rows
+from tests.filings.intake_helpers import TRANSFER_HEADER, submit, transfer_rows
 
 pytestmark = [pytest.mark.abuse, pytest.mark.django_db]
 

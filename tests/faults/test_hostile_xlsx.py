@@ -30,7 +30,7 @@ from operators.models import FilingStatus, Operator, RegistrationFiling
 from outflows.models import CrossBorderTransfer
 from tests.conftest import wait_for
 from tests.factories import OperatorFactory, operator_staff
-from tests.operators.intake_helpers import TRANSFER_HEADER, submit, transfer_rows
+from tests.filings.intake_helpers import TRANSFER_HEADER, submit, transfer_rows
 
 pytestmark = pytest.mark.abuse
 

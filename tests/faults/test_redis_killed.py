@@ -17,7 +17,7 @@ from filings.tasks import process_filing
 from operators.models import FilingStatus, RegistrationFiling
 from tests.conftest import start_celery_worker, wait_for
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import SAMPLES, submit
+from tests.filings.intake_helpers import SAMPLES, submit
 
 pytestmark = [pytest.mark.faults, pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 

@@ -24,7 +24,7 @@ from outflows.tasks import compute_outflows_task
 from tests.conftest import wait_for
 from tests.factories import OperatorFactory, operator_staff
 from tests.faults.test_database_restart import _pg_ctl
-from tests.operators.intake_helpers import SAMPLES
+from tests.filings.intake_helpers import SAMPLES
 
 pytestmark = [pytest.mark.faults, pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 

@@ -24,7 +24,7 @@ from outflows.models import CrossBorderTransfer
 from tests.conftest import start_celery_worker, wait_for
 from tests.factories import OperatorFactory
 from tests.faults.conftest import SHORT_LEASE
-from tests.operators.intake_helpers import TRANSFER_HEADER, submit
+from tests.filings.intake_helpers import TRANSFER_HEADER, submit
 
 pytestmark = [pytest.mark.faults, pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 ROWS = 200_000

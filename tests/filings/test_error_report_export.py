@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from auditlog.models import AuditEvent
 from tests.factories import OperatorFactory, auditor, operator_staff
-from tests.operators.intake_helpers import TRANSFER_HEADER, submit
+from tests.filings.intake_helpers import TRANSFER_HEADER, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from operators.registry_file import RegistryFileRefused, registry_dataset
 from operators.tabular.errors import RowError
 from operators.tabular.reader import FIRST_DATA_ROW, FileRejected, numbered
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import TRANSFER_HEADER, submit, transfer_rows
+from tests.filings.intake_helpers import TRANSFER_HEADER, submit, transfer_rows
 
 HEADER = "unp,name,htp_certificate_no,htp_certificate_valid_until,activity,status"
 GOOD_ROW = "191234563,ООО «Первый»,HTP-2019-0417,2027-12-31,exchange,active"

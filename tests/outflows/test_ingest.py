@@ -7,7 +7,7 @@ import pytest
 from operators.models import FilingStatus, ForeignPlatform
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory, PlatformFactory
-from tests.operators.intake_helpers import TRANSFER_HEADER, submit
+from tests.filings.intake_helpers import TRANSFER_HEADER, submit
 
 pytestmark = pytest.mark.django_db
 

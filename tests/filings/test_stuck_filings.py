@@ -11,7 +11,7 @@ from operators.models import FilingStatus, RegistrationFiling
 from outflows.models import CrossBorderTransfer
 from tests.conftest import wait_for
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import SAMPLES, submit
+from tests.filings.intake_helpers import SAMPLES, submit
 
 
 def _lost_filing(monkeypatch):

@@ -6,7 +6,7 @@ from operators.models import FilingStatus, RegistrationFiling
 from outflows.models import CrossBorderTransfer
 from tests.conftest import wait_for
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import submit, transfer_rows
+from tests.filings.intake_helpers import submit, transfer_rows
 
 pytestmark = [pytest.mark.celery]
 

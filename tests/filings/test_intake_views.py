@@ -12,7 +12,7 @@ from filings.services import filing_process
 from operators.models import FilingStatus, RegistrationFiling
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory, auditor, operator_staff
-from tests.operators.intake_helpers import SAMPLES, TRANSFER_HEADER, UNP
+from tests.filings.intake_helpers import SAMPLES, TRANSFER_HEADER, UNP
 
 pytestmark = pytest.mark.django_db
 

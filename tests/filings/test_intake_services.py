@@ -11,7 +11,7 @@ from filings.services import filing_process
 from operators.models import FilingKind, FilingStatus, RegistrationFiling
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import SAMPLES, TRANSFER_HEADER, UNP, submit, transfer_rows
+from tests.filings.intake_helpers import SAMPLES, TRANSFER_HEADER, UNP, submit, transfer_rows
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from operators.models import ClientRecord, FilingStatus, ForeignPlatform, OperatorProfileRecord
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import SAMPLES, UNP, submit
+from tests.filings.intake_helpers import SAMPLES, UNP, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from operators.models import FilingError, FilingStatus
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import SAMPLES, TRANSFER_HEADER, submit, transfer_rows
+from tests.filings.intake_helpers import SAMPLES, TRANSFER_HEADER, submit, transfer_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -207,8 +207,8 @@ def test_errors_past_the_cap_still_reject_cleanly(monkeypatch):
     """Past MAX_ERRORS the list stops growing, but every later bad row is still known to be bad."""
     from operators.tabular import errors as intake_errors
     from tests.factories import OperatorFactory as _Operator
-    from tests.operators.intake_helpers import TRANSFER_HEADER as _HEADER
-    from tests.operators.intake_helpers import submit as _submit
+    from tests.filings.intake_helpers import TRANSFER_HEADER as _HEADER
+    from tests.filings.intake_helpers import submit as _submit
 
     monkeypatch.setattr(intake_errors, "MAX_ERRORS", 3)
     rows = "".join(f"T{n},2025-03-05T10:00:00,OUT,inv{n},binance,AE,USDT,1,1.00\n" for n in range(10))  # no offset

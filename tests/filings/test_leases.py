@@ -18,7 +18,7 @@ from filings import leases, services
 from operators.models import FilingStatus, RegistrationFiling, WorkLease
 from outflows.models import CrossBorderTransfer
 from tests.factories import OperatorFactory
-from tests.operators.intake_helpers import SAMPLES, submit
+from tests.filings.intake_helpers import SAMPLES, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
