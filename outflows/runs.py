@@ -14,19 +14,18 @@ import contextlib
 import datetime as dt
 import logging
 import time
-import uuid
 from decimal import Decimal
 
 import numpy as np
 from celery import current_app
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from psycopg import sql as psycopg_sql
 
 from config.errors import REDIS_ERRORS
+from config.locks import cache_lock_held, cache_lock_release, cache_lock_renew, cache_lock_take
 from filings import leases
 from operators.models import WorkLease
 from outflows import engine
@@ -105,23 +104,21 @@ def _stats_store(run: OutflowRun, cells: dict[tuple[str, str, str], np.ndarray])
 
 
 def lock_take() -> str:
-    """Take the run lock (never two runs at once): its token, or OutflowRunBusy."""
-    token = uuid.uuid4().hex
-    if not cache.add(LOCK_KEY, token, timeout=LOCK_TIMEOUT_S):
+    """Take the run lock (never two runs at once; config.locks): its token, or OutflowRunBusy."""
+    token = cache_lock_take(LOCK_KEY, timeout=LOCK_TIMEOUT_S)
+    if token is None:
         raise OutflowRunBusy("another outflow run is computing")
     return token
 
 
 def lock_release(token: str) -> None:
-    if cache.get(LOCK_KEY) == token:
-        cache.delete(LOCK_KEY)
+    cache_lock_release(LOCK_KEY, token)
 
 
 def _lock_renew(token: str) -> None:
     """Keep the lock of a run computing in this process for one more lease: renewed by the
     run's heartbeat, it lapses a minute after its process died instead of half an hour."""
-    if cache.get(LOCK_KEY) == token:
-        cache.touch(LOCK_KEY, settings.WORK_LEASE_SECONDS)
+    cache_lock_renew(LOCK_KEY, token, timeout=settings.WORK_LEASE_SECONDS)
 
 
 def run_start(run: OutflowRun | None, *, as_of, window_days: int, partitions: int, requested_by) -> OutflowRun:
@@ -252,7 +249,7 @@ def outflow_runs_fail_lost() -> int:
     fanned-out run whose chord can no longer complete (its messages lost with a
     Redis that kept no journal) would otherwise stay "running" for ever.
     """
-    if cache.get(LOCK_KEY) is not None:
+    if cache_lock_held(LOCK_KEY):
         return 0  # a run is computing: it may be the old one
     cutoff = timezone.now() - dt.timedelta(seconds=LOCK_TIMEOUT_S)
     return OutflowRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff).update(

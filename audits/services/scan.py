@@ -6,12 +6,10 @@ ones open again, and active flags no rule found any more are cleared. Then the r
 """
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +19,7 @@ from audits.rules import RULES, TRANSFER_RULES
 from audits.rules.base import ScanContext
 from audits.services.risk import risk_recompute
 from audits.services.state import User, flag_state
+from config.locks import cache_lock_release, cache_lock_take
 
 SCAN_LOCK_KEY = "audits:scan-lock"
 SCAN_LOCK_SECONDS = 60 * 60  # longer than any scan; a crashed scan frees the lock after it
@@ -65,14 +64,13 @@ def scan_run(*, requested_by: User = None, now: datetime | None = None) -> ScanR
     dismissed or referred flag, except that a dismissed flag whose material evidence
     moved comes back open. The number of queries does not depend on the number of operators.
     """
-    token = uuid.uuid4().hex
-    if not cache.add(SCAN_LOCK_KEY, token, timeout=SCAN_LOCK_SECONDS):
+    token = cache_lock_take(SCAN_LOCK_KEY, timeout=SCAN_LOCK_SECONDS)
+    if token is None:
         raise ScanAlreadyRunning("a violation scan is already running")
     try:
         return _scan(requested_by=requested_by, now=now or timezone.now())
     finally:
-        if cache.get(SCAN_LOCK_KEY) == token:
-            cache.delete(SCAN_LOCK_KEY)
+        cache_lock_release(SCAN_LOCK_KEY, token)
 
 
 def _scan(*, requested_by: User, now: datetime) -> ScanResult:
