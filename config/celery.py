@@ -25,7 +25,7 @@ app.conf.beat_schedule = {
     # Every minute: a filing no worker is importing is re-sent: its worker died (its work lease
     # lapsed a minute after the last renewal) or its message was lost (Redis restarted without
     # it, or down when the upload was committed; re-sent 90 s after upload). With the minute's
-    # lease, a killed worker's filing starts again within about two minutes (operators/leases.py).
+    # lease, a killed worker's filing starts again within about two minutes (filings/leases.py).
     "operators-requeue-stuck-filings": {"task": "operators.requeue_stuck_filings", "schedule": crontab()},
     # Every minute, the same for outflow runs (queued from the UI or API, or computing when a worker died).
     "outflows-requeue-stuck-runs": {"task": "outflows.requeue_stuck_runs", "schedule": crontab()},

@@ -238,7 +238,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,
 }
-# Work leases (operators/leases.py): a filing's import or an outflow run renews its lease
+# Work leases (filings/leases.py): a filing's import or an outflow run renews its lease
 # every WORK_LEASE_RENEW_SECONDS from a heartbeat thread; the lease lapses
 # WORK_LEASE_SECONDS after the last renewal (a dead worker: at most a minute), and the
 # sweepers (every minute) re-send work whose lease lapsed, or that was never leased

@@ -279,7 +279,7 @@ class WorkLease(models.Model):
     """Who is working on a long task's object (a filing's import, an outflow run), and until when.
 
     A table of its own, not fields on the filing: the import holds the filing's row lock for
-    its whole transaction, and a heartbeat on that row would wait behind it. operators/leases.py
+    its whole transaction, and a heartbeat on that row would wait behind it. filings/leases.py
     takes, renews and releases these; the sweepers re-send work whose lease lapsed.
     """
 
