@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.xdist_env import worker_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,9 +24,19 @@ def _require_real_services() -> None:
         pytest.fail("Tests run on PostgreSQL: use the README's test command (scripts/test.sh).")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _postgres_only():
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """Only tests that use the database need PostgreSQL (checked before the test database is
+    made); the unit tests of pure code (engine, validators, calendar, formats) run without one."""
     _require_real_services()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """Under pytest-xdist each worker gets its own Redis databases and checkpoint directory
+    (tests/xdist_env.py), in its environment from its start; its test database is pytest-django's."""
+    for spec in specs:
+        spec.env.update(worker_environment(spec.id, os.environ))
 
 
 @pytest.fixture(scope="session")
