@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from api import filters, serializers
-from api.access import OPERATOR, access_of
+from api.access import NONE, Access, access_of
 from api.authentication import ApiTokenAuthentication
 from api.exceptions import PayloadTooLarge, api_exception_handler
 from api.models import Scope
@@ -25,10 +25,13 @@ from api.permissions import ScopePermission
 from api.schema import ApiAutoSchema
 from api.throttling import TokenRateThrottle
 from auditlog.services import audit_event_record
-from audits.models import Flag, FlagStatus
+from audits.models import Flag
+from audits.selectors import flags_visible
+from filings.selectors import filing_errors_visible, filings_visible
 from filings.services import filing_submit
 from operators.models import FilingError, ForeignPlatform, Operator, RegistrationFiling
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat, RunStatus
+from outflows.selectors import transfers_visible
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
@@ -51,8 +54,6 @@ class ApiViewSet(viewsets.GenericViewSet):
     filter_backends = [filters.FilterBackend]
     schema = ApiAutoSchema()
     required_scope: str = ""
-    # Lookup restricting the queryset to operator staff's own operators; None: staff see nothing.
-    operator_lookup: str | None = "operator_id__in"
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -69,25 +70,16 @@ class ApiViewSet(viewsets.GenericViewSet):
     def base_queryset(self) -> QuerySet:
         raise NotImplementedError
 
-    def restrict_for_operator(self, queryset: QuerySet, operator_ids: tuple[int, ...]) -> QuerySet:
-        if self.operator_lookup is None:
-            return queryset.none()
-        return queryset.filter(**{self.operator_lookup: operator_ids})
-
-    def visible(self, queryset: QuerySet) -> QuerySet:
-        """What the caller may read of `queryset`: all for agencies and auditors, own for staff."""
-        access = access_of(self.request)
-        if access.reads_everything:
-            return queryset
-        if access.role == OPERATOR:
-            return self.restrict_for_operator(queryset, access.operator_ids)
-        return queryset.none()
+    def visible(self, queryset: QuerySet, access: Access) -> QuerySet:
+        """What the caller may read of `queryset`, by the one access rule (operators.access and the
+        selectors beside each model). Default: agencies and the SCC all, anyone else nothing."""
+        return queryset if access.reads_everything else queryset.none()
 
     def get_queryset(self) -> QuerySet:
         queryset = self.base_queryset()
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return queryset
-        return self.visible(queryset)
+        return self.visible(queryset, access_of(self.request))
 
 
 def _loggable(text: str, limit: int) -> str:
@@ -147,10 +139,12 @@ class OperatorViewSet(ReadOnlyApiViewSet):
     required_scope = Scope.OPERATORS
     serializer_class = serializers.OperatorSerializer
     filterset_class = filters.OperatorFilter
-    operator_lookup = "pk__in"
 
     def base_queryset(self):
         return Operator.objects.all()
+
+    def visible(self, queryset, access):
+        return access.operators(queryset)
 
 
 @extend_schema_view(
@@ -167,8 +161,8 @@ class PlatformViewSet(ReadOnlyApiViewSet):
     def base_queryset(self):
         return ForeignPlatform.objects.all()
 
-    def restrict_for_operator(self, queryset, operator_ids):
-        return queryset
+    def visible(self, queryset, access):
+        return queryset if access.role != NONE else queryset.none()
 
 
 DRY_RUN = OpenApiParameter(
@@ -205,6 +199,9 @@ class FilingViewSet(PullAuditDetailMixin, mixins.CreateModelMixin, ReadOnlyApiVi
 
     def base_queryset(self):
         return RegistrationFiling.objects.select_related("operator")
+
+    def visible(self, queryset, access):
+        return filings_visible(access=access, queryset=queryset)
 
     def _target_operator(self, access, requested: int | None) -> Operator:
         if requested is not None:
@@ -281,15 +278,14 @@ class FilingErrorViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet):
     def base_queryset(self):
         return FilingError.objects.filter(filing_id=self.kwargs.get("filing_pk"))
 
-    def restrict_for_operator(self, queryset, operator_ids):
-        return queryset.filter(filing__operator_id__in=operator_ids)
+    def visible(self, queryset, access):
+        return filing_errors_visible(access=access, queryset=queryset)
 
     def list(self, request, *args, **kwargs):
         # Another operator's filing (or none at all) is a 404, not an empty list.
-        filings = RegistrationFiling.objects.filter(pk=kwargs["filing_pk"])
-        access = access_of(request)
-        if access.role == OPERATOR:
-            filings = filings.filter(operator_id__in=access.operator_ids)
+        filings = filings_visible(
+            access=access_of(request), queryset=RegistrationFiling.objects.filter(pk=kwargs["filing_pk"])
+        )
         if not filings.exists():
             raise NotFound()
         return super().list(request, *args, **kwargs)
@@ -309,8 +305,8 @@ class FlagViewSet(ReadOnlyApiViewSet):
     def base_queryset(self):
         return Flag.objects.select_related("operator", "rule")
 
-    def restrict_for_operator(self, queryset, operator_ids):
-        return queryset.filter(operator_id__in=operator_ids, status=FlagStatus.CONFIRMED)
+    def visible(self, queryset, access):
+        return flags_visible(access=access, queryset=queryset)
 
 
 def transfers_with_codes() -> QuerySet:
@@ -341,10 +337,12 @@ class TransferViewSet(PullAuditDetailMixin, ReadOnlyApiViewSet):
     serializer_class = serializers.TransferSerializer
     filterset_class = filters.TransferFilter
     audit_action = "api.pull.transfers"
-    operator_lookup = None
 
     def base_queryset(self):
         return transfers_for_api()
+
+    def visible(self, queryset, access):
+        return transfers_visible(access=access, queryset=queryset)
 
 
 @extend_schema_view(
@@ -357,7 +355,6 @@ class OutflowRunViewSet(ReadOnlyApiViewSet):
     required_scope = Scope.OUTFLOWS
     serializer_class = serializers.OutflowRunSerializer
     filterset_class = filters.OutflowRunFilter
-    operator_lookup = None
 
     def base_queryset(self):
         return OutflowRun.objects.all()
@@ -394,7 +391,6 @@ class OutflowStatViewSet(mixins.ListModelMixin, ApiViewSet):
     required_scope = Scope.OUTFLOWS
     serializer_class = serializers.OutflowStatSerializer
     filterset_class = filters.OutflowStatFilter
-    operator_lookup = None
 
     def base_queryset(self):
         return _stats_for_api(timezone.get_current_timezone_name()).all()

@@ -14,19 +14,20 @@ from auditlog.services import audit_event_record
 from audits import ui_selectors
 from config.spreadsheets import export_response
 from operators import selectors
+from operators.access import access_of
 from operators.models import Operator
-from operators.roles import is_auditor, require_auditor
 
 
 def _dossier_context(request, operator: Operator) -> dict:
-    auditor = is_auditor(request.user)
+    access = access_of(request)
+    auditor = access.is_auditor
     outflow = ui_selectors.operator_outflow(operator=operator)
     return {
         "operator": operator,
         "status_changes": operator.status_changes.select_related("changed_by")[:50],
         "today": timezone.localdate(),
         "timeline": ui_selectors.filing_timeline(operator=operator),
-        "flags": ui_selectors.operator_flags(operator=operator, confirmed_only=not auditor),
+        "flags": ui_selectors.operator_flags(operator=operator, access=access),
         "answers": ui_selectors.operator_answers(operator=operator) if auditor else [],
         "risk": getattr(operator, "risk", None) if auditor else None,
         "outflow": outflow,
@@ -44,7 +45,7 @@ def operator_detail(request, pk: int):
     """The operator dossier. Auditors: any operator, everything. Operator staff: their own only
     (others answer 404), with confirmed flags only."""
     try:
-        operator = selectors.operator_get(user=request.user, pk=pk)
+        operator = selectors.operator_get(access=access_of(request), pk=pk)
     except Operator.DoesNotExist as exc:
         raise Http404 from exc
     return render(request, "operators/operator_detail.html", _dossier_context(request, operator))
@@ -53,9 +54,9 @@ def operator_detail(request, pk: int):
 @login_required
 def operator_dossier_export(request, pk: int, fmt: str):
     """Auditors and supervisors: the dossier (registry data, timeline, flags) as CSV/XLSX; logged."""
-    require_auditor(request.user)
+    access_of(request).require_auditor()
     try:
-        operator = selectors.operator_get(user=request.user, pk=pk)
+        operator = selectors.operator_get(access=access_of(request), pk=pk)
     except Operator.DoesNotExist as exc:
         raise Http404 from exc
     context = _dossier_context(request, operator)

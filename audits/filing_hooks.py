@@ -7,10 +7,11 @@ The filings page (layer 3) does not import audits (layer 5): operator staff's de
 from audits.selectors import flag_list
 from audits.ui_selectors import filing_timeline
 from filings import hooks
+from operators.access import Access
 from operators.models import Operator
 
 
-def operator_desk(*, user, operator_ids: list[int]) -> tuple[list, list]:
+def operator_desk(*, access: Access, operator_ids: list[int]) -> tuple[list, list]:
     """For operator staff of ``operator_ids``: (operator, timeline row) due or missed, and their confirmed flags."""
     calendar = [
         (operator, row)
@@ -18,7 +19,7 @@ def operator_desk(*, user, operator_ids: list[int]) -> tuple[list, list]:
         for row in filing_timeline(operator=operator)
         if row.state in ("missing", "not_due")
     ]
-    return calendar, list(flag_list(user=user)[:50])
+    return calendar, list(flag_list(access=access)[:50])
 
 
 def register() -> None:

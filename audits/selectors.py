@@ -1,49 +1,58 @@
 """Reads of the audits app: the auditors' queue, one flag with its history."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, QuerySet
 
 from auditlog.models import AuditEvent
 from audits.models import Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
-from operators.roles import is_auditor, operator_ids_for
+from operators.access import Access
 
-User = AbstractBaseUser | AnonymousUser
+
+def flags_visible(*, access: Access, queryset: QuerySet | None = None) -> QuerySet[Flag]:
+    """The one flag visibility rule (DESIGN section 7), for the flag pages, the dossier, the filings
+    desk, exports and the API: agencies and the SCC see every flag; operator staff only the flags
+    an auditor confirmed on their own operators; anyone else none."""
+    queryset = Flag.objects.all() if queryset is None else queryset
+    if access.reads_everything:
+        return queryset
+    if not access.operator_ids:
+        return queryset.none()
+    return queryset.filter(operator_id__in=access.operator_ids, status=FlagStatus.CONFIRMED)
 
 
 def flag_list(
-    *, user: User, status: str = "", rule: str = "", operator: str = "", assignee_me: bool = False
+    *,
+    access: Access,
+    status: str = "",
+    rule: str = "",
+    operator: str = "",
+    assignee: AbstractBaseUser | None = None,
 ) -> QuerySet[Flag]:
-    """Auditors: every flag, riskiest operators first. Operator staff: only confirmed flags of
-    their own operators. Anyone else: nothing."""
-    qs = Flag.objects.select_related("operator", "rule", "assignee", "operator__risk")
-    if is_auditor(user):
+    """Auditors: every flag (cleared ones only when asked by status), riskiest operators first.
+    Operator staff: only confirmed flags of their own operators. Anyone else: nothing."""
+    qs = flags_visible(
+        access=access, queryset=Flag.objects.select_related("operator", "rule", "assignee", "operator__risk")
+    )
+    if access.reads_everything:
         qs = qs.filter(status=status) if status else qs.exclude(status=FlagStatus.CLEARED)
-    else:
-        ids = operator_ids_for(user)
-        if not ids:
-            return qs.none()
-        qs = qs.filter(operator_id__in=ids, status=FlagStatus.CONFIRMED)
     if rule:
         qs = qs.filter(rule__code=rule)
     if operator:
         qs = qs.filter(Q(operator__unp__startswith=operator.strip()) | Q(operator__name__icontains=operator.strip()))
-    if assignee_me:
-        qs = qs.filter(assignee=user)
+    if assignee is not None:
+        qs = qs.filter(assignee=assignee)
     return qs.order_by(F("operator__risk__score").desc(nulls_last=True), "operator__name", "-opened_at", "-id")
 
 
-def flag_get(*, user: User, pk: int) -> Flag:
-    """One flag the user may see, else Flag.DoesNotExist (callers answer 404, revealing nothing)."""
-    qs = Flag.objects.select_related("operator", "rule", "assignee")
-    if not is_auditor(user):
-        qs = qs.filter(operator_id__in=operator_ids_for(user), status=FlagStatus.CONFIRMED)
-    return qs.get(pk=pk)
+def flag_get(*, access: Access, pk: int) -> Flag:
+    """One flag the caller may see, else Flag.DoesNotExist (callers answer 404, revealing nothing)."""
+    return flags_visible(access=access, queryset=Flag.objects.select_related("operator", "rule", "assignee")).get(pk=pk)
 
 
-def flag_notes(*, flag: Flag, user: User) -> QuerySet[FlagNote]:
+def flag_notes(*, flag: Flag, access: Access) -> QuerySet[FlagNote]:
     """Auditors see notes and answers; operator staff only the answers."""
     qs = flag.notes.select_related("author")
-    if not is_auditor(user):
+    if not access.reads_everything:
         qs = qs.filter(kind=NoteKind.ANSWER)
     return qs
 

@@ -12,6 +12,8 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, Rule
+from audits.selectors import flags_visible
+from operators.access import Access
 from operators.calendar import periods_owed
 from operators.models import FilingKind, FilingStatus, Operator, OperatorStatus, RegistrationFiling
 from outflows import selectors as outflow_selectors
@@ -171,11 +173,10 @@ def filing_timeline(*, operator: Operator, today: date | None = None) -> list[Ti
     return list(reversed(rows))
 
 
-def operator_flags(*, operator: Operator, confirmed_only: bool) -> QuerySet[Flag]:
-    flags = operator.flags.select_related("rule", "assignee").exclude(status=FlagStatus.CLEARED)
-    if confirmed_only:
-        flags = flags.filter(status=FlagStatus.CONFIRMED)
-    return flags.order_by("-opened_at")
+def operator_flags(*, operator: Operator, access: Access) -> QuerySet[Flag]:
+    """The dossier's flags: not cleared, those the caller may see (audits.selectors.flags_visible)."""
+    flags = flags_visible(access=access, queryset=operator.flags.select_related("rule", "assignee"))
+    return flags.exclude(status=FlagStatus.CLEARED).order_by("-opened_at")
 
 
 def operator_answers(*, operator: Operator):

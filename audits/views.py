@@ -16,7 +16,7 @@ from auditlog.services import audit_event_record
 from audits import selectors, services
 from audits.models import Agency, Flag, FlagStatus, Rule
 from audits.tasks import scan_violations
-from operators.roles import is_auditor
+from operators.access import access_of
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +36,19 @@ def _refused(request, reason: str) -> Http404:
 def flag_list(request):
     """Auditors: the review queue, riskiest operators first. Operator staff: their confirmed flags."""
     if request.method == "POST":
-        if not is_auditor(request.user):
+        if not access_of(request).can_review:
             raise PermissionDenied
         audit_event_record(actor=request.user, action="scan.requested", ip=_ip(request))
         scan_violations.delay_on_commit(request.user.pk)
         messages.info(request, _("Проверка запущена; обновите страницу через несколько минут."))
         return redirect("audits:flag_list")
+    access = access_of(request)
     flags = selectors.flag_list(
-        user=request.user,
+        access=access,
         status=request.GET.get("status", "")[:16],
         rule=request.GET.get("rule", "")[:64],
         operator=request.GET.get("q", "")[:100],
-        assignee_me=request.GET.get("mine") == "1",
+        assignee=request.user if request.GET.get("mine") == "1" else None,
     )
     page = Paginator(flags, 50).get_page(request.GET.get("page"))
     return render(
@@ -55,16 +56,16 @@ def flag_list(request):
         "audits/flag_list.html",
         {
             "page": page,
-            "auditor": is_auditor(request.user),
+            "auditor": access.is_auditor,
             "statuses": FlagStatus.choices,
-            "rules": Rule.objects.values_list("code", flat=True) if is_auditor(request.user) else [],
+            "rules": Rule.objects.values_list("code", flat=True) if access.is_auditor else [],
         },
     )
 
 
 def _flag_or_404(request, pk: int) -> Flag:
     try:
-        return selectors.flag_get(user=request.user, pk=pk)
+        return selectors.flag_get(access=access_of(request), pk=pk)
     except Flag.DoesNotExist:
         raise _refused(request, "flag not visible") from None
 
@@ -73,7 +74,7 @@ def _flag_or_404(request, pk: int) -> Flag:
 def flag_detail(request, pk: int):
     """GET: evidence, notes/answers, history and the actions the user may take. POST: one action."""
     flag = _flag_or_404(request, pk)
-    auditor = is_auditor(request.user)
+    auditor = access_of(request).is_auditor
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -90,7 +91,7 @@ def flag_detail(request, pk: int):
     context = {
         "flag": flag,
         "auditor": auditor,
-        "notes": selectors.flag_notes(flag=flag, user=request.user),
+        "notes": selectors.flag_notes(flag=flag, access=access_of(request)),
         "history": selectors.flag_history(flag=flag) if auditor else [],
         "risk": selectors.operator_risk_get(operator_id=flag.operator_id) if auditor else None,
         "agencies": Agency.choices,
@@ -133,7 +134,7 @@ def _apply(request, flag: Flag, action: str) -> None:
 def answer_attachment(request, pk: int, note_pk: int):
     """The attachment of an operator's answer: to auditors and to that operator's staff only."""
     flag = _flag_or_404(request, pk)
-    note = selectors.flag_notes(flag=flag, user=request.user).filter(pk=note_pk).exclude(attachment="").first()
+    note = selectors.flag_notes(flag=flag, access=access_of(request)).filter(pk=note_pk).exclude(attachment="").first()
     if note is None:
         raise _refused(request, "attachment not visible")
     return FileResponse(note.attachment.open("rb"), as_attachment=True, filename=note.attachment_name or "attachment")

@@ -45,5 +45,6 @@ def subscribe_filing_accepted(callback: Callable[..., None]) -> None:
 
 
 def provide_operator_desk(provider: Callable[..., tuple[list, list]]) -> None:
-    """``provider(user=, operator_ids=)`` -> (calendar rows, confirmed flags); the last one registered answers."""
+    """``provider(access=, operator_ids=)`` -> (calendar rows, flags the caller's operators.access.Access
+    may see); the last one registered answers."""
     operator_desk[:] = [provider]

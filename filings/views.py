@@ -20,9 +20,11 @@ from django.views.decorators.http import require_http_methods
 from auditlog.services import audit_event_record
 from config.spreadsheets import safe_cell
 from filings import hooks
+from filings.selectors import filings_visible
 from filings.services import filing_submit
+from operators.access import access_of
 from operators.models import FilingKind, FilingStatus, Operator, RegistrationFiling
-from operators.roles import is_auditor, operator_ids_for, restrict_to_user
+from operators.roles import operator_ids_for
 from operators.tabular.errors import RowError
 from operators.tabular.reader import FileRejected, open_table
 
@@ -56,8 +58,8 @@ class FilingUploadForm(forms.Form):
         return data
 
 
-def _filings_for(user):
-    return restrict_to_user(RegistrationFiling.objects.select_related("operator"), user)
+def _filings_for(request):
+    return filings_visible(access=access_of(request))
 
 
 @login_required
@@ -95,7 +97,7 @@ def filing_list(request):
             )
             if result.filing is not None:
                 return redirect("filings:detail", pk=result.filing.pk)
-    filings = _filings_for(request.user)
+    filings = _filings_for(request)
     status = request.GET.get("status", "")[:16]
     kind = request.GET.get("kind", "")[:32]
     if status:
@@ -103,7 +105,7 @@ def filing_list(request):
     if kind:
         filings = filings.filter(kind=kind)
     page = Paginator(filings.order_by("-submitted_at", "-pk"), 50).get_page(request.GET.get("page"))
-    calendar, confirmed_flags = _operator_desk(request.user, own_ids)
+    calendar, confirmed_flags = _operator_desk(access_of(request), own_ids)
     errors_page = None
     if result is not None:
         errors_page = Paginator(result.errors, ERRORS_PER_PAGE).get_page(1)
@@ -117,21 +119,21 @@ def filing_list(request):
             "errors_page": errors_page,
             "statuses": FilingStatus.choices,
             "kinds": FilingKind.choices,
-            "is_auditor": is_auditor(request.user),
+            "is_auditor": access_of(request).is_auditor,
             "calendar": calendar,
             "confirmed_flags": confirmed_flags,
         },
     )
 
 
-def _operator_desk(user, own_ids: list[int]) -> tuple[list, list]:
+def _operator_desk(access, own_ids: list[int]) -> tuple[list, list]:
     """For operator staff: periods due soon or missed, and confirmed flags awaiting an answer.
 
     Both come from the audits app through filings.hooks.operator_desk (audits/filing_hooks.py).
     """
-    if not own_ids or is_auditor(user) or not hooks.operator_desk:
+    if not own_ids or access.is_auditor or not hooks.operator_desk:
         return [], []
-    return hooks.operator_desk[0](user=user, operator_ids=own_ids)
+    return hooks.operator_desk[0](access=access, operator_ids=own_ids)
 
 
 ERROR_SORTS = {"row": ("row", "id"), "column": ("column", "row", "id"), "code": ("code", "row", "id")}
@@ -139,7 +141,7 @@ ERROR_SORTS = {"row": ("row", "id"), "column": ("column", "row", "id"), "code": 
 
 @login_required
 def filing_detail(request, pk: int):
-    filing = get_object_or_404(_filings_for(request.user), pk=pk)
+    filing = get_object_or_404(_filings_for(request), pk=pk)
     # Sorted by spreadsheet row by default; by column or error code on request (whitelisted).
     sort = request.GET.get("sort", "row")
     order = ERROR_SORTS.get(sort, ERROR_SORTS["row"])
@@ -210,7 +212,7 @@ def filing_error_report(request, pk: int, fmt: str):
     """The error report as CSV (the operator's own encoding and delimiter) or XLSX; one export.filing_errors event."""
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    filing = get_object_or_404(_filings_for(request.user), pk=pk)
+    filing = get_object_or_404(_filings_for(request), pk=pk)
     header, rows, info = _report_rows(filing)
     name = f"errors_{filing.operator.unp}_{filing.kind}_{filing.period_start:%Y-%m-%d}"
     written = [0]

@@ -1,14 +1,14 @@
-from operators.roles import is_auditor, is_supervisor, operator_ids_for
+from operators.access import access_of
 
 
 def roles(request):
-    """What the navigation needs to know about the user (one query, cached on the user)."""
+    """What the navigation needs to know about the caller: the request's one Access (operators/access.py)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    auditor = is_auditor(user)
+    access = access_of(request)
     return {
-        "is_auditor": auditor,
-        "is_supervisor": is_supervisor(user),
-        "is_operator_staff": not auditor and bool(operator_ids_for(user)),
+        "is_auditor": access.is_auditor,
+        "is_supervisor": access.supervisor,
+        "is_operator_staff": access.is_operator_staff,
     }

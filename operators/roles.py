@@ -1,15 +1,15 @@
 """Roles of DESIGN section 7, in one place.
 
 Auditors and supervisors are Django groups (created by a migration); operator
-staff are users with an OperatorMembership. Every view asks these functions,
-never the groups directly.
+staff are users with an OperatorMembership. These predicates are the primitives the
+request's Access (operators/access.py) is built from; pages, exports and the API ask
+the Access, never the groups directly.
 """
 
 from django.apps import apps as django_apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404
 
 AUDITORS = "auditors"
@@ -86,17 +86,6 @@ def operator_ids_for(user: User | AnonymousUser) -> list[int]:
 
 def is_operator_staff(user: User | AnonymousUser) -> bool:
     return bool(operator_ids_for(user))
-
-
-def restrict_to_user(queryset: QuerySet, user: User | AnonymousUser, *, operator_field: str = "operator") -> QuerySet:
-    """What a user may read of an operator-owned queryset: all for the SCC, their own for staff."""
-    if is_auditor(user):
-        return queryset
-    ids = operator_ids_for(user)
-    if not ids:
-        return queryset.none()
-    lookup = "pk__in" if operator_field == "self" else f"{operator_field}__in"
-    return queryset.filter(**{lookup: ids})
 
 
 def require_auditor(user: User | AnonymousUser) -> None:

@@ -1,15 +1,14 @@
 """Reads of the operator registry."""
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
+from operators.access import Access
 from operators.models import Operator
-from operators.roles import restrict_to_user
 
 
-def operator_list(*, user: User | AnonymousUser, search: str = "", status: str = "", activity: str = "") -> QuerySet:
-    """Operators the user may see, filtered; auditors see all, staff only their own."""
-    qs = restrict_to_user(Operator.objects.all(), user, operator_field="self")
+def operator_list(*, access: Access, search: str = "", status: str = "", activity: str = "") -> QuerySet:
+    """Operators the caller may see (Access.operators: the SCC and agencies all, staff only their own), filtered."""
+    qs = access.operators(Operator.objects.all())
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(unp__startswith=search.strip()))
     if status:
@@ -19,6 +18,6 @@ def operator_list(*, user: User | AnonymousUser, search: str = "", status: str =
     return qs.order_by("name")
 
 
-def operator_get(*, user: User | AnonymousUser, pk: int) -> Operator:
-    """One operator, or Operator.DoesNotExist when the user may not see it (callers answer 404)."""
-    return operator_list(user=user).get(pk=pk)
+def operator_get(*, access: Access, pk: int) -> Operator:
+    """One operator, or Operator.DoesNotExist when the caller may not see it (callers answer 404)."""
+    return operator_list(access=access).get(pk=pk)

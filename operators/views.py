@@ -7,16 +7,17 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from operators import selectors
+from operators.access import access_of
 from operators.models import Activity, OperatorStatus
-from operators.roles import is_auditor, operator_ids_for
 
 
 @login_required
 def home(request):
     """Anyone logged in: auditors land on the dashboard, operator staff on their filings."""
-    if is_auditor(request.user):
+    access = access_of(request)
+    if access.is_auditor:
         return redirect("dashboard")
-    if operator_ids_for(request.user):
+    if access.is_operator_staff:
         return redirect("filings:list")
     return render(request, "home_no_role.html")
 
@@ -25,7 +26,7 @@ def home(request):
 def operator_list(request):
     """Auditors and supervisors see the whole registry; operator staff only their own operator."""
     operators = selectors.operator_list(
-        user=request.user,
+        access=access_of(request),
         search=request.GET.get("q", "")[:100],
         status=request.GET.get("status", "")[:16],
         activity=request.GET.get("activity", "")[:32],

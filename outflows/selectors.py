@@ -10,8 +10,9 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
+from operators.access import Access
 from outflows.engine import CURVE_DAYS
-from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
+from outflows.models import CrossBorderTransfer, Dimension, OutflowRun, OutflowStat, RunStatus
 
 # The figures of one stat row, in the order of DESIGN section 10 (command JSON, exports, API, admin).
 STAT_FIELDS = (
@@ -144,8 +145,18 @@ def _instant(text: str):
         return None
 
 
+def transfers_visible(*, access: Access, queryset: QuerySet | None = None) -> QuerySet:
+    """The transfer rows the caller may read: agencies (their `transfers` scope is the API's
+    question) and the SCC all of them; operator staff and anyone else none (DESIGN section 7:
+    staff see their filings and confirmed flags, not the row-level register). The one rule for
+    the transfer pages, their exports and the API."""
+    queryset = CrossBorderTransfer.objects.all() if queryset is None else queryset
+    return queryset if access.reads_everything else queryset.none()
+
+
 def transfer_list(
     *,
+    access: Access,
     operator: str = "",
     platform: str = "",
     country: str = "",
@@ -155,9 +166,9 @@ def transfer_list(
     until: str = "",
 ):
     """Transfers filtered by operator UNP, platform slug, country, investor, direction and time (ISO, inclusive)."""
-    from outflows.models import CrossBorderTransfer
-
-    transfers = CrossBorderTransfer.objects.select_related("operator", "platform")
+    transfers = transfers_visible(
+        access=access, queryset=CrossBorderTransfer.objects.select_related("operator", "platform")
+    )
     if operator:
         transfers = transfers.filter(operator__unp=operator)
     if platform:

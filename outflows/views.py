@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from auditlog.services import audit_event_record
 from config.spreadsheets import export_response
+from operators.access import access_of
 from operators.roles import require_auditor
 from outflows import selectors
 from outflows.models import Dimension, OutflowRun
@@ -77,8 +78,9 @@ def run_detail(request, pk: int):
 @login_required
 def transfer_list(request):
     """Auditors and supervisors: the transfers a figure or a flag is about (filters from the evidence links)."""
-    require_auditor(request.user)
+    access = access_of(request)
+    access.require_auditor()
     filters = {key: request.GET.get(key, "")[:64] for key in TRANSFER_FILTERS}
-    transfers = selectors.transfer_list(**filters)
+    transfers = selectors.transfer_list(access=access, **filters)
     page = Paginator(transfers, 100).get_page(request.GET.get("page"))
     return render(request, "outflows/transfers.html", {"page": page, "filters": filters})
