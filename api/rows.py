@@ -15,7 +15,8 @@ serializer's own fields (so the documented schema and the rows cannot drift apar
 
 Each row is then one `dict(zip(...))`. A field this module cannot write exactly as DRF does
 is refused when the plan is built. Other databases (the embedded SQLite demo) select the plain
-columns and show them through DRF's own fields. tests/api/test_rows.py compares both ways.
+columns and show them through DRF's own fields, as does PostgreSQL with the shortcut off
+(API_FAST_PATHS["sql_rows"]: `vendor` STANDARD). tests/api/test_rows.py compares both ways.
 """
 
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
 POSITION = "id"  # the first column of every row: the cursor's position (api.pagination)
+STANDARD = "standard"  # the `vendor` of the standard path: plain columns shown through DRF's own fields
 
 
 @dataclass(frozen=True)

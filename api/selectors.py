@@ -5,6 +5,7 @@ import functools
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
+from api.fast_paths import enabled
 from api.models import ApiToken
 
 
@@ -48,11 +49,17 @@ def _instance(model: type[Model], fields: tuple[Field, ...], values) -> Model:
 def api_token_by_key_hash(digest: str) -> ApiToken | None:
     """The token with this key hash, its user loaded with it (None for agency tokens).
 
-    Read on every API request, so in plain SQL: the same query through the ORM
-    (select_related, filter, first) costs about 0.8 ms of CPU in query compilation
-    and model building, several times the query itself. Never cached: a revoked or
-    expired token is refused by the very next request.
+    Never cached: a revoked or expired token is refused by the very next request. Read on
+    every API request; the shortcut (API_FAST_PATHS["token_lookup"]) runs the ORM's query as
+    plain SQL built once, the standard path the ORM itself. tests/api/test_fast_paths.py
+    compares the two.
     """
+    if not enabled("token_lookup"):
+        return ApiToken.objects.select_related("user").filter(key_hash=digest).first()
+    return _token_by_key_hash_sql(digest)
+
+
+def _token_by_key_hash_sql(digest: str) -> ApiToken | None:
     sql, token_fields, user_model, user_fields = _token_query()
     with connection.cursor() as cursor:
         cursor.execute(sql, [digest])

@@ -7,7 +7,8 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from api.rows import RowPlan, row_dict, row_plan
+from api.fast_paths import enabled
+from api.rows import STANDARD, RowPlan, row_dict, row_plan
 from audits.models import Flag
 from operators.models import FilingError, FilingKind, ForeignPlatform, Operator, RegistrationFiling
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
@@ -49,9 +50,11 @@ class RowSerializer(serializers.ModelSerializer):
 
     def row_plan(self) -> RowPlan:
         # Building a ModelSerializer's fields is a model introspection: once per class, zone and database.
-        key = (type(self), timezone.get_current_timezone_name(), connection.vendor)
+        # With the shortcut off (API_FAST_PATHS["sql_rows"]) DRF's own fields show the plain columns.
+        vendor = connection.vendor if enabled("sql_rows") else STANDARD
+        key = (type(self), timezone.get_current_timezone_name(), vendor)
         if key not in _ROW_PLANS:
-            _ROW_PLANS[key] = row_plan(self, timezone.get_current_timezone(), connection.vendor)
+            _ROW_PLANS[key] = row_plan(self, timezone.get_current_timezone(), vendor)
         return _ROW_PLANS[key]
 
     def to_representation(self, instance):

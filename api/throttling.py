@@ -3,10 +3,13 @@
 A fixed window with an atomic counter, no list of timestamps to (un)pickle, so it
 stays cheap at hundreds of requests/s. Two counts: requests per token
 (TokenRateThrottle; per session user or address without a token) and failed token
-authentications per client address (AuthFailureLimit). A token request costs one
-Redis round trip for both, before the key is looked up (AuthFailureLimit.admit,
-called by api.authentication); a failure costs one more. A valid key is served even from an
-address that has used up its failures; only its bad keys are refused (429).
+authentications per client address (AuthFailureLimit). With the shortcut
+API_FAST_PATHS["admit_script"] (Lua scripts through django-redis's client) a token
+request costs one Redis round trip for both, before the key is looked up
+(AuthFailureLimit.admit, called by api.authentication), and a failure one more; the
+standard path counts through Django's cache API (add + incr; get after a failed lookup).
+A valid key is served even from an address that has used up its failures; only its bad
+keys are refused (429).
 """
 
 import time
@@ -15,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from api.fast_paths import enabled
 from api.models import ApiToken
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -50,7 +54,7 @@ _ADMIT = (
 def _incr(key: str, period: int) -> int:
     """Count one in the window's counter (created at the first count, expiring after the window)."""
     client = getattr(cache, "client", None)
-    if client is not None:  # django-redis: one round trip, atomic (a script runs alone)
+    if client is not None and enabled("admit_script"):  # django-redis: one round trip, atomic
         return client.get_client(write=True).eval(_COUNT, 1, client.make_key(key), period + 1)
     cache.add(key, 0, timeout=period + 1)
     try:

@@ -18,12 +18,14 @@ Django does not register its own loader again on each cursor.
 
 Only when Django itself would give UTC datetimes (USE_TZ on, the database TIME_ZONE unset)
 and the C implementation is loaded; otherwise nothing changes (pure-Python psycopg, or
-USE_TZ off, when Django's own per-cursor loader applies). tests/test_db_timestamps.py
+USE_TZ off, when Django's own per-cursor loader applies), and only while
+settings.API_FAST_PATHS["c_timestamptz_loader"] is on. tests/test_db_timestamps.py
 compares both loaders value by value.
 """
 
 import datetime
 
+from django.conf import settings
 from psycopg import adapters
 from psycopg.pq import Format
 from psycopg.types.datetime import TimestamptzLoader as PyTimestamptzLoader
@@ -54,6 +56,8 @@ class UtcTimestamptzLoader:
 def use_c_timestamptz_loader(sender, connection, **kwargs) -> None:
     """`connection_created` receiver: after Django's own set-up (session time zone included)."""
     if connection.vendor != "postgresql" or C_TIMESTAMPTZ_LOADER is None:
+        return
+    if not settings.API_FAST_PATHS.get("c_timestamptz_loader", True):  # the switch: Django's own loader
         return
     if connection.timezone is not datetime.UTC:  # USE_TZ off or a database TIME_ZONE: Django's loader
         return

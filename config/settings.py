@@ -281,6 +281,14 @@ REST_FRAMEWORK = {
 # Failed token authentications per client address before its token requests are refused (429)
 # for the rest of the window: keys cannot be tried without limit (api/throttling.py).
 API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="30/min")
+# Shortcuts through private internals of Django, DRF, psycopg and django-redis, each kept only for a
+# measured gain (bench/README_api.md, "Private-internals shortcuts, measured") and each with its
+# standard path beside it: False runs Django's / DRF's own way. API_FAST_PATHS_OFF=a,b turns some off.
+_FAST_PATHS_OFF = set(env.list("API_FAST_PATHS_OFF", default=[]))
+API_FAST_PATHS = {
+    name: name not in _FAST_PATHS_OFF
+    for name in ("token_lookup", "sql_rows", "cached_querysets", "admit_script", "c_timestamptz_loader")
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Crypto Oversight Portal API",
     "VERSION": "1.0.0",
