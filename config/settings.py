@@ -215,6 +215,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged only when it has finished ...
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ... and goes back to the queue if its worker dies
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Our consumer: a lost connection to Redis never ends the worker (config/celery_consumer.py).
+CELERY_WORKER_CONSUMER = "config.celery_consumer:Consumer"
 # A worker child whose resident memory passes this (KiB) is replaced after its task; the
 # bounded intake keeps a task far below it, so this only catches a slow leak.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1_536_000)

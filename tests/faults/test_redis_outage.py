@@ -23,6 +23,7 @@ from outflows.models import OutflowRun
 from outflows.tasks import compute_outflows_task
 from tests.conftest import wait_for
 from tests.factories import OperatorFactory, operator_staff
+from tests.faults.conftest import worker_consumes
 from tests.faults.test_database_restart import _pg_ctl
 from tests.filings.intake_helpers import SAMPLES
 
@@ -34,8 +35,9 @@ def _redis_cli(port: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def redis_down():
-    """Stop the test command's Redis (cache and broker); start it again as scripts/services.sh does."""
+def redis_down(session_worker_consumes_afterwards):
+    """Stop the test command's Redis (cache and broker); start it again as scripts/services.sh does.
+    Afterwards the session's worker must consume again by itself (tests/faults/conftest.py)."""
     port = os.environ["REDIS_URL"].rsplit(":", 1)[1].split("/")[0]
     directory = _redis_cli(port, "config", "get", "dir").stdout.split()[1]
     state = {"down": False}
@@ -117,7 +119,8 @@ def test_redis_outage_api_503_upload_kept_and_imported_once_redis_is_back(
     assert client.get(page["Location"]).status_code == 200
     assert filing.status == FilingStatus.RECEIVED
 
-    redis_down()  # Redis is back; the worker reconnects by itself
+    redis_down()  # Redis is back; the worker reconnects by itself ...
+    assert worker_consumes(celery_worker_process), "the worker did not consume again after Redis came back"
     assert client.get("/api/v1/operators/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
     settings.WORK_RESEND_AFTER_SECONDS = 0  # beat's sweeper would send it within a minute or two
     assert requeue_stuck_filings() == 1
