@@ -9,8 +9,8 @@ from auditlog.services import audit_event_record
 from audits import ui_selectors
 from audits.models import FlagStatus, Severity
 from config.spreadsheets import export_response
+from operators.access import access_of
 from operators.models import Activity, OperatorStatus
-from operators.roles import require_auditor
 
 QUEUE_FILTERS = ("q", "rule", "severity", "status", "assignee", "activity", "operator_status")
 
@@ -22,7 +22,7 @@ def _client_ip(request) -> str:
 @login_required
 def dashboard(request):
     """Auditors and supervisors: the headline non-return share, its trend and curve, flags, overdue filings."""
-    require_auditor(request.user)
+    access_of(request).require_auditor()
     board = ui_selectors.dashboard_figures()
     chart = {
         "trend": [
@@ -60,7 +60,7 @@ def _queue(request, params: dict):
 @login_required
 def queue(request):
     """Auditors and supervisors: operators with open flags, riskiest first, filtered and paged."""
-    require_auditor(request.user)
+    access_of(request).require_auditor()
     params = _queue_params(request)
     page = Paginator(_queue(request, params), 25).get_page(request.GET.get("page"))
     return render(
@@ -81,7 +81,7 @@ def queue(request):
 @login_required
 def queue_export(request, fmt: str):
     """Auditors and supervisors: the filtered queue as CSV or XLSX; the export is logged."""
-    require_auditor(request.user)
+    access_of(request).require_auditor()
     params = _queue_params(request)
     operators = list(_queue(request, params)[:10000])
     rows = [

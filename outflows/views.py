@@ -8,7 +8,6 @@ from django.shortcuts import render
 from auditlog.services import audit_event_record
 from config.spreadsheets import export_response
 from operators.access import access_of
-from operators.roles import require_auditor
 from outflows import selectors
 from outflows.models import Dimension, OutflowRun
 
@@ -37,7 +36,7 @@ def _stats(request):
 @login_required
 def stats(request):
     """Auditors and supervisors: the rows of a run (latest by default) that a figure is made of."""
-    require_auditor(request.user)
+    access_of(request).require_auditor()
     run, dimension, rows = _stats(request)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
@@ -50,7 +49,7 @@ def stats(request):
 @login_required
 def stats_export(request, fmt: str):
     """Auditors and supervisors: the same rows as CSV/XLSX; logged in the audit log."""
-    require_auditor(request.user)
+    access_of(request).require_auditor()
     run, dimension, rows = _stats(request)
     data = [[row[c] for c in STAT_COLUMNS] for row in map(selectors.outflow_stat_as_dict, rows)]
     audit_event_record(
@@ -67,7 +66,7 @@ def stats_export(request, fmt: str):
 @login_required
 def run_detail(request, pk: int):
     """Auditors and supervisors: one run's parameters, input fingerprint and timings."""
-    require_auditor(request.user)
+    access_of(request).require_auditor()
     try:
         run = selectors.outflow_run_list().get(pk=pk)
     except OutflowRun.DoesNotExist as exc:
