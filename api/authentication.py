@@ -6,10 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from api.access import AgencyClient, access_for_token
-from api.fast_paths import enabled
 from api.selectors import api_token_by_key_hash
 from api.services import api_token_touch, key_hash
-from api.throttling import AuthFailureLimit, TokenRateThrottle
+from api.throttling import AuthFailureLimit
 from auditlog.services import audit_event_record
 
 KEYWORD = "Token"
@@ -20,8 +19,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     Too many failures from one client address make its further bad keys 429 for the rest of
     the window (AuthFailureLimit), while its valid keys are still served; the address crossing
-    the limit is written to the audit log once. With API_FAST_PATHS["admit_script"] the failure
-    count and the token's request count are one Redis round trip.
+    the limit is written to the audit log once. Counted through Django's cache API: a Lua script
+    counting both in one round trip gained no measurable throughput (bench/README_api.md).
     """
 
     def authenticate(self, request):
@@ -39,24 +38,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
                 raise self._throttled(failures) from None
             self._failed(failures, address)
             raise
-        # The shortcut (API_FAST_PATHS["admit_script"]): one round trip, this request counted for
-        # the key and whether the address has used up its failures; the throttle reads the count.
-        # The standard path: the address's failures read after a failed lookup, the throttle counts.
-        # The key is looked up either way: a valid key is served from any address.
-        requests_in_window = spent = None
-        if enabled("admit_script"):
-            throttle = TokenRateThrottle()
-            counter, _, period, _ = throttle.window(throttle.token_ident(digest))
-            requests_in_window, spent = failures.admit(counter, period)
+        # The key is looked up whatever the address's failures: a valid key is served from any
+        # address; the failures are read only when the lookup fails. The throttle counts afterwards.
         try:
-            user, token = self._authenticate_digest(digest)
+            return self._authenticate_digest(digest)
         except exceptions.AuthenticationFailed:
-            if failures.exceeded() if spent is None else spent:  # refused, not counted or logged again
+            if failures.exceeded():  # refused, not counted or logged again until the window ends
                 raise self._throttled(failures) from None
             self._failed(failures, address)
             raise
-        token.requests_in_window = requests_in_window  # read by TokenRateThrottle: no second count
-        return user, token
 
     @staticmethod
     def _throttled(failures: AuthFailureLimit) -> exceptions.Throttled:

@@ -3,13 +3,11 @@
 A fixed window with an atomic counter, no list of timestamps to (un)pickle, so it
 stays cheap at hundreds of requests/s. Two counts: requests per token
 (TokenRateThrottle; per session user or address without a token) and failed token
-authentications per client address (AuthFailureLimit). With the shortcut
-API_FAST_PATHS["admit_script"] (Lua scripts through django-redis's client) a token
-request costs one Redis round trip for both, before the key is looked up
-(AuthFailureLimit.admit, called by api.authentication), and a failure one more; the
-standard path counts through Django's cache API (add + incr; get after a failed lookup).
-A valid key is served even from an address that has used up its failures; only its bad
-keys are refused (429).
+authentications per client address (AuthFailureLimit), both through Django's cache API
+(add + incr; the failures read only after a failed lookup). A valid key is served even
+from an address that has used up its failures; only its bad keys are refused (429).
+Counting both in one Lua script through django-redis's client (one round trip) was
+measured and removed: no gain beyond the noise (bench/README_api.md).
 """
 
 import time
@@ -18,7 +16,6 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
-from api.fast_paths import enabled
 from api.models import ApiToken
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -37,25 +34,8 @@ def _window(prefix: str, period: int) -> tuple[str, float]:
     return f"{prefix}:{period}:{window}", (window + 1) * period - now
 
 
-# Create the counter at 0 with its expiry unless it exists, then count one. The counter is a
-# plain integer, as django-redis stores integers, so cache.get reads it.
-_COUNT = "redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX') return redis.call('INCR', KEYS[1])"
-
-
-# A token request's one round trip: one more request counted for its key, as _COUNT counts, and
-# whether its client address has used up its failed authentications (1) or not (0).
-_ADMIT = (
-    "redis.call('SET', KEYS[2], 0, 'EX', ARGV[2], 'NX') local count = redis.call('INCR', KEYS[2]) "
-    "local spent = tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) and 1 or 0 "
-    "return {count, spent}"
-)
-
-
 def _incr(key: str, period: int) -> int:
     """Count one in the window's counter (created at the first count, expiring after the window)."""
-    client = getattr(cache, "client", None)
-    if client is not None and enabled("admit_script"):  # django-redis: one round trip, atomic
-        return client.get_client(write=True).eval(_COUNT, 1, client.make_key(key), period + 1)
     cache.add(key, 0, timeout=period + 1)
     try:
         return cache.incr(key)
@@ -86,7 +66,7 @@ class TokenRateThrottle(BaseThrottle):
 
     @staticmethod
     def token_ident(digest: str) -> str:
-        return f"k{digest[:32]}"  # the key's SHA-256 (ApiToken.key_hash): known before the lookup
+        return f"k{digest[:32]}"  # the key's SHA-256 (ApiToken.key_hash)
 
     def ident(self, request, view) -> str:
         auth = getattr(request, "auth", None)
@@ -98,9 +78,7 @@ class TokenRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         key, limit, period, left = self.window(self.ident(request, view))
-        # A token request was counted already, in the round trip before its lookup (api.authentication).
-        count = getattr(request.auth, "requests_in_window", None) or _incr(key, period)
-        if count > limit:
+        if _incr(key, period) > limit:
             self._wait = left
             return False
         return True
@@ -127,16 +105,6 @@ class AuthFailureLimit:
 
     def exceeded(self) -> bool:
         return (cache.get(self.key) or 0) >= self.limit
-
-    def admit(self, counter: str, period: int) -> tuple[int, bool]:
-        """Count one request in `counter` (a throttle window's key, expiring after `period`) and
-        return its count and whether this address has used up its failures. One round trip."""
-        client = getattr(cache, "client", None)
-        if client is None:  # other caches (the embedded default): two steps
-            return _incr(counter, period), self.exceeded()
-        keys = (client.make_key(self.key), client.make_key(counter))
-        count, spent = client.get_client(write=True).eval(_ADMIT, 2, *keys, self.limit, period + 1)
-        return int(count), bool(spent)
 
     def record(self) -> bool:
         """Count one failure; True for the one that reaches the limit (once per window: incr is atomic)."""

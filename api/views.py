@@ -1,11 +1,7 @@
 """API v1 viewsets (DESIGN section 8). Thin: querysets, one scope each, services for writes."""
 
-import functools
-
 from django.conf import settings
-from django.db.models import F, QuerySet
-from django.db.models.expressions import RawSQL
-from django.utils import timezone
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import mixins, status, viewsets
@@ -19,10 +15,10 @@ from api import filters, serializers
 from api.access import NONE, Access, access_of
 from api.authentication import ApiTokenAuthentication
 from api.exceptions import PayloadTooLarge, api_exception_handler
-from api.fast_paths import enabled
 from api.models import Scope
 from api.pagination import IdCursorPagination
 from api.permissions import ScopePermission
+from api.querysets import latest_finished_run_id, stats_for_api, transfers_for_api
 from api.schema import ApiAutoSchema
 from api.throttling import TokenRateThrottle
 from auditlog.services import audit_event_record
@@ -31,7 +27,7 @@ from audits.selectors import flags_visible
 from filings.selectors import filing_errors_visible, filings_visible
 from filings.services import filing_submit
 from operators.models import FilingError, ForeignPlatform, Operator, RegistrationFiling
-from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat, RunStatus
+from outflows.models import OutflowRun
 from outflows.selectors import transfers_visible
 
 
@@ -310,26 +306,6 @@ class FlagViewSet(ReadOnlyApiViewSet):
         return flags_visible(access=access, queryset=queryset)
 
 
-def transfers_with_codes() -> QuerySet:
-    """Transfers with the two codes the API shows joined in as plain columns (no model per row)."""
-    return CrossBorderTransfer.objects.annotate(operator_unp=F("operator__unp"), platform_slug=F("platform__slug"))
-
-
-def transfers_for_api() -> QuerySet:
-    """Transfer rows as the serializer reads them."""
-    if not enabled("cached_querysets"):
-        return serializers.TransferSerializer.rows(transfers_with_codes())
-    return _transfers_for_api(timezone.get_current_timezone_name(), enabled("sql_rows")).all()
-
-
-# The shortcut API_FAST_PATHS["cached_querysets"]: the two big lists' querysets built once per time
-# zone (joins resolved, columns chosen) and cloned for each request, as DRF does with a view's
-# `queryset`, never evaluated themselves; the latest-run subquery compiled once. Off: built per request.
-@functools.cache
-def _transfers_for_api(zone: str, sql_rows: bool) -> QuerySet:
-    return serializers.TransferSerializer.rows(transfers_with_codes())
-
-
 @extend_schema_view(
     list=extend_schema(summary="Cross-border transfers (cursor pages)", tags=["transfers"]),
     retrieve=extend_schema(summary="One transfer", tags=["transfers"]),
@@ -364,27 +340,6 @@ class OutflowRunViewSet(ReadOnlyApiViewSet):
         return OutflowRun.objects.all()
 
 
-@functools.cache
-def _stats_for_api(zone: str, sql_rows: bool) -> QuerySet:
-    return serializers.OutflowStatSerializer.rows(OutflowStat.objects.all())
-
-
-def _latest_finished_run() -> QuerySet:
-    return OutflowRun.objects.filter(status=RunStatus.FINISHED).order_by("-finished_at", "-id").values("id")[:1]
-
-
-def latest_finished_run_id() -> RawSQL | QuerySet:
-    """The latest finished run, as a subquery (no extra round-trip)."""
-    if not enabled("cached_querysets"):
-        return _latest_finished_run()
-    return RawSQL(*_latest_finished_run_sql())  # noqa: S611 - compiled by the ORM, no outside input
-
-
-@functools.cache
-def _latest_finished_run_sql() -> tuple[str, tuple]:
-    return _latest_finished_run().query.sql_with_params()
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Non-return statistics",
@@ -400,9 +355,7 @@ class OutflowStatViewSet(mixins.ListModelMixin, ApiViewSet):
     filterset_class = filters.OutflowStatFilter
 
     def base_queryset(self):
-        if not enabled("cached_querysets"):
-            return serializers.OutflowStatSerializer.rows(OutflowStat.objects.all())
-        return _stats_for_api(timezone.get_current_timezone_name(), enabled("sql_rows")).all()
+        return stats_for_api()
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

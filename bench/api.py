@@ -67,8 +67,8 @@ def _floor_urlpatterns() -> list:
     from rest_framework.permissions import AllowAny
 
     from api.pagination import IdCursorPagination
+    from api.querysets import transfers_for_api
     from api.serializers import TransferSerializer
-    from api.views import transfers_for_api
 
     class FloorView(ListAPIView):
         authentication_classes: list = []

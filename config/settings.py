@@ -289,7 +289,7 @@ API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="30/min")
 _FAST_PATHS_OFF = set(env.list("API_FAST_PATHS_OFF", default=[]))
 API_FAST_PATHS = {
     name: name not in _FAST_PATHS_OFF
-    for name in ("token_lookup", "sql_rows", "cached_querysets", "admit_script", "c_timestamptz_loader")
+    for name in ("token_lookup", "sql_rows", "cached_querysets", "c_timestamptz_loader")
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Crypto Oversight Portal API",

@@ -1,10 +1,11 @@
 """Each private-internals shortcut (settings.API_FAST_PATHS, api/fast_paths.py) gives what its
-standard path gives: the same JSON, the same counters, the same audit events, the same 401/429.
-Figures and decisions: bench/README_api.md, "Private-internals shortcuts, measured"."""
+standard path gives: the same JSON, the same queries, the same audit events. (The fifth, a Lua
+script counting auth failures and the throttle in one round trip, was measured and removed: its
+behaviour is tests/api/test_throttle.py's.) Figures and decisions: bench/README_api.md,
+"Private-internals shortcuts, measured"."""
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.db import connections
 from django.forms.models import model_to_dict
 from psycopg.pq import Format
@@ -23,7 +24,7 @@ OFF = {**{name: {**ALL_ON, name: False} for name in SHORTCUTS}, "all": dict.from
 
 
 def test_every_shortcut_is_on_by_default_and_the_switches_are_known():
-    assert SHORTCUTS == ("token_lookup", "sql_rows", "cached_querysets", "admit_script", "c_timestamptz_loader")
+    assert SHORTCUTS == ("token_lookup", "sql_rows", "cached_querysets", "c_timestamptz_loader")
     assert all(django_settings.API_FAST_PATHS.values())
 
 
@@ -124,70 +125,3 @@ def test_the_c_timestamptz_loader_is_registered_only_while_its_switch_is_on(db, 
         finally:
             new.close()
         assert (loader is config_db.UtcTimestamptzLoader) is (on and config_db.C_TIMESTAMPTZ_LOADER is not None)
-
-
-# --- The admit script (auth failures and the throttle in one Redis round trip) -----------------------
-
-
-def _from(address: str, key: str) -> APIClient:
-    client = APIClient(REMOTE_ADDR=address)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
-def _counters(world) -> dict:
-    """key -> count, the window number dropped (both runs are in the same day-long window anyway).
-
-    The one difference left out: the script counts a request for its key before the lookup, so a
-    refused key (unknown, revoked, expired) also has a request count, which nothing ever reads.
-    """
-    served = {f"api:throttle:k{key_hash(world.keys[name])[:32]}" for name in ("agency_all", "operator_a")}
-    counters = {key.rsplit(":", 1)[0]: cache.get(key) for key in cache.keys("api:*")}
-    return {
-        key: count
-        for key, count in counters.items()
-        if not key.startswith("api:throttle:k") or key.rsplit(":", 1)[0] in served
-    }
-
-
-def _throttle_story(world) -> tuple:
-    statuses = []
-    for _ in range(4):  # the token's rate: 3 a day
-        response = client_with(world.keys["agency_all"]).get("/api/v1/platforms/")
-        statuses.append((response.status_code, response.has_header("Retry-After")))
-    for key in ("not-a-key", world.keys["revoked"], world.keys["expired"], "another-guess"):
-        response = _from("10.0.0.9", key).get("/api/v1/operators/")
-        statuses.append((response.status_code, response.json()["code"]))
-    # A valid key from the address that used up its failures is still served (issue 14).
-    statuses.append(_from("10.0.0.9", world.keys["operator_a"]).get("/api/v1/operators/").status_code)
-    statuses.append(_from("10.0.0.9", world.keys["revoked"]).get("/api/v1/operators/").status_code)
-    malformed = APIClient(REMOTE_ADDR="10.0.0.8")
-    malformed.credentials(HTTP_AUTHORIZATION="Token two parts")
-    statuses.append([malformed.get("/api/v1/operators/").status_code for _ in range(4)])
-    browser = APIClient()
-    browser.force_login(world.auditor)
-    statuses.append([browser.get("/api/v1/operators/").status_code for _ in range(4)])
-    return statuses, _counters(world)
-
-
-def test_the_admit_script_counts_and_refuses_as_the_cache_api_does(world, settings):
-    settings.API_AUTH_FAILURE_RATE = "3/day"
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "3/day"}}
-    for key in ("agency_all", "operator_a"):  # last_used_at written before the compared requests
-        client_with(world.keys[key]).get("/api/v1/platforms/")
-    cache.clear()
-    start = _last_event_id()
-    fast = _throttle_story(world)
-    middle = _last_event_id()
-    cache.clear()
-    settings.API_FAST_PATHS = OFF["admit_script"]
-    standard = _throttle_story(world)
-    assert fast == standard
-    statuses, counters = fast
-    assert statuses[:4] == [(200, False), (200, False), (200, False), (429, True)]
-    assert statuses[4:8] == [(401, "authentication_failed")] * 3 + [(429, "throttled")]
-    assert statuses[8:] == [200, 429, [401, 401, 401, 429], [200, 200, 200, 429]]
-    assert counters["api:auth-failures:10.0.0.9:86400"] == 3
-    fast_events, standard_events = _events(start, middle), _events(middle)
-    assert [e[0] for e in fast_events].count("auth.api_token_failures") == 2  # once per address
-    assert fast_events == standard_events

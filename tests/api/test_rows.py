@@ -19,10 +19,10 @@ from django.utils import timezone
 from rest_framework import serializers as drf
 from rest_framework.renderers import JSONRenderer
 
+from api.querysets import transfers_for_api, transfers_with_codes
 from api.renderers import JSONRenderer as ApiJSONRenderer
 from api.rows import row_dict, row_plan
 from api.serializers import OutflowStatSerializer, TransferSerializer
-from api.views import transfers_for_api, transfers_with_codes
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat, RunStatus
 from tests.api.conftest import make_filing
 from tests.factories import OperatorFactory, PlatformFactory
