@@ -83,6 +83,8 @@ def test_redis_outage_api_503_upload_kept_and_imported_once_redis_is_back(
     operator = OperatorFactory()
     staff = operator_staff(operator)
     key = api_token_create(name="NB", scopes=["operators", "filings"]).key
+    # Operator staff's own token: the one caller allowed to file (an agency's would be a 403 before any throttle).
+    staff_key = api_token_create(name="staff", scopes=["operators", "filings"], user=staff, operator=operator).key
     sample = (SAMPLES / "191234563_transfer_register_2025-03.csv").read_bytes()
     client.force_login(staff)
     client.raise_request_exception = False  # answer as the server would
@@ -96,7 +98,7 @@ def test_redis_outage_api_503_upload_kept_and_imported_once_redis_is_back(
     posted = client.post(
         "/api/v1/filings/",
         {"kind": "transfer_register", "period_start": "2025-03-01", "period_end": "2025-03-31", "file": sample},
-        HTTP_AUTHORIZATION=f"Token {key}",
+        HTTP_AUTHORIZATION=f"Token {staff_key}",
     )
     assert posted.status_code == 503
     assert not RegistrationFiling.objects.exists()  # refused before anything was stored
