@@ -26,4 +26,3 @@ def scan_violations(requested_by_id: int | None = None) -> dict | None:
 def send_filing_reminders() -> int:
     """Daily; sends each reminder once whatever the number of runs."""
     return services.reminders_send()
-

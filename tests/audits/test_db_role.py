@@ -42,9 +42,7 @@ def _refused(conn: psycopg.Connection, sql: str, params=()) -> str:
 
 
 def _append(conn: psycopg.Connection, action: str) -> int:
-    content = hashable(
-        event_content(actor=None, action=action, obj=None, ip="", before=None, after=None, details=None)
-    )
+    content = hashable(event_content(actor=None, action=action, obj=None, ip="", before=None, after=None, details=None))
     content["hash_prefix"] = event_hash_prefix(content)
     row = conn.execute("SELECT event_id FROM audits_events_append(%s::jsonb)", [json.dumps([content])]).fetchone()
     return row[0]
