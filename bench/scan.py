@@ -1,5 +1,9 @@
 """Benchmark of the violation scan (not a test): see bench/README_scan.md.
 
+Why one file of ~460 lines: it builds a national-scale data set (operators, filings,
+client registers, transfers) in SQL and times the scan on it; the builder and the timing
+share one database set-up and are read together.
+
     .venv/bin/python bench/scan.py --transfers 1000000
     .venv/bin/python bench/scan.py --transfers 10000000 --operators 500 --small-operators 100
 

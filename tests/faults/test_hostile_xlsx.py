@@ -1,5 +1,8 @@
 """The four hostile XLSX files of issue 14, rebuilt here, and an operator whose import runs.
 
+Why one file of ~450 lines: the file builders are shared by every case here and by
+tests/faults/test_hostile_registry.py; each cap is proven by its own small test beside them.
+
 Each file stays far under the upload limit and used to stall the portal: a sheet
 declaring A1:XFD1048576 with one far cell (48 min of CPU), 14 M shared strings in
 610 KB (807 MB and a 500 on dry run), 900 MB of whitespace in 0.9 MB (2 GB for good)
