@@ -16,14 +16,25 @@ silent no-op where it matters (a transfer register without an importer is an int
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+
+@dataclass
+class ImportFigures:
+    """The figures of an import: the intake's outcome and a row importer's result both carry them."""
+
+    rows_total: int = 0
+    rows_imported: int = 0
+    rows_skipped: int = 0
+    out_value: Decimal = Decimal(0)
+    in_value: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
 class RowImporter:
-    """``load(filing=, source=, table=, positions=, errors=)`` returns the import's figures (an object
-    with rows_total, rows_imported, rows_skipped, out_value, in_value); ``delete(filing=)`` removes
-    the rows an earlier import of ``filing`` wrote."""
+    """``load(filing=, source=, table=, positions=, errors=)`` returns the import's ImportFigures (or
+    a subclass); ``delete(filing=)`` removes the rows an earlier import of ``filing`` wrote."""
 
     load: Callable[..., Any]
     delete: Callable[..., None]

@@ -11,7 +11,7 @@ through filings.hooks.on_filing_accepted. Neither imports the layer above.
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 FINAL = {FilingStatus.ACCEPTED, FilingStatus.REJECTED, FilingStatus.SUPERSEDED}
 # The figures of an import, whichever layer loads its rows (filings.hooks.RowImporter.load).
-FIGURES = ("rows_total", "rows_imported", "rows_skipped", "out_value", "in_value")
+FIGURES = tuple(f.name for f in fields(hooks.ImportFigures))
 
 
 class _Rejected(Exception):
@@ -47,14 +47,9 @@ class _Rejected(Exception):
 
 
 @dataclass
-class Outcome:
-    """The figures of an import (the same as outflows' bulk path's) and the file's errors."""
+class Outcome(hooks.ImportFigures):
+    """The figures of an import (the same as a row importer's) and the file's errors."""
 
-    rows_total: int = 0
-    rows_imported: int = 0
-    rows_skipped: int = 0
-    out_value: Decimal = Decimal(0)
-    in_value: Decimal = Decimal(0)
     errors: ErrorList = field(default_factory=ErrorList)
 
 

@@ -30,6 +30,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from filings.hooks import ImportFigures
 from filings.validate import TransferChecker
 from operators.models import ForeignPlatform, RegistrationFiling
 from operators.tabular.errors import ErrorList
@@ -44,12 +45,7 @@ _FLUSH_ROWS = 20_000
 
 
 @dataclass
-class IngestResult:
-    rows_total: int = 0
-    rows_imported: int = 0
-    rows_skipped: int = 0
-    out_value: Decimal = Decimal(0)
-    in_value: Decimal = Decimal(0)
+class IngestResult(ImportFigures):
     platforms_created: list[str] = field(default_factory=list)
 
 
