@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ApiConfig(AppConfig):
     name = "api"
-    verbose_name = _("API / API")
+    verbose_name = _("API")
 
     def ready(self) -> None:
         # Registers the OpenAPI description of the token authentication.

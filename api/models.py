@@ -9,11 +9,11 @@ from operators.models import Operator
 
 
 class Scope(models.TextChoices):
-    OPERATORS = "operators", _("Реестр операторов и платформ / Operators and platforms")
-    FILINGS = "filings", _("Отчёты / Filings")
-    FLAGS = "flags", _("Нарушения / Flags")
-    OUTFLOWS = "outflows", _("Невозврат / Outflows")
-    TRANSFERS = "transfers", _("Переводы / Transfers")
+    OPERATORS = "operators", _("Реестр операторов и платформ")
+    FILINGS = "filings", _("Отчёты")
+    FLAGS = "flags", _("Нарушения")
+    OUTFLOWS = "outflows", _("Невозврат")
+    TRANSFERS = "transfers", _("Переводы")
 
 
 class ApiToken(models.Model):
@@ -31,17 +31,17 @@ class ApiToken(models.Model):
     ``submitted_by`` on filings and the audit log naming a person.
     """
 
-    name = models.CharField(_("название / name"), max_length=100)
-    prefix = models.CharField(_("начало ключа / key prefix"), max_length=16, db_index=True, editable=False)
+    name = models.CharField(_("название"), max_length=100)
+    prefix = models.CharField(_("начало ключа"), max_length=16, db_index=True, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scopes = models.JSONField(_("области / scopes"), default=list)
+    scopes = models.JSONField(_("области"), default=list)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="api_tokens",
-        verbose_name=_("пользователь / user"),
+        verbose_name=_("пользователь"),
     )
     operator = models.ForeignKey(
         Operator,
@@ -49,20 +49,20 @@ class ApiToken(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="api_tokens",
-        verbose_name=_("оператор / operator"),
+        verbose_name=_("оператор"),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
-    created_at = models.DateTimeField(_("создан / created"), auto_now_add=True)
-    expires_at = models.DateTimeField(_("действует до / expires"), null=True, blank=True)
-    revoked_at = models.DateTimeField(_("отозван / revoked"), null=True, blank=True)
-    last_used_at = models.DateTimeField(_("использован / last used"), null=True, blank=True)
+    created_at = models.DateTimeField(_("создан"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("действует до"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("отозван"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("использован"), null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
-        verbose_name = _("API-токен / API token")
-        verbose_name_plural = _("API-токены / API tokens")
+        verbose_name = _("API-токен")
+        verbose_name_plural = _("API-токены")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(operator__isnull=True) | models.Q(user__isnull=False),

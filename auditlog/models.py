@@ -36,8 +36,8 @@ class AuditEvent(models.Model):
     class Meta:
         db_table = "audits_auditevent"
         ordering = ["id"]
-        verbose_name = _("событие журнала / audit event")
-        verbose_name_plural = _("журнал аудита / audit log")
+        verbose_name = _("событие журнала")
+        verbose_name_plural = _("журнал аудита")
         indexes = [models.Index(fields=["object_type", "object_id"], name="audits_audi_object__148ded_idx")]
 
     def __str__(self) -> str:

@@ -71,8 +71,8 @@ class FlagAdmin(admin.ModelAdmin):
     list_select_related = ["operator", "rule", "assignee"]
     inlines = [FlagNoteInline]
     actions = [
-        admin.action(description=_("Взять себе / Take"))(_bulk("take", services.flag_take)),
-        admin.action(description=_("Подтвердить / Confirm"))(_bulk("confirm", services.flag_confirm)),
+        admin.action(description=_("Взять себе"))(_bulk("take", services.flag_take)),
+        admin.action(description=_("Подтвердить"))(_bulk("confirm", services.flag_confirm)),
     ]
     # Dismissing and referring need a reason (and an agency): done on the flag page, not in bulk.
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class AuditsConfig(AppConfig):
     name = "audits"
-    verbose_name = _("Проверки / Audits")
+    verbose_name = _("Проверки")
 
     def ready(self) -> None:
         from audits import filing_hooks

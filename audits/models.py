@@ -8,64 +8,64 @@ from operators.models import Operator
 
 
 class Severity(models.TextChoices):
-    LOW = "low", _("Низкая / Low")
-    MEDIUM = "medium", _("Средняя / Medium")
-    HIGH = "high", _("Высокая / High")
-    CRITICAL = "critical", _("Критическая / Critical")
+    LOW = "low", _("Низкая")
+    MEDIUM = "medium", _("Средняя")
+    HIGH = "high", _("Высокая")
+    CRITICAL = "critical", _("Критическая")
 
 
 class Rule(models.Model):
     """One violation rule of DESIGN section 6. Seeded by a migration; supervisors edit it in the admin."""
 
-    code = models.CharField(_("код / code"), max_length=64, unique=True)
-    title = models.CharField(_("название / title"), max_length=255)
-    description = models.TextField(_("описание / description"), blank=True)
-    severity = models.CharField(_("важность / severity"), max_length=16, choices=Severity.choices)
-    enabled = models.BooleanField(_("включено / enabled"), default=True)
+    code = models.CharField(_("код"), max_length=64, unique=True)
+    title = models.CharField(_("название"), max_length=255)
+    description = models.TextField(_("описание"), blank=True)
+    severity = models.CharField(_("важность"), max_length=16, choices=Severity.choices)
+    enabled = models.BooleanField(_("включено"), default=True)
     # Thresholds; each rule module documents its keys and falls back to its defaults.
-    parameters = models.JSONField(_("параметры / parameters"), default=dict, blank=True)
+    parameters = models.JSONField(_("параметры"), default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["code"]
-        verbose_name = _("правило / rule")
-        verbose_name_plural = _("правила / rules")
+        verbose_name = _("правило")
+        verbose_name_plural = _("правила")
 
     def __str__(self) -> str:
         return self.code
 
 
 class HighRiskList(models.TextChoices):
-    CALL_FOR_ACTION = "call_for_action", _("FATF: призыв к действию / call for action")
-    INCREASED_MONITORING = "increased_monitoring", _("FATF: усиленный мониторинг / increased monitoring")
-    NATIONAL = "national", _("Национальный перечень / National list")
+    CALL_FOR_ACTION = "call_for_action", _("FATF: призыв к действию")
+    INCREASED_MONITORING = "increased_monitoring", _("FATF: усиленный мониторинг")
+    NATIONAL = "national", _("Национальный перечень")
 
 
 class HighRiskCountry(models.Model):
     """A jurisdiction on the high-risk list used by HIGH_RISK_JURISDICTION (editable by supervisors)."""
 
-    country = models.CharField(_("страна / country"), max_length=2, unique=True)
-    list_name = models.CharField(_("перечень / list"), max_length=32, choices=HighRiskList.choices)
-    active = models.BooleanField(_("действует / active"), default=True)
-    note = models.CharField(_("примечание / note"), max_length=255, blank=True)
+    country = models.CharField(_("страна"), max_length=2, unique=True)
+    list_name = models.CharField(_("перечень"), max_length=32, choices=HighRiskList.choices)
+    active = models.BooleanField(_("действует"), default=True)
+    note = models.CharField(_("примечание"), max_length=255, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["country"]
-        verbose_name = _("страна высокого риска / high-risk country")
-        verbose_name_plural = _("страны высокого риска / high-risk countries")
+        verbose_name = _("страна высокого риска")
+        verbose_name_plural = _("страны высокого риска")
 
     def __str__(self) -> str:
         return self.country
 
 
 class FlagStatus(models.TextChoices):
-    OPEN = "open", _("Открыт / Open")
-    IN_REVIEW = "in_review", _("На рассмотрении / In review")
-    CONFIRMED = "confirmed", _("Подтверждён / Confirmed")
-    DISMISSED = "dismissed", _("Отклонён / Dismissed")
-    REFERRED = "referred", _("Передан / Referred")
-    CLEARED = "cleared", _("Снят (условие исчезло) / Cleared")
+    OPEN = "open", _("Открыт")
+    IN_REVIEW = "in_review", _("На рассмотрении")
+    CONFIRMED = "confirmed", _("Подтверждён")
+    DISMISSED = "dismissed", _("Отклонён")
+    REFERRED = "referred", _("Передан")
+    CLEARED = "cleared", _("Снят (условие исчезло)")
 
 
 # Flags an auditor still has to decide (the queue, the review's starting points, what a scan keeps fresh).
@@ -75,11 +75,11 @@ DECIDED_STATUSES = (FlagStatus.CONFIRMED, FlagStatus.DISMISSED, FlagStatus.REFER
 
 
 class Agency(models.TextChoices):
-    NATIONAL_BANK = "national_bank", _("Национальный банк / National Bank")
-    FMD = "fmd", _("Департамент финансового мониторинга / Financial Monitoring Department")
-    TAX = "tax", _("Налоговые органы / Tax authority")
-    HTP_ADMINISTRATION = "htp", _("Администрация ПВТ / HTP administration")
-    PROSECUTOR = "prosecutor", _("Прокуратура / Prosecutor's office")
+    NATIONAL_BANK = "national_bank", _("Национальный банк")
+    FMD = "fmd", _("Департамент финансового мониторинга")
+    TAX = "tax", _("Налоговые органы")
+    HTP_ADMINISTRATION = "htp", _("Администрация ПВТ")
+    PROSECUTOR = "prosecutor", _("Прокуратура")
 
 
 class Flag(models.Model):
@@ -89,19 +89,19 @@ class Flag(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="flags")
     # sha256 of "CODE|UNP|subject key": rescans find the same flag again.
     fingerprint = models.CharField(max_length=64, unique=True)
-    subject = models.CharField(_("предмет / subject"), max_length=255)
-    evidence = models.JSONField(_("доказательства / evidence"), default=dict)
+    subject = models.CharField(_("предмет"), max_length=255)
+    evidence = models.JSONField(_("доказательства"), default=dict)
     # The figures whose change is "material" (a dismissed flag comes back when they move).
     material = models.JSONField(default=dict)
     dismissed_material = models.JSONField(null=True, blank=True)
-    severity = models.CharField(_("важность / severity"), max_length=16, choices=Severity.choices)
-    status = models.CharField(_("статус / status"), max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    severity = models.CharField(_("важность"), max_length=16, choices=Severity.choices)
+    status = models.CharField(_("статус"), max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_flags"
     )
-    decision_reason = models.TextField(_("основание решения / decision reason"), blank=True)
-    referred_to = models.CharField(_("передан в / referred to"), max_length=32, choices=Agency.choices, blank=True)
-    opened_at = models.DateTimeField(_("открыт / opened"), auto_now_add=True)
+    decision_reason = models.TextField(_("основание решения"), blank=True)
+    referred_to = models.CharField(_("передан в"), max_length=32, choices=Agency.choices, blank=True)
+    opened_at = models.DateTimeField(_("открыт"), auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
     evidence_updated_at = models.DateTimeField(null=True, blank=True)
@@ -109,8 +109,8 @@ class Flag(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
-        verbose_name = _("нарушение / flag")
-        verbose_name_plural = _("нарушения / flags")
+        verbose_name = _("нарушение")
+        verbose_name_plural = _("нарушения")
         indexes = [
             models.Index(fields=["status", "operator"]),
             models.Index(fields=["rule", "status"]),
@@ -121,8 +121,8 @@ class Flag(models.Model):
 
 
 class NoteKind(models.TextChoices):
-    NOTE = "note", _("Заметка аудитора / Auditor note")
-    ANSWER = "answer", _("Ответ оператора / Operator answer")
+    NOTE = "note", _("Заметка аудитора")
+    ANSWER = "answer", _("Ответ оператора")
 
 
 def answer_upload_to(instance: "FlagNote", filename: str) -> str:
@@ -138,15 +138,15 @@ class FlagNote(models.Model):
     flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=16, choices=NoteKind.choices, default=NoteKind.NOTE)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField(_("текст / text"))
+    text = models.TextField(_("текст"))
     attachment = models.FileField(upload_to=answer_upload_to, max_length=255, blank=True)
     attachment_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["flag", "created_at", "id"]
-        verbose_name = _("заметка / note")
-        verbose_name_plural = _("заметки и ответы / notes and answers")
+        verbose_name = _("заметка")
+        verbose_name_plural = _("заметки и ответы")
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} on flag #{self.flag_id}"
@@ -162,17 +162,17 @@ class OperatorRisk(models.Model):
 
     class Meta:
         ordering = ["-score"]
-        verbose_name = _("оценка риска / risk score")
-        verbose_name_plural = _("оценки риска / risk scores")
+        verbose_name = _("оценка риска")
+        verbose_name_plural = _("оценки риска")
 
     def __str__(self) -> str:
         return f"{self.operator_id}: {self.score}"
 
 
 class ScanStatus(models.TextChoices):
-    RUNNING = "running", _("Выполняется / Running")
-    FINISHED = "finished", _("Завершена / Finished")
-    FAILED = "failed", _("Ошибка / Failed")
+    RUNNING = "running", _("Выполняется")
+    FINISHED = "finished", _("Завершена")
+    FAILED = "failed", _("Ошибка")
 
 
 class ScanRun(models.Model):
@@ -190,16 +190,16 @@ class ScanRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        verbose_name = _("проверка / scan")
-        verbose_name_plural = _("проверки / scans")
+        verbose_name = _("проверка")
+        verbose_name_plural = _("проверки")
 
     def __str__(self) -> str:
         return f"scan #{self.pk} [{self.status}]"
 
 
 class ReminderKind(models.TextChoices):
-    DUE_SOON = "due_soon", _("Скоро срок / Due soon")
-    MISSED = "missed", _("Срок пропущен / Missed")
+    DUE_SOON = "due_soon", _("Скоро срок")
+    MISSED = "missed", _("Срок пропущен")
 
 
 class ReminderSent(models.Model):
@@ -214,8 +214,8 @@ class ReminderSent(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("отправленное напоминание / reminder sent")
-        verbose_name_plural = _("отправленные напоминания / reminders sent")
+        verbose_name = _("отправленное напоминание")
+        verbose_name_plural = _("отправленные напоминания")
         constraints = [
             models.UniqueConstraint(
                 fields=["operator", "filing_kind", "period_start", "reminder"], name="reminder_sent_unique"

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class OperatorsConfig(AppConfig):
     name = "operators"
-    verbose_name = _("Операторы / Operators")
+    verbose_name = _("Операторы")
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created

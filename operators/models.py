@@ -7,44 +7,42 @@ from operators.validators import validate_country_code, validate_unp
 
 
 class Activity(models.TextChoices):
-    EXCHANGE = "exchange", _("Криптобиржа / Exchange")
-    TRADING_PLATFORM = "trading_platform", _("Торговая платформа / Trading platform")
-    CUSTODIAN = "custodian", _("Хранитель / Custodian")
-    TOKEN_ISSUER = "token_issuer", _("Эмитент токенов / Token issuer")
-    MINER = "miner", _("Майнер / Miner")
-    OTHER = "other", _("Другое / Other")
+    EXCHANGE = "exchange", _("Криптобиржа")
+    TRADING_PLATFORM = "trading_platform", _("Торговая платформа")
+    CUSTODIAN = "custodian", _("Хранитель")
+    TOKEN_ISSUER = "token_issuer", _("Эмитент токенов")
+    MINER = "miner", _("Майнер")
+    OTHER = "other", _("Другое")
 
 
 class OperatorStatus(models.TextChoices):
-    ACTIVE = "active", _("Действует / Active")
-    SUSPENDED = "suspended", _("Приостановлен / Suspended")
-    EXCLUDED = "excluded", _("Исключён / Excluded")
+    ACTIVE = "active", _("Действует")
+    SUSPENDED = "suspended", _("Приостановлен")
+    EXCLUDED = "excluded", _("Исключён")
 
 
 class Operator(models.Model):
     """A crypto operator resident in the Hi-Tech Park (ПВТ)."""
 
-    unp = models.CharField(_("УНП / UNP"), max_length=9, unique=True, validators=[validate_unp])
-    name = models.CharField(_("наименование / name"), max_length=255)
-    htp_certificate_no = models.CharField(_("№ свидетельства ПВТ / HTP certificate"), max_length=64)
-    htp_certificate_valid_until = models.DateField(_("свидетельство действует до / valid until"))
-    htp_registered_on = models.DateField(_("дата регистрации в ПВТ / HTP registered on"), null=True, blank=True)
-    activity = models.CharField(_("вид деятельности / activity"), max_length=32, choices=Activity.choices)
-    status = models.CharField(
-        _("статус / status"), max_length=16, choices=OperatorStatus.choices, default=OperatorStatus.ACTIVE
-    )
-    legal_address = models.CharField(_("юридический адрес / legal address"), max_length=500, blank=True)
-    aml_officer = models.CharField(_("ответственный за ПОД/ФТ / AML officer"), max_length=255, blank=True)
-    website = models.URLField(_("сайт / website"), blank=True)
+    unp = models.CharField(_("УНП"), max_length=9, unique=True, validators=[validate_unp])
+    name = models.CharField(_("наименование"), max_length=255)
+    htp_certificate_no = models.CharField(_("№ свидетельства ПВТ"), max_length=64)
+    htp_certificate_valid_until = models.DateField(_("свидетельство действует до"))
+    htp_registered_on = models.DateField(_("дата регистрации в ПВТ"), null=True, blank=True)
+    activity = models.CharField(_("вид деятельности"), max_length=32, choices=Activity.choices)
+    status = models.CharField(_("статус"), max_length=16, choices=OperatorStatus.choices, default=OperatorStatus.ACTIVE)
+    legal_address = models.CharField(_("юридический адрес"), max_length=500, blank=True)
+    aml_officer = models.CharField(_("ответственный за ПОД/ФТ"), max_length=255, blank=True)
+    website = models.URLField(_("сайт"), blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("телефон / phone"), max_length=64, blank=True)
+    phone = models.CharField(_("телефон"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("оператор / operator")
-        verbose_name_plural = _("операторы / operators")
+        verbose_name = _("оператор")
+        verbose_name_plural = _("операторы")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.unp})"
@@ -58,12 +56,12 @@ class OperatorStatusChange(models.Model):
     to_status = models.CharField(max_length=16, choices=OperatorStatus.choices)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     changed_at = models.DateTimeField(auto_now_add=True)
-    reason = models.TextField(_("основание / reason"), blank=True)
+    reason = models.TextField(_("основание"), blank=True)
 
     class Meta:
         ordering = ["operator", "-changed_at"]
-        verbose_name = _("изменение статуса / status change")
-        verbose_name_plural = _("история статусов / status history")
+        verbose_name = _("изменение статуса")
+        verbose_name_plural = _("история статусов")
 
     def __str__(self) -> str:
         return f"{self.operator.unp}: {self.from_status or '—'} → {self.to_status}"
@@ -72,18 +70,18 @@ class OperatorStatusChange(models.Model):
 class ForeignPlatform(models.Model):
     """A foreign crypto platform that Belarusian investors send money to."""
 
-    slug = models.SlugField(_("код / slug"), max_length=64, unique=True)
-    name = models.CharField(_("название / name"), max_length=255)
-    country = models.CharField(_("страна / country"), max_length=2, validators=[validate_country_code])
-    verified = models.BooleanField(_("проверена / verified"), default=False)
-    high_risk = models.BooleanField(_("высокий риск / high risk"), default=False)
+    slug = models.SlugField(_("код"), max_length=64, unique=True)
+    name = models.CharField(_("название"), max_length=255)
+    country = models.CharField(_("страна"), max_length=2, validators=[validate_country_code])
+    verified = models.BooleanField(_("проверена"), default=False)
+    high_risk = models.BooleanField(_("высокий риск"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["slug"]
-        verbose_name = _("иностранная платформа / foreign platform")
-        verbose_name_plural = _("иностранные платформы / foreign platforms")
+        verbose_name = _("иностранная платформа")
+        verbose_name_plural = _("иностранные платформы")
         constraints = [
             models.CheckConstraint(condition=models.Q(slug=Lower("slug")), name="platform_slug_lower_case"),
         ]
@@ -100,8 +98,8 @@ class OperatorMembership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("сотрудник оператора / operator staff")
-        verbose_name_plural = _("сотрудники операторов / operator staff")
+        verbose_name = _("сотрудник оператора")
+        verbose_name_plural = _("сотрудники операторов")
         constraints = [models.UniqueConstraint(fields=["user", "operator"], name="membership_unique")]
 
     def __str__(self) -> str:
@@ -109,17 +107,17 @@ class OperatorMembership(models.Model):
 
 
 class FilingKind(models.TextChoices):
-    OPERATOR_PROFILE = "operator_profile", _("Профиль оператора / Operator profile")
-    CLIENT_REGISTER = "client_register", _("Реестр клиентов / Client register")
-    TRANSFER_REGISTER = "transfer_register", _("Реестр переводов / Transfer register")
+    OPERATOR_PROFILE = "operator_profile", _("Профиль оператора")
+    CLIENT_REGISTER = "client_register", _("Реестр клиентов")
+    TRANSFER_REGISTER = "transfer_register", _("Реестр переводов")
 
 
 class FilingStatus(models.TextChoices):
-    RECEIVED = "received", _("Получен / Received")
-    PROCESSING = "processing", _("Обрабатывается / Processing")
-    ACCEPTED = "accepted", _("Принят / Accepted")
-    REJECTED = "rejected", _("Отклонён / Rejected")
-    SUPERSEDED = "superseded", _("Заменён / Superseded")
+    RECEIVED = "received", _("Получен")
+    PROCESSING = "processing", _("Обрабатывается")
+    ACCEPTED = "accepted", _("Принят")
+    REJECTED = "rejected", _("Отклонён")
+    SUPERSEDED = "superseded", _("Заменён")
 
 
 def filing_upload_to(instance: "RegistrationFiling", filename: str) -> str:
@@ -132,42 +130,38 @@ class RegistrationFiling(models.Model):
     """One upload of a registration filing; the original file is kept byte-for-byte."""
 
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="filings")
-    kind = models.CharField(_("вид / kind"), max_length=32, choices=FilingKind.choices)
-    period_start = models.DateField(_("начало периода / period start"))
-    period_end = models.DateField(_("конец периода / period end"))
-    due_date = models.DateField(_("срок подачи / due date"), null=True, blank=True)
-    submitted_at = models.DateTimeField(_("подан / submitted at"), auto_now_add=True)
+    kind = models.CharField(_("вид"), max_length=32, choices=FilingKind.choices)
+    period_start = models.DateField(_("начало периода"))
+    period_end = models.DateField(_("конец периода"))
+    due_date = models.DateField(_("срок подачи"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("подан"), auto_now_add=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    file = models.FileField(_("файл / file"), upload_to=filing_upload_to, max_length=255)
-    original_name = models.CharField(_("имя файла / file name"), max_length=255, blank=True)
+    file = models.FileField(_("файл"), upload_to=filing_upload_to, max_length=255)
+    original_name = models.CharField(_("имя файла"), max_length=255, blank=True)
     size_bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, db_index=True)
-    declared_rows = models.IntegerField(_("заявлено строк / declared rows"), null=True, blank=True)
+    declared_rows = models.IntegerField(_("заявлено строк"), null=True, blank=True)
     declared_out_byn = models.DecimalField(
-        _("заявлено OUT, BYN / declared OUT"), max_digits=18, decimal_places=2, null=True, blank=True
+        _("заявлено OUT, BYN"), max_digits=18, decimal_places=2, null=True, blank=True
     )
-    declared_in_byn = models.DecimalField(
-        _("заявлено IN, BYN / declared IN"), max_digits=18, decimal_places=2, null=True, blank=True
-    )
-    status = models.CharField(
-        _("статус / status"), max_length=16, choices=FilingStatus.choices, default=FilingStatus.RECEIVED
-    )
-    rows_total = models.IntegerField(_("строк в файле / rows in file"), default=0)
-    rows_imported = models.IntegerField(_("строк загружено / rows imported"), default=0)
-    error_count = models.IntegerField(_("ошибок / errors"), default=0)
+    declared_in_byn = models.DecimalField(_("заявлено IN, BYN"), max_digits=18, decimal_places=2, null=True, blank=True)
+    status = models.CharField(_("статус"), max_length=16, choices=FilingStatus.choices, default=FilingStatus.RECEIVED)
+    rows_total = models.IntegerField(_("строк в файле"), default=0)
+    rows_imported = models.IntegerField(_("строк загружено"), default=0)
+    error_count = models.IntegerField(_("ошибок"), default=0)
     # Non-blocking findings (e.g. declared totals that differ from the rows).
     warnings = models.JSONField(default=list, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Rows of the file already on record from another live filing with the same
     # content: not imported again and not counted twice (DESIGN section 3).
-    rows_skipped = models.IntegerField(_("строк уже учтено / rows already on record"), default=0)
+    rows_skipped = models.IntegerField(_("строк уже учтено"), default=0)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-submitted_at"]
-        verbose_name = _("отчёт / filing")
-        verbose_name_plural = _("отчёты / filings")
+        verbose_name = _("отчёт")
+        verbose_name_plural = _("отчёты")
         indexes = [
             models.Index(fields=["operator", "kind", "period_start", "status"]),
             models.Index(fields=["operator", "sha256"]),
@@ -196,9 +190,9 @@ class FilingError(models.Model):
 
 
 class KycLevel(models.TextChoices):
-    SIMPLIFIED = "simplified", _("Упрощённая / Simplified")
-    STANDARD = "standard", _("Стандартная / Standard")
-    ENHANCED = "enhanced", _("Расширенная / Enhanced")
+    SIMPLIFIED = "simplified", _("Упрощённая")
+    STANDARD = "standard", _("Стандартная")
+    ENHANCED = "enhanced", _("Расширенная")
 
 
 class ClientRecord(models.Model):
@@ -219,9 +213,9 @@ class ClientRecord(models.Model):
 
 
 class Periodicity(models.TextChoices):
-    MONTHLY = "monthly", _("Ежемесячно / Monthly")
-    QUARTERLY = "quarterly", _("Ежеквартально / Quarterly")
-    YEARLY = "yearly", _("Ежегодно / Yearly")
+    MONTHLY = "monthly", _("Ежемесячно")
+    QUARTERLY = "quarterly", _("Ежеквартально")
+    YEARLY = "yearly", _("Ежегодно")
 
 
 class FilingCalendar(models.Model):
@@ -230,20 +224,18 @@ class FilingCalendar(models.Model):
     A kind without a row here uses the defaults of DESIGN section 4 (operators/calendar.py).
     """
 
-    kind = models.CharField(_("вид / kind"), max_length=32, choices=FilingKind.choices, unique=True)
-    periodicity = models.CharField(_("периодичность / periodicity"), max_length=16, choices=Periodicity.choices)
+    kind = models.CharField(_("вид"), max_length=32, choices=FilingKind.choices, unique=True)
+    periodicity = models.CharField(_("периодичность"), max_length=16, choices=Periodicity.choices)
     # Every default of DESIGN section 4 is "N days after the period ends":
     # the 15th of the next month is period_end + 15, 31 January is 31 Dec + 31.
-    due_days_after_period = models.PositiveIntegerField(_("срок, дней после периода / due, days after period"))
-    change_notice_days = models.PositiveIntegerField(
-        _("срок уведомления об изменении, дней / change notice, days"), null=True, blank=True
-    )
+    due_days_after_period = models.PositiveIntegerField(_("срок, дней после периода"))
+    change_notice_days = models.PositiveIntegerField(_("срок уведомления об изменении, дней"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["kind"]
-        verbose_name = _("календарь отчётности / filing calendar")
-        verbose_name_plural = _("календарь отчётности / filing calendar")
+        verbose_name = _("календарь отчётности")
+        verbose_name_plural = _("календарь отчётности")
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.periodicity}, +{self.due_days_after_period}"
@@ -268,8 +260,8 @@ class OperatorProfileRecord(models.Model):
     website = models.CharField(max_length=255, blank=True)
 
     class Meta:
-        verbose_name = _("профиль из отчёта / filed profile")
-        verbose_name_plural = _("профили из отчётов / filed profiles")
+        verbose_name = _("профиль из отчёта")
+        verbose_name_plural = _("профили из отчётов")
 
     def __str__(self) -> str:
         return f"{self.unp} {self.name}"

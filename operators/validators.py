@@ -12,11 +12,9 @@ def validate_unp(value: str) -> None:
     try:
         stdnum_unp.validate(value)
     except StdnumError as exc:
-        raise ValidationError(
-            _("Неверный УНП «%(value)s» / Invalid UNP «%(value)s»"), code="invalid_unp", params={"value": value}
-        ) from exc
+        raise ValidationError(_("Неверный УНП «%(value)s»"), code="invalid_unp", params={"value": value}) from exc
     if not value.isdigit():
-        raise ValidationError(_("УНП должен состоять из 9 цифр / UNP must be 9 digits"), code="invalid_unp")
+        raise ValidationError(_("УНП должен состоять из 9 цифр"), code="invalid_unp")
 
 
 def is_country_code(value: str) -> bool:
@@ -27,7 +25,7 @@ def validate_country_code(value: str) -> None:
     """ISO 3166-1 alpha-2, upper case."""
     if not is_country_code(value):
         raise ValidationError(
-            _("Неизвестный код страны «%(value)s» / Unknown country code «%(value)s»"),
+            _("Неизвестный код страны «%(value)s»"),
             code="invalid_country",
             params={"value": value},
         )

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class OutflowsConfig(AppConfig):
     name = "outflows"
-    verbose_name = _("Вывод средств / Outflows")
+    verbose_name = _("Вывод средств")
 
     def ready(self) -> None:
         from outflows import filing_hooks

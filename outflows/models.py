@@ -8,8 +8,8 @@ from operators.models import ForeignPlatform, Operator, RegistrationFiling
 
 
 class Direction(models.TextChoices):
-    OUT = "OUT", _("Вывод за рубеж / Out")
-    IN = "IN", _("Возврат / In")
+    OUT = "OUT", _("Вывод за рубеж")
+    IN = "IN", _("Возврат")
 
 
 class CrossBorderTransfer(models.Model):
@@ -51,8 +51,8 @@ class CrossBorderTransfer(models.Model):
     updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     class Meta:
-        verbose_name = _("трансграничный перевод / cross-border transfer")
-        verbose_name_plural = _("трансграничные переводы / cross-border transfers")
+        verbose_name = _("трансграничный перевод")
+        verbose_name_plural = _("трансграничные переводы")
         constraints = [
             models.UniqueConstraint(fields=["operator", "external_id"], name="transfer_external_id_unique"),
         ]
@@ -83,10 +83,10 @@ class TransferChange(models.Model):
 
 
 class RunStatus(models.TextChoices):
-    QUEUED = "queued", _("В очереди / Queued")
-    RUNNING = "running", _("Выполняется / Running")
-    FINISHED = "finished", _("Завершён / Finished")
-    FAILED = "failed", _("Ошибка / Failed")
+    QUEUED = "queued", _("В очереди")
+    RUNNING = "running", _("Выполняется")
+    FINISHED = "finished", _("Завершён")
+    FAILED = "failed", _("Ошибка")
 
 
 class OutflowRun(models.Model):
@@ -109,18 +109,18 @@ class OutflowRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("расчёт невозврата / outflow run")
-        verbose_name_plural = _("расчёты невозврата / outflow runs")
+        verbose_name = _("расчёт невозврата")
+        verbose_name_plural = _("расчёты невозврата")
 
     def __str__(self) -> str:
         return f"#{self.pk} as of {self.as_of:%Y-%m-%d} W={self.window_days} [{self.status}]"
 
 
 class Dimension(models.TextChoices):
-    OVERALL = "overall", _("Всего / Overall")
-    OPERATOR = "operator", _("Оператор / Operator")
-    PLATFORM = "platform", _("Платформа / Platform")
-    COUNTRY = "country", _("Страна / Country")
+    OVERALL = "overall", _("Всего")
+    OPERATOR = "operator", _("Оператор")
+    PLATFORM = "platform", _("Платформа")
+    COUNTRY = "country", _("Страна")
 
 
 class OutflowStat(models.Model):

@@ -46,8 +46,8 @@ class Migration(migrations.Migration):
                     ],
                     options={
                         "db_table": "audits_auditevent",
-                        "verbose_name": "событие журнала / audit event",
-                        "verbose_name_plural": "журнал аудита / audit log",
+                        "verbose_name": "событие журнала",
+                        "verbose_name_plural": "журнал аудита",
                         "ordering": ["id"],
                         "indexes": [
                             models.Index(fields=["object_type", "object_id"], name="audits_audi_object__148ded_idx")
