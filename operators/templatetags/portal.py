@@ -1,13 +1,44 @@
-"""Formatting for the portal's pages: money and shares the way a Russian reader expects."""
+"""Formatting for the portal's pages, one set of filters for every template: money, shares, plain numbers,
+dates (dd.mm.yyyy) and times (Europe/Minsk, no offset), the way a Russian reader expects."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
+from django.utils import timezone
 from django.utils.translation import get_language
 
 register = template.Library()
 
 NBSP = "\u00a0"
+
+
+def _english() -> bool:
+    return (get_language() or "ru").startswith("en")
+
+
+def _decimal(value) -> Decimal | None:
+    """A number from a Decimal, int, float or numeric string ("253523.34", as JSON evidence keeps it)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _format_decimal(number: Decimal, places: int) -> str:
+    """`places` decimals, thousands grouped: '1 234,56' (ru/be: no-break space, comma), '1,234.56' (en)."""
+    quantum = Decimal(1).scaleb(-places)
+    number = number.quantize(quantum, rounding=ROUND_HALF_UP)
+    sign = "−" if number < 0 else ""
+    whole, _, fraction = f"{abs(number):.{places}f}".partition(".")
+    if _english():
+        text = _group_thousands(whole, ",") + (f".{fraction}" if fraction else "")
+    else:
+        text = _group_thousands(whole, NBSP) + (f",{fraction}" if fraction else "")
+    return f"{sign}{text}"
 
 
 def _group_thousands(digits: str, separator: str) -> str:
@@ -22,24 +53,73 @@ def _group_thousands(digits: str, separator: str) -> str:
 @register.filter
 def money(value, currency: str = "BYN") -> str:
     """1234567.891 -> '1 234 567,89 BYN' in Russian/Belarusian, '1,234,567.89 BYN' in English."""
-    if value is None or value == "":
-        return "—"
-    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    sign = "−" if amount < 0 else ""
-    whole, fraction = f"{abs(amount):.2f}".split(".")
-    if (get_language() or "ru").startswith("en"):
-        text = f"{_group_thousands(whole, ',')}.{fraction}"
-    else:
-        text = f"{_group_thousands(whole, NBSP)},{fraction}"
-    return f"{sign}{text}{NBSP}{currency}" if currency else f"{sign}{text}"
+    amount = _decimal(value)
+    if amount is None:
+        return "—" if value is None or value == "" else str(value)
+    text = _format_decimal(amount, 2)
+    return f"{text}{NBSP}{currency}" if currency else text
 
 
 @register.filter
 def share(value) -> str:
     """0.4567 -> '45,7 %' (Russian) / '45.7%' (English); None -> '—'."""
-    if value is None or value == "":
-        return "—"
-    percent = (Decimal(value) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    if (get_language() or "ru").startswith("en"):
-        return f"{percent}%"
-    return f"{str(percent).replace('.', ',')}{NBSP}%"
+    fraction = _decimal(value)
+    if fraction is None:
+        return "—" if value is None or value == "" else str(value)
+    text = _format_decimal(fraction * 100, 1)
+    return f"{text}%" if _english() else f"{text}{NBSP}%"
+
+
+@register.filter
+def number(value, places=None) -> str:
+    """A plain number: 1234567 -> '1 234 567'; `number:2` -> '7,00' (ru/be) / '7.00' (en); None -> '—'.
+    Without `places`, integers show none and other numbers as many as they carry (at most 2)."""
+    amount = _decimal(value)
+    if amount is None:
+        return "—" if value is None or value == "" else str(value)
+    if places is None or places == "":
+        exponent = amount.normalize().as_tuple().exponent
+        places = 0 if amount == amount.to_integral_value() else min(-int(exponent), 2)
+    return _format_decimal(amount, int(places))
+
+
+def _moment(value) -> datetime | date | None:
+    """A date or datetime from itself or an ISO string (evidence keeps "2026-01-31T10:00:00+03:00")."""
+    if isinstance(value, datetime | date):
+        return value
+    if isinstance(value, str) and value[:4].isdigit():
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return parsed if len(value.strip()) > 10 else parsed.date()
+    return None
+
+
+def _local(moment: datetime) -> datetime:
+    """A datetime in the portal's time zone (Europe/Minsk); a naive one is taken as already local."""
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+
+
+@register.filter
+def day(value) -> str:
+    """A date as 'dd.mm.yyyy' (a datetime: its day in Europe/Minsk); None -> '—'."""
+    moment = _moment(value)
+    if moment is None:
+        return "—" if value is None or value == "" else str(value)
+    if isinstance(moment, datetime):
+        moment = _local(moment)
+    return moment.strftime("%d.%m.%Y")
+
+
+@register.filter
+def when(value, precision: str = "minutes") -> str:
+    """A moment as 'dd.mm.yyyy HH:MM' in Europe/Minsk, no offset shown; `when:"seconds"` adds seconds.
+    A plain date shows as 'dd.mm.yyyy'; None -> '—'."""
+    moment = _moment(value)
+    if moment is None:
+        return "—" if value is None or value == "" else str(value)
+    if not isinstance(moment, datetime):
+        return moment.strftime("%d.%m.%Y")
+    pattern = "%d.%m.%Y %H:%M:%S" if precision == "seconds" else "%d.%m.%Y %H:%M"
+    return _local(moment).strftime(pattern)
