@@ -139,7 +139,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while an account or address is locked out
-    "django.contrib.auth.backends.ModelBackend",
+    "operators.backends.AccessPermissionBackend",  # passwords as ModelBackend; rights from Access
 ]
 # Login throttling: 5 failures for one user name from one address lock it for an hour.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -1,10 +1,15 @@
-"""Who is calling, in the terms of DESIGN section 7: one object per request, for pages, exports and the API.
+"""Who is calling, in the terms of DESIGN section 7: one object per request, for pages, admin, exports and the API.
 
 The role predicates of operators/roles.py are the primitives; this object is what every page,
 export and API view asks. Who sees which operators is decided here (`operators`, `restrict`);
 the visibility of the objects of upper layers is written once beside their models and takes an
 Access: flags in audits.selectors.flags_visible, filings in filings.selectors.filings_visible,
 transfers in outflows.selectors.transfers_visible.
+
+The admin asks it too: operators.backends.AccessPermissionBackend answers Django's
+`user.has_perm` (which every ModelAdmin calls) with `Access.may`, from the role table in
+operators/roles.py; the groups' permission rows in the database are a copy of that table, not a
+second rule.
 
 Built once per request and cached on it (`access_of`): at authentication for API tokens
 (api.authentication stores it on the token), on first use for browser sessions.
@@ -17,7 +22,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from operators.roles import is_auditor, is_supervisor, operator_ids_for
+from operators.roles import is_auditor, is_supervisor, operator_ids_for, role_permissions
 
 # The API scopes (api.models.Scope holds the same strings with their labels).
 OPERATORS, FILINGS, FLAGS, OUTFLOWS, TRANSFERS = "operators", "filings", "flags", "outflows", "transfers"
@@ -80,6 +85,16 @@ class Access:
     def operators(self, queryset: QuerySet) -> QuerySet:
         """The operators the caller may see."""
         return self.restrict(queryset, operator_field="self")
+
+    def model_permissions(self) -> frozenset[str]:
+        """The model permissions ("app_label.codename", as the admin asks) of the caller: the SCC
+        roles' table (operators.roles.role_permissions); operator staff, agencies and strangers none."""
+        if self.role != AUDITOR:
+            return frozenset()
+        return role_permissions(supervisor=self.supervisor)
+
+    def may(self, permission: str) -> bool:
+        return permission in self.model_permissions()
 
     def require_auditor(self) -> None:
         if not self.can_review:

@@ -30,6 +30,20 @@ SUPERVISOR_MANAGES = {
 }
 
 
+def role_permissions(*, supervisor: bool, apps=django_apps) -> frozenset[str]:
+    """The model permissions ("app_label.codename") of the SCC roles, from the table above: what the
+    admin lets an auditor (or, with `supervisor`, a supervisor) do. Access.may asks this, and
+    groups_sync writes the same set into the groups, so the database shows what the portal decides."""
+    granted = set()
+    for label in READ_EVERYTHING_APPS:
+        if label in {c.label for c in apps.get_app_configs()}:
+            granted |= {f"{label}.view_{m._meta.model_name}" for m in apps.get_app_config(label).get_models()}
+    if supervisor:
+        for label, models in SUPERVISOR_MANAGES.items():
+            granted |= {f"{label}.{action}_{model}" for model, actions in models.items() for action in actions}
+    return frozenset(granted)
+
+
 def groups_sync(*, apps=django_apps, **signal_kwargs) -> None:
     """Create the `auditors` and `supervisors` groups and give them exactly their permissions. Idempotent.
 
