@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from operators.models import Operator
@@ -18,7 +19,14 @@ class Rule(models.Model):
     """One violation rule of DESIGN section 6. Seeded by a migration; supervisors edit it in the admin."""
 
     code = models.CharField(_("код"), max_length=64, unique=True)
-    title = models.CharField(_("название"), max_length=255)
+    # What the pages show, in the reader's language (Russian first; English and Belarusian fall back to it).
+    title = models.CharField(_("название (рус.)"), max_length=255)
+    title_en = models.CharField(_("название (англ.)"), max_length=255, blank=True)
+    title_be = models.CharField(_("название (бел.)"), max_length=255, blank=True)
+    explanation = models.CharField(_("пояснение (рус.)"), max_length=500, blank=True)
+    explanation_en = models.CharField(_("пояснение (англ.)"), max_length=500, blank=True)
+    explanation_be = models.CharField(_("пояснение (бел.)"), max_length=500, blank=True)
+    # Technical notes for supervisors (what the rule checks, its parameters); not shown on the pages.
     description = models.TextField(_("описание"), blank=True)
     severity = models.CharField(_("важность"), max_length=16, choices=Severity.choices)
     enabled = models.BooleanField(_("включено"), default=True)
@@ -33,6 +41,22 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def _in_language(self, field: str) -> str:
+        language = (get_language() or "ru")[:2]
+        if language in ("en", "be"):
+            return getattr(self, f"{field}_{language}") or getattr(self, field)
+        return getattr(self, field)
+
+    @property
+    def label(self) -> str:
+        """The rule's title in the reader's language (Russian when none is given); the code if untitled."""
+        return self._in_language("title") or self.code
+
+    @property
+    def explained(self) -> str:
+        """The one-line explanation in the reader's language (Russian when none is given)."""
+        return self._in_language("explanation")
 
 
 class HighRiskList(models.TextChoices):
@@ -105,6 +129,8 @@ class Flag(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
     evidence_updated_at = models.DateTimeField(null=True, blank=True)
+    # Set by its severity's SeverityDeadline when the flag opens (or opens again).
+    due_date = models.DateField(_("срок рассмотрения"), null=True, blank=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
@@ -224,3 +250,125 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator_id} {self.filing_kind} {self.period_start} {self.reminder}"
+
+
+class SeverityDeadline(models.Model):
+    """How many working days (Belarus calendar) auditors have to decide a flag of one severity, and after
+    how many working days past that an overdue flag is escalated to the supervisors (again after as many
+    more). Seeded by a migration (critical 3, high 10, medium 20, low 30); supervisors edit it in the admin;
+    a change applies to flags that open after it."""
+
+    severity = models.CharField(_("важность"), max_length=16, choices=Severity.choices, unique=True)
+    working_days = models.PositiveSmallIntegerField(_("срок, рабочих дней"))
+    escalate_after_days = models.PositiveSmallIntegerField(_("эскалация после просрочки, рабочих дней"), default=5)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["working_days"]
+        verbose_name = _("срок рассмотрения")
+        verbose_name_plural = _("сроки рассмотрения")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(working_days__gte=1), name="severity_deadline_days_positive"),
+            models.CheckConstraint(
+                condition=models.Q(escalate_after_days__gte=1), name="severity_deadline_escalation_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.working_days}"
+
+
+class FlagEscalation(models.Model):
+    """An overdue flag escalated to the supervisors at one level: the unique key makes the daily job
+    escalate each flag once per level, however often it runs."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="escalations")
+    level = models.PositiveSmallIntegerField(_("уровень"))
+    due_date = models.DateField(_("срок рассмотрения"))
+    overdue_days = models.PositiveSmallIntegerField(_("просрочка, рабочих дней"))
+    recipients = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("эскалация")
+        verbose_name_plural = _("эскалации")
+        constraints = [models.UniqueConstraint(fields=["flag", "level"], name="flag_escalation_once_per_level")]
+
+    def __str__(self) -> str:
+        return f"flag #{self.flag_id} level {self.level}"
+
+
+class ProposalAction(models.TextChoices):
+    CONFIRM = "confirm", _("Подтвердить")
+    DISMISS = "dismiss", _("Отклонить")
+    REFER = "refer", _("Передать")
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", _("Ждёт второго решения")
+    APPROVED = "approved", _("Одобрено")
+    RETURNED = "returned", _("Возвращено")
+
+
+class FlagProposal(models.Model):
+    """Four eyes: a decision on a high or critical flag proposed by one SCC user, approved (and then
+    applied) or returned by another. One pending proposal per flag; never the same person twice
+    (audits.services.approvals enforces it, the database too)."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="proposals")
+    action = models.CharField(_("решение"), max_length=16, choices=ProposalAction.choices)
+    reason = models.TextField(_("основание"))
+    agency = models.CharField(_("передать в"), max_length=32, choices=Agency.choices, blank=True)
+    status = models.CharField(
+        _("статус"), max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+    )
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("комментарий второго"), blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        verbose_name = _("предложение решения")
+        verbose_name_plural = _("предложения решений")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flag"], condition=models.Q(status="pending"), name="flag_proposal_one_pending"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("proposed_by")), name="flag_proposal_four_eyes"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} flag #{self.flag_id} [{self.status}]"
+
+
+class NotificationKind(models.TextChoices):
+    ESCALATION = "escalation", _("Эскалация просроченного нарушения")
+    RETURNED = "returned", _("Предложение возвращено")
+
+
+class Notification(models.Model):
+    """An in-portal message to one SCC user (an escalation, a proposal returned to its author). What is
+    derived from live state (flags assigned, approvals waiting) is not stored: see audits.notifications."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(_("текст"), max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("уведомление")
+        verbose_name_plural = _("уведомления")
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient_id}"
