@@ -11,7 +11,7 @@ import sys
 import redis.exceptions
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
-from django.views import defaults
+from django.template import loader
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -24,7 +24,10 @@ ERROR_HTML = (
     "<!doctype html><html lang=ru><meta charset=utf-8><title>500</title>"
     "<h1>Внутренняя ошибка / Internal error</h1></html>"
 )
-
+BAD_REQUEST_HTML = (
+    "<!doctype html><html lang=ru><meta charset=utf-8><title>400</title>"
+    "<h1>Неверный запрос / Bad request</h1></html>"
+)
 
 # Redis unreachable: as the cache (django-redis wraps its errors, or a script's raw ones)
 # or as the broker (kombu, when a task is sent).
@@ -66,7 +69,7 @@ def server_error(request):
         return _unavailable(request, service)
     if request.path.startswith("/api/"):
         return JsonResponse({"status": 500, "code": "server_error", "detail": "Internal error."}, status=500)
-    return HttpResponse(ERROR_HTML, status=500)
+    return _page(request, "500.html", ERROR_HTML, status=500)
 
 
 def bad_request(request, exception):
@@ -79,4 +82,17 @@ def bad_request(request, exception):
     service = _outage(exception)
     if service is not None:
         return _unavailable(request, service)
-    return defaults.bad_request(request, exception)
+    return _page(request, "400.html", BAD_REQUEST_HTML, status=400)
+
+
+def _page(request, template_name: str, fallback: str, *, status: int) -> HttpResponse:
+    """The error page in the portal's layout and the request's language (templates/<status>.html).
+
+    Rendered with the request, so the navigation and the next steps fit the user; if the page
+    itself cannot be rendered (the error came from the layout), the bare fallback is answered.
+    """
+    try:
+        body = loader.get_template(template_name).render({}, request)
+    except Exception:  # noqa: BLE001 - an error page must never fail
+        body = fallback
+    return HttpResponse(body, status=status)

@@ -1,0 +1,103 @@
+"""400/403/404/500 pages in the portal's layout and the user's language, with DEBUG off (issue 16, item 5)."""
+
+import pytest
+from django.test import Client, override_settings
+
+from tests.factories import OperatorFactory, auditor, operator_staff
+
+pytestmark = pytest.mark.django_db
+
+OFF = override_settings(DEBUG=False, ROOT_URLCONF="tests.config.error_urls", ALLOWED_HOSTS=["testserver"])
+
+
+def _client(user=None, language: str | None = None) -> Client:
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    if language:
+        client.cookies["django_language"] = language
+    return client
+
+
+def _layout(body: str) -> None:
+    assert 'class="topbar"' in body, "the portal's layout"
+    assert 'id="error-page"' in body
+    assert "Not Found" not in body
+    assert "Forbidden" not in body
+
+
+@OFF
+def test_missing_page_is_404_in_the_layout_in_russian_with_next_steps():
+    response = _client(auditor()).get("/no-such-page/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    _layout(body)
+    assert "Страница не найдена" in body
+    assert 'href="/dashboard/"' in body  # an auditor is offered the dashboard
+
+
+@OFF
+def test_missing_page_for_an_anonymous_visitor_offers_the_login():
+    response = _client().get("/filings/999999/progress.json")
+    # Anonymous: the login redirect, not an error; a plain missing URL is a 404 in the layout.
+    assert response.status_code == 302
+    response = _client().get("/no-such-page/")
+    assert response.status_code == 404
+    assert 'href="/accounts/login/"' in response.content.decode()
+
+
+@OFF
+def test_404_in_english_when_the_user_chose_english():
+    response = _client(auditor(), language="en").get("/no-such-page/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    _layout(body)
+    assert "Page not found" in body
+    assert "Страница не найдена" not in body
+
+
+@OFF
+def test_forbidden_page_is_403_in_the_layout():
+    # Operator staff may not start a scan: PermissionDenied in audits/views.flag_list.
+    staff = operator_staff(OperatorFactory())
+    response = _client(staff).post("/audits/flags/")
+    assert response.status_code == 403
+    body = response.content.decode()
+    _layout(body)
+    assert "Доступ запрещён" in body
+    assert 'href="/filings/"' in body  # operator staff are sent back to their filings
+
+
+@OFF
+def test_bad_request_is_400_in_the_layout():
+    response = _client(auditor()).get("/test-only/bad/")
+    assert response.status_code == 400
+    body = response.content.decode()
+    _layout(body)
+    assert "Неверный запрос" in body
+
+
+@OFF
+def test_unknown_host_is_400_in_the_layout():
+    response = _client().get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "Неверный запрос" in response.content.decode()
+
+
+@OFF
+def test_server_error_is_500_in_the_layout():
+    response = _client(auditor()).get("/test-only/boom/")
+    assert response.status_code == 500
+    body = response.content.decode()
+    _layout(body)
+    assert "Внутренняя ошибка" in body
+    assert "test-only failure" not in body
+
+
+@OFF
+def test_csrf_failure_is_403_in_the_layout():
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(auditor())
+    response = client.post("/audits/flags/")
+    assert response.status_code == 403
+    assert "Обновите страницу с формой" in response.content.decode()
