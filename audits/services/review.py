@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from auditlog.services import audit_event_record
 from audits.models import ACTIVE_STATUSES, DECIDED_STATUSES, Agency, Flag, FlagNote, FlagStatus, NoteKind
+from audits.services.risk import risk_recompute
 from audits.services.state import User, flag_state
-from operators.roles import is_auditor, operator_ids_for
+from operators.access import access_for_user
 
 
 class FlagTransitionError(ValidationError):
@@ -32,7 +33,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 
 def _require_auditor(actor: User) -> None:
-    if actor is None or not is_auditor(actor):
+    if actor is None or not access_for_user(actor).can_review:
         raise PermissionDenied
 
 
@@ -52,6 +53,8 @@ def _transition(*, flag: Flag, actor: User, action: str, ip: str | None, changes
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.save()
+        # The operator's risk table shows each flag's status and points: current after every decision.
+        risk_recompute(operator_ids=[locked.operator_id])
         audit_event_record(
             actor=actor,
             action=f"flag.{action}",
@@ -66,7 +69,7 @@ def _transition(*, flag: Flag, actor: User, action: str, ip: str | None, changes
 
 def flag_assign(*, flag: Flag, actor: User, assignee: AbstractBaseUser, ip: str | None = None) -> Flag:
     """Auditors: give an open or in-review flag to an auditor; it goes into review."""
-    if not is_auditor(assignee):
+    if not access_for_user(assignee).is_auditor:
         raise FlagTransitionError("a flag can only be assigned to an auditor", code="assignee_not_auditor")
     return _transition(
         flag=flag,
@@ -169,7 +172,7 @@ def flag_answer(
     *, flag: Flag, user: User, text: str, attachment: UploadedFile | None = None, ip: str | None = None
 ) -> FlagNote:
     """Operator staff: answer a confirmed flag of their own operator (text, optional attachment)."""
-    if user is None or flag.operator_id not in operator_ids_for(user):
+    if user is None or flag.operator_id not in access_for_user(user).operator_ids:
         raise PermissionDenied
     if flag.status != FlagStatus.CONFIRMED:
         raise FlagTransitionError("only confirmed flags can be answered", code="illegal_transition")
