@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from operators.models import Operator
