@@ -78,13 +78,13 @@ def flag_detail(request, pk: int):
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
-            _apply(request, flag, action)
+            done = _apply(request, flag, action)
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
         except PermissionDenied:
             raise
         else:
-            messages.success(request, _("Готово."))
+            messages.success(request, done)
         return redirect("audits:flag_detail", pk=flag.pk)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
@@ -103,31 +103,42 @@ def flag_detail(request, pk: int):
     return render(request, "audits/flag_detail.html", context)
 
 
-def _apply(request, flag: Flag, action: str) -> None:
+def _apply(request, flag: Flag, action: str) -> str:
+    """Carry out one action; returns the confirmation saying what was done, to whom."""
     post, user, ip = request.POST, request.user, _ip(request)
+    n = flag.pk
     if action == "answer":
         services.flag_answer(
             flag=flag, user=user, text=post.get("text", ""), attachment=request.FILES.get("file"), ip=ip
         )
-    elif action == "take":
+        return _("Ответ по нарушению №%(n)s отправлен в КГК.") % {"n": n}
+    if action == "take":
         services.flag_take(flag=flag, actor=user, ip=ip)
-    elif action == "assign":
+        return _("Нарушение №%(n)s взято вами в работу.") % {"n": n}
+    if action == "assign":
         assignee = get_user_model().objects.filter(pk=post.get("assignee") or 0).first()
         if assignee is None:
             raise ValidationError(_("Выберите аудитора."))
         services.flag_assign(flag=flag, actor=user, assignee=assignee, ip=ip)
-    elif action == "note":
+        who = assignee.get_full_name() or assignee.get_username()
+        return _("Нарушение №%(n)s назначено: %(who)s.") % {"n": n, "who": who}
+    if action == "note":
         services.flag_note_add(flag=flag, actor=user, text=post.get("text", ""), ip=ip)
-    elif action == "confirm":
+        return _("Заметка к нарушению №%(n)s добавлена.") % {"n": n}
+    if action == "confirm":
         services.flag_confirm(flag=flag, actor=user, note=post.get("text", ""), ip=ip)
-    elif action == "dismiss":
+        return _("Нарушение №%(n)s подтверждено; оператор увидит его и сможет ответить.") % {"n": n}
+    if action == "dismiss":
         services.flag_dismiss(flag=flag, actor=user, reason=post.get("text", ""), ip=ip)
-    elif action == "refer":
-        services.flag_refer(flag=flag, actor=user, agency=post.get("agency", ""), reason=post.get("text", ""), ip=ip)
-    elif action == "reopen":
+        return _("Нарушение №%(n)s снято с указанным основанием.") % {"n": n}
+    if action == "refer":
+        agency = post.get("agency", "")
+        services.flag_refer(flag=flag, actor=user, agency=agency, reason=post.get("text", ""), ip=ip)
+        return _("Нарушение №%(n)s передано: %(agency)s.") % {"n": n, "agency": Agency(agency).label}
+    if action == "reopen":
         services.flag_reopen(flag=flag, actor=user, reason=post.get("text", ""), ip=ip)
-    else:
-        raise ValidationError(_("Неизвестное действие."))
+        return _("Нарушение №%(n)s открыто повторно.") % {"n": n}
+    raise ValidationError(_("Неизвестное действие."))
 
 
 @login_required
