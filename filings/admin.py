@@ -5,6 +5,9 @@ Supervisors edit the calendar here; filings themselves are read-only records
 """
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from auditlog.admin_audit import AuditedAdminMixin
 from config.admin import DateHierarchyAdmin
@@ -46,8 +49,17 @@ class RegistrationFilingAdmin(DateHierarchyAdmin):
     date_hierarchy = "submitted_at"
     list_select_related = ("operator",)
     raw_id_fields = ("operator", "submitted_by", "superseded_by")
-    readonly_fields = [f.name for f in RegistrationFiling._meta.fields]
+    # The stored file through the portal's authorised view (filings:file), not its /media/ URL (a 404).
+    readonly_fields = [f.name if f.name != "file" else "stored_file" for f in RegistrationFiling._meta.fields]
+    exclude = ("file",)
     inlines = [FilingErrorInline]
+
+    @admin.display(description=_("файл"))
+    def stored_file(self, obj):
+        if not obj or not obj.file:
+            return "—"
+        url = reverse("filings:file", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name or obj.file.name)
 
     def has_add_permission(self, request):
         return False  # filings arrive through the upload page, the API or import_filing
