@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from api.models import ApiToken, Scope
 from api.services import api_token_create, api_token_revoke
 from auditlog.admin_audit import AuditedAdminMixin
+from operators.access import access_of
 from operators.models import OperatorMembership
-from operators.roles import is_supervisor
 
 
 class ApiTokenAddForm(forms.ModelForm):
@@ -41,16 +41,16 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     # Only supervisors (DESIGN section 7), whatever the model permissions of other groups.
     def has_module_permission(self, request):
-        return is_supervisor(request.user)
+        return access_of(request).supervisor
 
     def has_view_permission(self, request, obj=None):
-        return is_supervisor(request.user)
+        return access_of(request).supervisor
 
     def has_add_permission(self, request):
-        return is_supervisor(request.user)
+        return access_of(request).supervisor
 
     def has_change_permission(self, request, obj=None):
-        return is_supervisor(request.user)
+        return access_of(request).supervisor
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the audit log and last use stay explainable

@@ -24,7 +24,6 @@ from filings.selectors import filings_visible
 from filings.services import filing_submit
 from operators.access import access_of
 from operators.models import FilingKind, FilingStatus, Operator, RegistrationFiling
-from operators.roles import operator_ids_for
 from operators.tabular.errors import RowError
 from operators.tabular.reader import FileRejected, open_table
 
@@ -66,7 +65,7 @@ def _filings_for(request):
 @require_http_methods(["GET", "POST"])
 def filing_list(request):
     """My filings (all filings for the SCC) and, for operator staff, the upload form with its dry run."""
-    own_ids = operator_ids_for(request.user)
+    own_ids = list(access_of(request).operator_ids)
     result = None
     form = FilingUploadForm(operator_ids=own_ids) if own_ids else None
     if request.method == "POST":

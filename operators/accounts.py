@@ -12,7 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
-from operators.roles import AUDITORS, SUPERVISORS, is_supervisor
+from operators.access import access_for_user
+from operators.roles import AUDITORS, SUPERVISORS
 
 PORTAL_ROLES = (AUDITORS, SUPERVISORS)
 
@@ -28,7 +29,7 @@ def user_manageable(*, actor: AbstractBaseUser | AnonymousUser, user: User | Non
         return False
     if actor.is_superuser:
         return True
-    return is_supervisor(actor) and (user is None or not user.is_superuser)
+    return access_for_user(actor).supervisor and (user is None or not user.is_superuser)
 
 
 def user_staff_needed(*, user: User) -> bool:

@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from auditlog.admin_audit import AuditedAdminMixin
+from operators.access import access_of
 from operators.accounts import role_groups, user_manageable, user_roles_set
-from operators.roles import is_supervisor
 
 USER_VALUES = (
     "username",
@@ -94,10 +94,10 @@ class PortalGroupAdmin(AuditedAdminMixin, GroupAdmin):
     audit_values = ("name", "permissions")
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or is_supervisor(request.user)
+        return access_of(request).supervisor
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser or is_supervisor(request.user)
+        return access_of(request).supervisor
 
     def has_add_permission(self, request):
         return request.user.is_superuser

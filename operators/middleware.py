@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import user_has_device
 
-from operators.roles import is_auditor
+from operators.access import access_for_user
 
 
 class SccTwoFactorMiddleware:
@@ -26,7 +26,9 @@ class SccTwoFactorMiddleware:
     @staticmethod
     def _required(user) -> bool:
         # Required for the SCC side; anyone else who set up an authenticator must use it too.
-        return (settings.OTP_REQUIRED_FOR_SCC and is_auditor(user)) or user_has_device(user, confirmed=True)
+        return (settings.OTP_REQUIRED_FOR_SCC and access_for_user(user).is_auditor) or user_has_device(
+            user, confirmed=True
+        )
 
     def __init__(self, get_response):
         self.get_response = get_response
