@@ -9,8 +9,6 @@ the Access, never the groups directly.
 from django.apps import apps as django_apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
 AUDITORS = "auditors"
 SUPERVISORS = "supervisors"
@@ -96,25 +94,3 @@ def operator_ids_for(user: User | AnonymousUser) -> list[int]:
     if not user.is_authenticated or user.pk is None:
         return []  # anonymous, or an agency token's client (api.access.AgencyClient): no portal user
     return list(user.memberships.values_list("operator_id", flat=True))
-
-
-def is_operator_staff(user: User | AnonymousUser) -> bool:
-    return bool(operator_ids_for(user))
-
-
-def require_auditor(user: User | AnonymousUser) -> None:
-    if not is_auditor(user):
-        raise PermissionDenied
-
-
-def require_supervisor(user: User | AnonymousUser) -> None:
-    if not is_supervisor(user):
-        raise PermissionDenied
-
-
-def require_operator_member(user: User | AnonymousUser, operator_id: int) -> None:
-    """Staff of another operator get 404, never a 403 that reveals the object exists."""
-    if is_auditor(user):
-        return
-    if operator_id not in operator_ids_for(user):
-        raise Http404
