@@ -73,13 +73,13 @@ def share(value) -> str:
 @register.filter
 def number(value, places=None) -> str:
     """A plain number: 1234567 -> '1 234 567'; `number:2` -> '7,00' (ru/be) / '7.00' (en); None -> '—'.
-    Without `places`, integers show none and other numbers as many as they carry (at most 2)."""
+    Without `places`, integers show none and other numbers as many as they carry ('1,00000001')."""
     amount = _decimal(value)
     if amount is None:
         return "—" if value is None or value == "" else str(value)
     if places is None or places == "":
         exponent = amount.normalize().as_tuple().exponent
-        places = 0 if amount == amount.to_integral_value() else min(-int(exponent), 2)
+        places = 0 if amount == amount.to_integral_value() else -int(exponent)
     return _format_decimal(amount, int(places))
 
 
