@@ -1,8 +1,12 @@
 """Admin: outflow runs with their stats (read-only: a finished run is never changed), transfers to look up."""
 
 from django.contrib import admin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin
+from config.admin_paging import KeysetPagedAdmin
+from operators.models import Operator
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
 from outflows.selectors import STAT_FIELDS
 
@@ -30,10 +34,27 @@ class OutflowRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CrossBorderTransfer)
-class CrossBorderTransferAdmin(ReadOnlyAdmin):
+class CrossBorderTransferAdmin(KeysetPagedAdmin, ReadOnlyAdmin):
+    """Newest first, in keyset pages with an estimated total above config.paging's limit (no COUNT(*)
+    over millions of rows, no OFFSET); the search is an exact match that reads an index."""
+
     list_display = ("external_id", "operator", "occurred_at", "direction", "investor_ref", "platform", "value_byn")
     list_filter = ("direction",)
-    search_fields = ("=external_id", "=investor_ref", "=operator__unp")
+    search_fields = ("external_id", "investor_ref", "operator__unp")  # exact: get_search_results
+    search_help_text = _("Точное совпадение: номер перевода, код инвестора или УНП оператора.")
     list_select_related = ("operator", "platform")
-    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
     raw_id_fields = ("operator", "filing", "platform")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Rows whose external_id, investor_ref or operator UNP equals the term (not Django's
+        UPPER(...) = UPPER(...), which no index serves). external_id is looked up through the unique
+        (operator, external_id) index, one probe per operator."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        operators = list(Operator.objects.values_list("pk", "unp"))
+        by_unp = [pk for pk, unp in operators if unp == term]
+        match = Q(investor_ref=term) | Q(operator_id__in=[pk for pk, _ in operators], external_id=term)
+        if by_unp:
+            match |= Q(operator_id__in=by_unp)
+        return queryset.filter(match), False

@@ -1,0 +1,191 @@
+"""One place for list totals and pages, used by every list of the portal (templates/pagination.html).
+
+Totals: a list shows how many rows it has without a full COUNT on every request. The count is
+exact when it is cheap: at most TOTAL_EXACT_LIMIT rows, counted with a LIMIT subquery (never more
+than that many index entries read). Above the limit, or when the planner already expects far
+more rows than that, the total is the planner's estimate (EXPLAIN's row figure) and the page says
+"about N". The embedded SQLite default has no estimate: it counts exactly.
+
+Pages: keyset (cursor) pages for the big tables: the next page starts after the last row shown
+(`after`), the previous one ends before the first row shown (`before`), so a deep page costs what
+the first one costs (no OFFSET, no page count). The order must be on indexed columns ending in a
+unique one (e.g. occurred_at, id).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Q, QuerySet
+
+# A filtered list of at most this many rows shows its exact total (the evidence links rely on it).
+TOTAL_EXACT_LIMIT = 100_000
+# The planner expecting more than this many times the limit: no capped count is tried.
+ESTIMATE_SKIP_FACTOR = 3
+CURSOR_PARAMS = ("after", "before", "page")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Total:
+    """A list's total: exact, or the planner's estimate ("about N")."""
+
+    value: int
+    exact: bool
+
+
+def planner_rows(queryset: QuerySet) -> int | None:
+    """The planner's estimate of the rows the queryset selects (PostgreSQL); None elsewhere."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter no row can match (e.g. an unknown operator)
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def list_total(queryset: QuerySet, *, limit: int = TOTAL_EXACT_LIMIT) -> Total:
+    """The total of a list: exact up to `limit` rows, else the planner's estimate.
+
+    At most two queries (an EXPLAIN and a count of at most limit + 1 rows), whatever the table's size.
+    """
+    estimate = planner_rows(queryset)
+    if estimate is not None and estimate > ESTIMATE_SKIP_FACTOR * limit:
+        return Total(estimate, exact=False)
+    capped = queryset.order_by().values("pk")[: limit + 1].count()
+    if capped <= limit:
+        return Total(capped, exact=True)
+    if estimate is not None:
+        return Total(max(estimate, limit + 1), exact=False)
+    return Total(queryset.order_by().count(), exact=True)  # no planner figure (SQLite): count it
+
+
+def _to_key(value) -> int:
+    if isinstance(value, datetime):
+        return (value - _EPOCH) // _MICROSECOND
+    return int(value)
+
+
+def _from_key(number: int, sample_field) -> object:
+    if sample_field.get_internal_type() == "DateTimeField":
+        return _EPOCH + number * _MICROSECOND
+    return number
+
+
+def _decode(text: str, fields: list) -> tuple | None:
+    """The key values of a cursor ("<int>_<int>"), or None when it is not one of ours."""
+    parts = (text or "").split("_")
+    if len(parts) != len(fields):
+        return None
+    try:
+        numbers = [int(part) for part in parts]
+        return tuple(_from_key(number, f) for number, f in zip(numbers, fields, strict=True))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _beyond(keys: tuple[str, ...], values: tuple, *, descending: bool) -> Q:
+    """Rows strictly after `values` in the order of `keys` (all ascending, or all descending)."""
+    strict, loose = ("lt", "gt") if descending else ("gt", "lt")
+    if len(keys) == 1:
+        return Q(**{f"{keys[0]}__{strict}": values[0]})
+    first, second = keys
+    return Q(**{f"{first}__{strict}e": values[0]}) & ~Q(**{first: values[0], f"{second}__{loose}e": values[1]})
+
+
+@dataclass
+class KeysetPage:
+    """One page of a keyset list: its rows, the list's total and the links to the pages beside it."""
+
+    rows: list
+    total: Total
+    next_link: str = ""
+    previous_link: str = ""
+    first_link: str = ""
+    keyset: bool = field(default=True, init=False)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def has_next(self) -> bool:
+        return bool(self.next_link)
+
+    @property
+    def has_previous(self) -> bool:
+        return bool(self.previous_link)
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+
+def _link(params, **cursor) -> str:
+    kept = [(k, v) for k, values in params.lists() if k not in CURSOR_PARAMS for v in values]
+    return "?" + urlencode(kept + list(cursor.items()))
+
+
+def keyset_page(
+    queryset: QuerySet,
+    *,
+    params,
+    keys: tuple[str, ...],
+    descending: bool = False,
+    size: int = 100,
+    total: Total | None = None,
+) -> KeysetPage:
+    """The page of `queryset` that `params` (request.GET: `after` or `before`) points at.
+
+    `keys`: one or two model fields (the last unique, e.g. ("occurred_at", "id")), all in one
+    direction. Two queries at most for the rows, plus the total's (list_total unless given).
+    """
+    meta = queryset.model._meta
+    fields = [meta.pk if k in ("id", "pk") else meta.get_field(k) for k in keys]
+    order = [f"-{k}" if descending else k for k in keys]
+    reverse = [k if descending else f"-{k}" for k in keys]
+    after, before = _decode(params.get("after", ""), fields), _decode(params.get("before", ""), fields)
+    total = total if total is not None else list_total(queryset)
+    if before is not None and after is None:
+        rows = list(queryset.filter(_beyond(keys, before, descending=not descending)).order_by(*reverse)[: size + 1])
+        if len(rows) > size:  # more before them: a page in the middle
+            rows = rows[:size][::-1]
+            return KeysetPage(
+                rows=rows,
+                total=total,
+                next_link=_link(params, after=_cursor(rows[-1], keys)),
+                previous_link=_link(params, before=_cursor(rows[0], keys)),
+                first_link=_link(params),
+            )
+        after = None  # back at the start: the first page, full
+    page_rows = queryset.order_by(*order)
+    if after is not None:
+        page_rows = page_rows.filter(_beyond(keys, after, descending=descending))
+    rows = list(page_rows[: size + 1])
+    more, rows = len(rows) > size, rows[:size]
+    return KeysetPage(
+        rows=rows,
+        total=total,
+        next_link=_link(params, after=_cursor(rows[-1], keys)) if more else "",
+        previous_link=_link(params, before=_cursor(rows[0], keys)) if after is not None and rows else "",
+        first_link=_link(params) if after is not None else "",
+    )
+
+
+def _cursor(row, keys: tuple[str, ...]) -> str:
+    return "_".join(str(_to_key(getattr(row, "pk" if k in ("id", "pk") else k))) for k in keys)
