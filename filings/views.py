@@ -103,6 +103,10 @@ def filing_list(request):
         filings = filings.filter(status=status)
     if kind:
         filings = filings.filter(kind=kind)
+    # ?id=1,2,3: exactly the filings a flag's evidence names (audits.rules.base.filing_rows).
+    ids = [int(pk) for pk in request.GET.get("id", "")[:1000].split(",") if pk.strip().isdigit()]
+    if ids:
+        filings = filings.filter(pk__in=ids)
     page = Paginator(filings.order_by("-submitted_at", "-pk"), 50).get_page(request.GET.get("page"))
     calendar, confirmed_flags = _operator_desk(access_of(request), own_ids)
     errors_page = None

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from operators.access import Access
+from outflows.conditions import unregistered_transfers
 from outflows.engine import CURVE_DAYS
 from outflows.models import CrossBorderTransfer, Dimension, OutflowRun, OutflowStat, RunStatus
 
@@ -145,6 +146,13 @@ def _instant(text: str):
         return None
 
 
+def transfer_figures(transfers: QuerySet) -> dict:
+    """Count and value (BYN) of these transfers in one aggregate: what a list shows as its total,
+    so a figure that links here can be checked against it."""
+    figures = transfers.order_by().aggregate(n=Count("id"), value=Sum("value_byn"))
+    return {"n": figures["n"], "value": figures["value"] or Decimal("0.00")}
+
+
 def transfers_visible(*, access: Access, queryset: QuerySet | None = None) -> QuerySet:
     """The transfer rows the caller may read: agencies (their `transfers` scope is the API's
     question) and the SCC all of them; operator staff and anyone else none (DESIGN section 7:
@@ -164,8 +172,12 @@ def transfer_list(
     direction: str = "",
     since: str = "",
     until: str = "",
+    filing: str = "",
+    unregistered: str = "",
 ):
-    """Transfers filtered by operator UNP, platform slug, country, investor, direction and time (ISO, inclusive)."""
+    """Transfers filtered by operator UNP, platform slug, country, investor, direction, time (ISO, inclusive),
+    filing id and `unregistered` ("1": by investors missing from the client register, the condition the
+    UNREGISTERED_CLIENT flag counts, outflows.conditions)."""
     transfers = transfers_visible(
         access=access, queryset=CrossBorderTransfer.objects.select_related("operator", "platform")
     )
@@ -184,4 +196,8 @@ def transfer_list(
         transfers = transfers.filter(occurred_at__gte=since_at)
     if until_at:
         transfers = transfers.filter(occurred_at__lte=until_at)
+    if filing.isdigit():
+        transfers = transfers.filter(filing_id=int(filing))
+    if unregistered == "1":
+        transfers = unregistered_transfers(transfers)
     return transfers.order_by("occurred_at", "id")

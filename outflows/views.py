@@ -11,7 +11,17 @@ from operators.access import access_of
 from outflows import selectors
 from outflows.models import Dimension, OutflowRun
 
-TRANSFER_FILTERS = ("operator", "platform", "country", "investor", "direction", "since", "until")
+TRANSFER_FILTERS = (
+    "operator",
+    "platform",
+    "country",
+    "investor",
+    "direction",
+    "since",
+    "until",
+    "filing",
+    "unregistered",
+)
 STAT_COLUMNS = list(selectors.STAT_FIELDS)
 
 
@@ -81,5 +91,7 @@ def transfer_list(request):
     access.require_auditor()
     filters = {key: request.GET.get(key, "")[:64] for key in TRANSFER_FILTERS}
     transfers = selectors.transfer_list(access=access, **filters)
+    # The total (and value) of a filtered list, so a figure that links here can be checked against it.
+    figures = selectors.transfer_figures(transfers) if any(filters.values()) else None
     page = Paginator(transfers, 100).get_page(request.GET.get("page"))
-    return render(request, "outflows/transfers.html", {"page": page, "filters": filters})
+    return render(request, "outflows/transfers.html", {"page": page, "filters": filters, "figures": figures})

@@ -137,3 +137,26 @@ def local_date(value: datetime) -> date:
 def param(rule, name: str, default):
     """A rule parameter from the catalogue, or the rule's default when the supervisor left it out."""
     return (rule.parameters or {}).get(name, default)
+
+
+# What selects a figure's rows, stored in the evidence under "rows": {figure key: selector}. A selector
+# names a list page and its filters ({"list": "transfers", "filters": {"operator": unp, ...}}); the
+# flag page links the figure to that list, whose total (and sum) is the figure. The filters are the
+# rule's own condition (outflows.conditions where it is more than a column), so they cannot drift.
+def rows_selector(list_name: str, **filters) -> dict:
+    return {"list": list_name, "filters": {k: str(v) for k, v in filters.items() if v not in (None, "")}}
+
+
+def transfer_rows(**filters) -> dict:
+    """The selectors of the usual transfer figures: count and value of the rows, OUT and IN values."""
+    return {
+        "transfer_count": rows_selector("transfers", **filters),
+        "value_byn": rows_selector("transfers", **filters),
+        "out_value_byn": rows_selector("transfers", **filters, direction="OUT"),
+        "in_value_byn": rows_selector("transfers", **filters, direction="IN"),
+    }
+
+
+def filing_rows(**lists: list[int]) -> dict:
+    """Selectors of lists of filings (evidence key -> ids): the filings page showing exactly them."""
+    return {key: rows_selector("filings", id=",".join(map(str, ids))) for key, ids in lists.items() if ids}

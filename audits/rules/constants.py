@@ -2,9 +2,9 @@
 
 from zoneinfo import ZoneInfo
 
-from operators.models import FilingStatus
+# A filing counts as filed once it was accepted (or superseded later): defined once, beside the
+# transfer conditions that need it too.
+from outflows.conditions import FILED_STATUSES
 
 MINSK = ZoneInfo("Europe/Minsk")
-# A filing counts as filed once it was accepted; a superseded filing was accepted
-# before a newer one replaced it.
-FILED_STATUSES = (FilingStatus.ACCEPTED, FilingStatus.SUPERSEDED)
+__all__ = ["FILED_STATUSES", "MINSK"]

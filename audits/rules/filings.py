@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from audits.rules.base import Candidate, ScanContext, iso, local_date, money, param
+from audits.rules.base import Candidate, ScanContext, filing_rows, iso, local_date, money, param, rows_selector
 from audits.rules.constants import FILED_STATUSES
 from audits.rules.summary import filing_totals
 from operators.calendar import FilingCalendarRules, calendar_rules, filing_due_date, periods_owed
@@ -55,6 +55,9 @@ def missing_filing(*, rule, ctx: ScanContext) -> list[Candidate]:
                         "due_date": iso(period.due_date),
                         "days_overdue": (ctx.today - period.due_date).days,
                         "unaccepted_filings": attempts.get((op.id, period.kind, period.period_start), []),
+                        "rows": filing_rows(
+                            unaccepted_filings=attempts.get((op.id, period.kind, period.period_start), [])
+                        ),
                     },
                     material={"kind": period.kind, "period_start": iso(period.period_start)},
                 )
@@ -141,6 +144,9 @@ def rejected_not_resubmitted(*, rule, ctx: ScanContext) -> list[Candidate]:
                     "resubmission_deadline": iso(deadline),
                     "accepted_later": [a["id"] for a in later],
                     "accepted_later_at": iso(later[0]["submitted_at"]) if later else None,
+                    "rows": filing_rows(
+                        rejected_filings=[u[0]["id"] for u in unanswered], accepted_later=[a["id"] for a in later]
+                    ),
                 },
                 material={"rejected_filings": len(unanswered)},
             )
@@ -199,6 +205,7 @@ def declared_totals_mismatch(*, rule, ctx: ScanContext) -> list[Candidate]:
                         "actual": money(value),
                         "difference": money(declared - value),
                         "source": "transfers",
+                        "rows": rows_selector("transfers", filing=f["id"], direction="OUT" if agg == "out" else "IN"),
                     }
         for w in f["warnings"] or []:
             if isinstance(w, dict) and w.get("code") == "declared_totals_mismatch" and w.get("field") in WARNING_FIELDS:

@@ -1,8 +1,9 @@
 """HIGH_NON_RETURN: the operator's matured non-return share (latest finished outflow run) is high."""
 
+from datetime import timedelta
 from decimal import Decimal
 
-from audits.rules.base import Candidate, ScanContext, iso, money, param
+from audits.rules.base import Candidate, ScanContext, iso, money, param, rows_selector
 from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
 
 
@@ -21,6 +22,8 @@ def high_non_return(*, rule, ctx: ScanContext) -> list[Candidate]:
         non_return_share__gt=threshold,
         outbound_value_byn__gte=min_outbound,
     ).values()
+    # The run's matured outbounds: OUT transfers up to as_of - window (outflows.engine); the pending ones after.
+    matured_until = run.as_of - timedelta(days=run.window_days)
     result = []
     for s in stats:
         op = ctx.operator_by_unp.get(s["key"])
@@ -43,6 +46,22 @@ def high_non_return(*, rule, ctx: ScanContext) -> list[Candidate]:
                     "unreturned_value_byn": money(s["unreturned_value_byn"]),
                     "pending_outbound_value_byn": money(s["pending_outbound_value_byn"]),
                     "outbound_count": s["outbound_count"],
+                    "rows": {
+                        key: rows_selector("transfers", operator=op.unp, direction="OUT", until=iso(matured_until))
+                        for key in ("outbound_value_byn", "outbound_count")
+                    }
+                    | {
+                        "pending_outbound_value_byn": rows_selector(
+                            "transfers",
+                            operator=op.unp,
+                            direction="OUT",
+                            since=iso(matured_until + timedelta(microseconds=1)),
+                            until=iso(run.as_of),
+                        ),
+                        "non_return_share": rows_selector(
+                            "stats", run=run.pk, dimension="operator", key=op.unp, cohort="all"
+                        ),
+                    },
                 },
                 material={"non_return_share": float(s["non_return_share"])},
             )

@@ -9,30 +9,14 @@ are portable ORM queries (PostgreSQL: parallel scan and hash anti-join).
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db import connection
-from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    DateTimeField,
-    Exists,
-    F,
-    Func,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import TruncDate
+from django.db.models import BooleanField, Case, Count, F, Max, Min, Q, Sum, Value, When
 
 from audits.models import HighRiskCountry
-from audits.rules.constants import FILED_STATUSES, MINSK
-from operators.models import ClientRecord, FilingKind, ForeignPlatform, Operator, RegistrationFiling
+from operators.models import ForeignPlatform, Operator
+from outflows.conditions import after_expiry_from, unregistered_transfers
 from outflows.models import CrossBorderTransfer, Direction
 
 
@@ -58,20 +42,6 @@ AGGREGATES = {
 }
 
 
-class MinskDayStart(Func):
-    """PostgreSQL: the first instant of a date (plus `days`) in Europe/Minsk, as timestamptz."""
-
-    output_field = DateTimeField()
-
-    def __init__(self, expression, *, days: int = 0):
-        super().__init__(expression)
-        self.days = days
-
-    def as_sql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"(({sql} + %s)::timestamp AT TIME ZONE 'Europe/Minsk')", [*params, self.days]
-
-
 def _interest() -> tuple[dict[int, dict], dict[str, str]]:
     high_risk = dict(HighRiskCountry.objects.filter(active=True).values_list("country", "list_name"))
     platforms = {
@@ -92,10 +62,7 @@ def _after_expiry(*, today: date) -> Q | None:
     )
     condition = None
     for operator_id, valid_until in expired:
-        q = Q(
-            operator_id=operator_id,
-            occurred_at__gte=datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=MINSK),
-        )
+        q = Q(operator_id=operator_id, occurred_at__gte=after_expiry_from(valid_until))
         condition = q if condition is None else condition | q
     return condition
 
@@ -129,39 +96,11 @@ def transfer_summary(*, today: date) -> TransferSummary:
 def unregistered_by_operator(*, instants: bool) -> list[dict]:
     """Per operator: transfers by investors not in its client register at that date (UNREGISTERED_CLIENT).
 
-    An investor is registered at a date when a client record of the operator has registered_at <= it;
-    only dates an accepted client register already covers (period_end >= the date) count.
-    `instants` (PostgreSQL): compare instants - the dates of the few client records and filings become
-    the first moment of that day in Minsk - instead of converting millions of occurred_at to Minsk dates.
+    The condition is outflows.conditions.unregistered_transfers, the one the transfers page's
+    `?unregistered=1` filter applies: the flag's figures and the rows its link opens are the same.
     """
-    if instants:
-        transfers = CrossBorderTransfer.objects.all()
-        registered = ClientRecord.objects.annotate(registered_from=MinskDayStart("registered_at")).filter(
-            operator_id=OuterRef("operator_id"),
-            investor_ref=OuterRef("investor_ref"),
-            registered_from__lte=OuterRef("occurred_at"),
-        )
-        covered = RegistrationFiling.objects.annotate(covered_before=MinskDayStart("period_end", days=1)).filter(
-            operator_id=OuterRef("operator_id"),
-            kind=FilingKind.CLIENT_REGISTER,
-            status__in=FILED_STATUSES,
-            covered_before__gt=OuterRef("occurred_at"),
-        )
-    else:
-        transfers = CrossBorderTransfer.objects.annotate(day=TruncDate("occurred_at", tzinfo=MINSK))
-        registered = ClientRecord.objects.filter(
-            operator_id=OuterRef("operator_id"),
-            investor_ref=OuterRef("investor_ref"),
-            registered_at__lte=OuterRef("day"),
-        )
-        covered = RegistrationFiling.objects.filter(
-            operator_id=OuterRef("operator_id"),
-            kind=FilingKind.CLIENT_REGISTER,
-            status__in=FILED_STATUSES,
-            period_end__gte=OuterRef("day"),
-        )
     return list(
-        transfers.filter(Exists(covered), ~Exists(registered))
+        unregistered_transfers(CrossBorderTransfer.objects.all(), instants=instants)
         .values("operator_id")
         .annotate(**AGGREGATES, example_investor=Min("investor_ref"))
         .order_by()

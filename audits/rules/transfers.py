@@ -7,8 +7,9 @@ rules/summary.py); Python only shapes a few thousand groups into candidates.
 
 from collections import defaultdict
 
-from audits.rules.base import Candidate, ScanContext, fold, iso, money
+from audits.rules.base import Candidate, ScanContext, fold, iso, money, rows_selector, transfer_rows
 from operators.models import OperatorStatus
+from outflows.conditions import after_expiry_from
 
 
 def _evidence(row: dict) -> dict:
@@ -56,7 +57,11 @@ def certificate_expired(*, rule, ctx: ScanContext) -> list[Candidate]:
                 unp=op.unp,
                 key=f"transfers|{valid_until}",
                 subject=f"transfers after certificate expiry {valid_until}",
-                evidence={"htp_certificate_valid_until": iso(valid_until), **_evidence(row)},
+                evidence={
+                    "htp_certificate_valid_until": iso(valid_until),
+                    **_evidence(row),
+                    "rows": transfer_rows(operator=op.unp, since=iso(after_expiry_from(valid_until))),
+                },
                 material=_material(row),
             )
         )
@@ -79,7 +84,11 @@ def unregistered_client(*, rule, ctx: ScanContext) -> list[Candidate]:
                 unp=op.unp,
                 key="transfers",
                 subject="transfers by investors missing from the client register",
-                evidence={**_evidence(row), "example_investor_ref": row["example_investor"]},
+                evidence={
+                    **_evidence(row),
+                    "example_investor_ref": row["example_investor"],
+                    "rows": transfer_rows(operator=op.unp, unregistered="1"),
+                },
                 material=_material(row),
             )
         )
@@ -111,6 +120,7 @@ def unknown_platform(*, rule, ctx: ScanContext) -> list[Candidate]:
                     "platform_id": platform_id,
                     "country": platform["country"],
                     **_evidence(row),
+                    "rows": transfer_rows(operator=op.unp, platform=platform["slug"]),
                 },
                 material=_material(row),
             )
@@ -151,9 +161,11 @@ def high_risk_jurisdiction(*, rule, ctx: ScanContext) -> list[Candidate]:
                             "platform": platforms[pid]["slug"],
                             "transfer_count": row["n"],
                             "value_byn": money(row["value"]),
+                            "rows": rows_selector("transfers", operator=op.unp, platform=platforms[pid]["slug"]),
                         }
                         for pid, row in sorted(parts, key=lambda p: platforms[p[0]]["slug"])
                     ],
+                    "rows": transfer_rows(operator=op.unp, country=country),
                 },
                 material=_material(total),
             )

@@ -42,7 +42,9 @@ LABELS = {
     "threshold": _("Порог"),
 }
 FILING_LISTS = ("unaccepted_filings", "rejected_filings", "accepted_later")
-HIDDEN = ("platform_id", "operator_id")
+HIDDEN = ("platform_id", "operator_id", "rows")
+# A selector's list (audits.rules.base.rows_selector) -> the page that lists its rows.
+LIST_URLS = {"transfers": "outflows:transfers", "filings": "filings:list", "stats": "outflows:stats"}
 
 
 def _filing_link(pk) -> str:
@@ -54,7 +56,55 @@ def _transfers_url(flag, **filters) -> str:
     return f"{reverse('outflows:transfers')}?{urlencode(query)}"
 
 
+def rows_url(selector) -> str | None:
+    """The list page showing exactly the rows a figure counts or sums (its stored selector), or None."""
+    if not isinstance(selector, dict) or selector.get("list") not in LIST_URLS:
+        return None
+    filters = {k: v for k, v in (selector.get("filters") or {}).items() if v not in (None, "")}
+    return f"{reverse(LIST_URLS[selector['list']])}?{urlencode(filters)}"
+
+
+def _figure_link(url: str, key: str, raw, text) -> str:
+    """A figure linked to its rows; data-figure/data-value let a reader (or a test) check the list's total."""
+    return format_html('<a href="{}" data-figure="{}" data-value="{}">{}</a>', url, key, raw, text)
+
+
+def _selected(key, value, selector):
+    """The value linked to its rows when the rule stored a selector for it, else None."""
+    url = rows_url(selector)
+    if url is None or value is None:
+        return None
+    if key in FILING_LISTS and isinstance(value, list):
+        ids = format_html_join(", ", "{}", ((_filing_link(pk),) for pk in value))
+        return format_html("{} ({})", ids, _figure_link(url, key, len(value), _("все в списке")))
+    if isinstance(value, list | dict):
+        return None
+    return _figure_link(url, key, value, value)
+
+
+def _difference(name, diff) -> str:
+    """One declared-vs-actual difference; an actual recounted from the transfers links to them."""
+    if not isinstance(diff, dict):
+        return format_html("{}: {}", name, diff)
+    url = rows_url(diff.get("rows"))
+    parts = format_html_join(
+        "; ",
+        "{}: {}",
+        (
+            (k, _figure_link(url, name, v, v) if url and k == "actual" and v is not None else v)
+            for k, v in diff.items()
+            if k != "rows"
+        ),
+    )
+    return format_html("{}: {}", name, parts)
+
+
 def _value(flag, key, value, evidence):
+    linked = _selected(key, value, (evidence.get("rows") or {}).get(key))
+    if linked is not None:
+        return linked
+    if key == "differences" and isinstance(value, dict):
+        return format_html_join(" | ", "{}", ((_difference(name, diff),) for name, diff in value.items()))
     if key == "filing" and value:
         return _filing_link(value)
     if key in FILING_LISTS and isinstance(value, list):
@@ -82,9 +132,11 @@ def _value(flag, key, value, evidence):
             '<a href="{}">{}</a>: {} / {} BYN',
             (
                 (
-                    _transfers_url(flag, platform=p.get("platform")),
+                    rows_url(p.get("rows")) or _transfers_url(flag, platform=p.get("platform")),
                     p.get("platform"),
-                    p.get("transfer_count"),
+                    _figure_link(url, "platforms.transfer_count", p.get("transfer_count"), p.get("transfer_count"))
+                    if (url := rows_url(p.get("rows")))
+                    else p.get("transfer_count"),
                     p.get("value_byn"),
                 )
                 for p in value

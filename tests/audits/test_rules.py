@@ -139,7 +139,13 @@ def test_declared_totals_mismatch_recounted_from_transfers_flags_a_cent():
     [flag] = flags(op, "DECLARED_TOTALS_MISMATCH")
     assert flag.evidence["filing"] == f.pk
     assert flag.evidence["differences"] == {
-        "out_byn": {"declared": "100.01", "actual": "100.00", "difference": "0.01", "source": "transfers"}
+        "out_byn": {
+            "declared": "100.01",
+            "actual": "100.00",
+            "difference": "0.01",
+            "source": "transfers",
+            "rows": {"list": "transfers", "filters": {"filing": str(f.pk), "direction": "OUT"}},
+        }
     }
 
 
