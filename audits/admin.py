@@ -8,16 +8,43 @@ from django.utils.translation import gettext_lazy as _
 from auditlog.admin_audit import AuditedAdminMixin
 from audits import services
 from audits.models import Flag, FlagNote, HighRiskCountry, OperatorRisk, Rule, ScanRun
+from audits.review_errors import review_error_message
+from audits.subjects import flag_subject
+from operators.labels import country_name
 
 
 @admin.register(Rule)
 class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     # Thresholds live in `parameters`: their values before and after are logged.
-    audit_values = ("title", "description", "severity", "enabled", "parameters")
-    list_display = ["code", "title", "severity", "enabled", "parameters", "updated_at"]
+    audit_values = (
+        "title",
+        "title_en",
+        "title_be",
+        "explanation",
+        "explanation_en",
+        "explanation_be",
+        "description",
+        "severity",
+        "enabled",
+        "parameters",
+    )
+    list_display = ["title", "code", "severity", "enabled", "updated_at"]
     list_editable = ["enabled", "severity"]
     readonly_fields = ["code", "updated_at"]
-    fields = ["code", "title", "description", "severity", "enabled", "parameters", "updated_at"]
+    fields = [
+        "code",
+        "title",
+        "title_en",
+        "title_be",
+        "explanation",
+        "explanation_en",
+        "explanation_be",
+        "description",
+        "severity",
+        "enabled",
+        "parameters",
+        "updated_at",
+    ]
 
     def has_add_permission(self, request):
         return False  # a rule without code behind it would do nothing
@@ -29,9 +56,13 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
 @admin.register(HighRiskCountry)
 class HighRiskCountryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_values = ("country", "list_name", "active", "note")
-    list_display = ["country", "list_name", "active", "note", "updated_at"]
+    list_display = ["country", "country_name", "list_name", "active", "note", "updated_at"]
     list_filter = ["list_name", "active"]
     list_editable = ["active"]
+
+    @admin.display(description=_("название страны"))
+    def country_name(self, obj):
+        return country_name(obj.country)
 
 
 class FlagNoteInline(admin.TabularInline):
@@ -53,7 +84,7 @@ def _bulk(action_name: str, call):
                 call(flag=flag, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
                 done += 1
             except (ValidationError, PermissionDenied) as exc:
-                failed.append(f"#{flag.pk}: {exc}")
+                failed.append(f"#{flag.pk}: {review_error_message(exc)}")
         if done:
             modeladmin.message_user(request, _("Выполнено: %(n)d") % {"n": done}, messages.SUCCESS)
         if failed:
@@ -65,7 +96,7 @@ def _bulk(action_name: str, call):
 
 @admin.register(Flag)
 class FlagAdmin(admin.ModelAdmin):
-    list_display = ["id", "operator", "rule", "subject", "severity", "status", "assignee", "opened_at"]
+    list_display = ["id", "operator", "rule", "subject_text", "severity", "status", "assignee", "opened_at"]
     list_filter = ["status", "severity", "rule", "assignee"]
     search_fields = ["operator__unp", "operator__name", "subject", "fingerprint"]
     list_select_related = ["operator", "rule", "assignee"]
@@ -75,6 +106,10 @@ class FlagAdmin(admin.ModelAdmin):
         admin.action(description=_("Подтвердить"))(_bulk("confirm", services.flag_confirm)),
     ]
     # Dismissing and referring need a reason (and an agency): done on the flag page, not in bulk.
+
+    @admin.display(description=_("предмет"))
+    def subject_text(self, obj):
+        return flag_subject(obj)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Flag._meta.fields]

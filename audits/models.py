@@ -41,7 +41,7 @@ class Rule(models.Model):
         verbose_name_plural = _("правила")
 
     def __str__(self) -> str:
-        return self.code
+        return self.label
 
     def _in_language(self, field: str) -> str:
         language = (get_language() or "ru")[:2]
@@ -144,7 +144,7 @@ class Flag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.rule_id and self.rule.code} {self.subject}"
+        return f"#{self.pk} {self.rule.label if self.rule_id else ''}"
 
 
 class NoteKind(models.TextChoices):

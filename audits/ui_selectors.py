@@ -36,7 +36,7 @@ def overdue_filings(*, limit: int = 20) -> list[dict]:
     Read from the flags, not recomputed here, so the dashboard shows what the scan decided."""
     flags = (
         Flag.objects.filter(status__in=(*ACTIVE_STATUSES, FlagStatus.CONFIRMED), rule__code="MISSING_FILING")
-        .select_related("operator")
+        .select_related("operator", "rule")
         .order_by("opened_at")[:limit]
     )
     return [{"flag": f, "operator": f.operator, "evidence": f.evidence} for f in flags]
@@ -126,7 +126,7 @@ def operator_queue(
 
 
 def rules_for_filters() -> QuerySet[Rule]:
-    return Rule.objects.order_by("code").only("code", "title")
+    return Rule.objects.order_by("code").only("code", "title", "title_en", "title_be")
 
 
 @dataclass

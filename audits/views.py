@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from auditlog.services import audit_event_record
 from audits import selectors, services
 from audits.models import Agency, Flag, FlagStatus, Rule
+from audits.review_errors import review_error_message
 from audits.tasks import scan_violations
 from operators.access import access_of
 
@@ -80,7 +81,7 @@ def flag_detail(request, pk: int):
         try:
             done = _apply(request, flag, action)
         except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+            messages.error(request, review_error_message(exc))
         except PermissionDenied:
             raise
         else:

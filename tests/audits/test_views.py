@@ -120,4 +120,4 @@ def test_auditor_starts_a_scan_and_staff_cannot(client, auditor_client, op):
 def test_flag_page_explains_the_operator_risk_score(auditor_client, flag):
     page = auditor_client.get(reverse("audits:flag_detail", args=[flag.pk])).content.decode()
     assert "Оценка риска оператора" in page
-    assert "MISSING_FILING" in page
+    assert "Отчёт не подан" in page  # the rule by its title, not its code

@@ -1,0 +1,62 @@
+"""The audit log's event names as a reader says them, in the page's language (the code stays in the log)."""
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+EVENT_LABELS = {
+    "flag.opened": _("Нарушение открыто"),
+    "flag.assign": _("Назначено аудитору"),
+    "flag.take": _("Взято в работу"),
+    "flag.confirm": _("Подтверждено"),
+    "flag.dismiss": _("Отклонено аудитором"),
+    "flag.refer": _("Передано в ведомство"),
+    "flag.reopen": _("Возвращено на рассмотрение"),
+    "flag.note": _("Заметка"),
+    "flag.answer": _("Ответ оператора"),
+    "flag.cleared": _("Снято: условие исчезло"),
+    "flag.reopened_by_scan": _("Открыто снова проверкой"),
+    "flag.escalated": _("Передано руководителю (просрочено)"),
+    "scan.requested": _("Проверка запрошена"),
+    "scan.finished": _("Проверка завершена"),
+    "export.transfers": _("Выгрузка переводов"),
+    "export.queue": _("Выгрузка очереди"),
+    "export.outflow_stats": _("Выгрузка показателей невозврата"),
+    "export.filing_errors": _("Выгрузка ошибок отчёта"),
+    "export.dossier": _("Выгрузка досье"),
+    "filing.file_read": _("Просмотр файла отчёта"),
+    "auth.login_failed": _("Неудачный вход"),
+    "auth.locked_out": _("Вход заблокирован"),
+    "auth.two_factor_setup": _("Подключён вход с кодом"),
+    "auth.two_factor": _("Вход с кодом"),
+    "auth.two_factor_failed": _("Неверный код входа"),
+    "auth.api_token_failures": _("Ошибки API-токена"),
+    "access.refused": _("Отказ в доступе"),
+    "admin.add": _("Добавлено в администрировании"),
+    "admin.change": _("Изменено в администрировании"),
+    "admin.delete": _("Удалено в администрировании"),
+    "admin.import": _("Импорт в администрировании"),
+    "admin.export": _("Выгрузка в администрировании"),
+    "api.pull.filings": _("API: выдача отчётов"),
+    "api.pull.transfers": _("API: выдача переводов"),
+}
+# An event not named above is said by its family.
+FAMILY_LABELS = {
+    "flag": _("Действие с нарушением"),
+    "scan": _("Проверка"),
+    "export": _("Выгрузка"),
+    "filing": _("Отчёт"),
+    "auth": _("Вход"),
+    "access": _("Доступ"),
+    "admin": _("Администрирование"),
+    "api": _("API"),
+}
+
+
+def event_label(action: str) -> str:
+    """'flag.opened' -> 'Нарушение открыто' (in the active language); an unknown event by its family."""
+    if not action:
+        return ""
+    if action in EVENT_LABELS:
+        return str(EVENT_LABELS[action])
+    family = action.partition(".")[0]
+    return str(FAMILY_LABELS[family]) if family in FAMILY_LABELS else gettext("Событие")
