@@ -40,7 +40,7 @@ def test_auditor_walks_a_flag_from_open_to_confirmed_with_a_note(auditor_client,
     assert url in listing.content.decode()
     page = auditor_client.get(url)
     assert page.status_code == 200
-    assert "2025-06-16" in page.content.decode()  # the evidence: due date
+    assert "16.06.2025" in page.content.decode()  # the evidence: due date, dd.mm.yyyy like the rest of the page
     assert auditor_client.post(url, {"action": "take"}).status_code == 302
     auditor_client.post(url, {"action": "note", "text": "Проверил календарь"})
     auditor_client.post(url, {"action": "confirm", "text": "Отчёт за май не подан"})
