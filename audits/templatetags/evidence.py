@@ -7,6 +7,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from audits.evidence_format import evidence_shown
+from operators.templatetags.portal import money
+
 register = template.Library()
 
 LABELS = {
@@ -66,7 +69,8 @@ def rows_url(selector) -> str | None:
 
 def _figure_link(url: str, key: str, raw, text) -> str:
     """A figure linked to its rows; data-figure/data-value let a reader (or a test) check the list's total."""
-    return format_html('<a href="{}" data-figure="{}" data-value="{}">{}</a>', url, key, raw, text)
+    shown = evidence_shown(key, text) if isinstance(text, str | int | float) else text  # raw stays in data-value
+    return format_html('<a href="{}" data-figure="{}" data-value="{}">{}</a>', url, key, raw, shown)
 
 
 def _selected(key, value, selector):
@@ -91,7 +95,7 @@ def _difference(name, diff) -> str:
         "; ",
         "{}: {}",
         (
-            (k, _figure_link(url, name, v, v) if url and k == "actual" and v is not None else v)
+            (k, _figure_link(url, name, v, v) if url and k == "actual" and v is not None else evidence_shown(name, v))
             for k, v in diff.items()
             if k != "rows"
         ),
@@ -125,11 +129,11 @@ def _value(flag, key, value, evidence):
             since=evidence.get("first_occurred_at"),
             until=evidence.get("last_occurred_at"),
         )
-        return format_html('<a href="{}">{}</a>', url, value)
+        return format_html('<a href="{}">{}</a>', url, evidence_shown(key, value))
     if key == "platforms" and isinstance(value, list):
         return format_html_join(
             "; ",
-            '<a href="{}">{}</a>: {} / {} BYN',
+            '<a href="{}">{}</a>: {} / {}',
             (
                 (
                     rows_url(p.get("rows")) or _transfers_url(flag, platform=p.get("platform")),
@@ -137,17 +141,17 @@ def _value(flag, key, value, evidence):
                     _figure_link(url, "platforms.transfer_count", p.get("transfer_count"), p.get("transfer_count"))
                     if (url := rows_url(p.get("rows")))
                     else p.get("transfer_count"),
-                    p.get("value_byn"),
+                    money(p.get("value_byn")),
                 )
                 for p in value
                 if isinstance(p, dict)
             ),
         )
     if isinstance(value, dict):
-        return format_html_join("; ", "{}: {}", ((k, v) for k, v in value.items()))
+        return format_html_join("; ", "{}: {}", ((k, evidence_shown(k, v)) for k, v in value.items()))
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return "—" if value is None else str(value)
+        return ", ".join(evidence_shown(key, v) for v in value)
+    return evidence_shown(key, value)
 
 
 @register.simple_tag
