@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from audits import ui_views
+from audits import exports, ui_views
 
 urlpatterns = [
     path("dashboard/", ui_views.dashboard, name="dashboard"),
     path("queue/", ui_views.queue, name="queue"),
-    path("queue.<str:fmt>", ui_views.queue_export, name="queue_export"),
+    path("queue.<str:fmt>", exports.queue_export, name="queue_export"),
 ]

@@ -3,12 +3,9 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils import timezone
 
-from auditlog.services import audit_event_record
 from audits import ui_selectors
 from audits.models import FlagStatus, Severity
-from config.spreadsheets import export_response
 from operators.access import access_of
 from operators.models import Activity, OperatorStatus
 
@@ -76,33 +73,3 @@ def queue(request):
             "operator_statuses": OperatorStatus.choices,
         },
     )
-
-
-@login_required
-def queue_export(request, fmt: str):
-    """Auditors and supervisors: the filtered queue as CSV or XLSX; the export is logged."""
-    access_of(request).require_auditor()
-    params = _queue_params(request)
-    operators = list(_queue(request, params)[:10000])
-    rows = [
-        (
-            op.unp,
-            op.name,
-            op.get_activity_display(),
-            op.get_status_display(),
-            str(op.risk.score) if hasattr(op, "risk") else "",
-            op.matching_flags,
-            op.critical_flags,
-            op.high_flags,
-        )
-        for op in operators
-    ]
-    audit_event_record(
-        actor=request.user,
-        action="export.queue",
-        ip=_client_ip(request),
-        details={"format": fmt, "filters": params, "rows": len(rows)},
-    )
-    headers = ["unp", "name", "activity", "status", "risk_score", "flags", "critical", "high"]
-    stamp = timezone.localdate().isoformat()
-    return export_response(headers=headers, rows=rows, fmt=fmt, filename=f"flagged-operators-{stamp}")

@@ -5,8 +5,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from auditlog.services import audit_event_record
-from config.spreadsheets import export_response
 from operators.access import access_of
 from outflows import selectors
 from outflows.models import Dimension, OutflowRun
@@ -22,7 +20,6 @@ TRANSFER_FILTERS = (
     "filing",
     "unregistered",
 )
-STAT_COLUMNS = list(selectors.STAT_FIELDS)
 
 
 def _stats(request):
@@ -54,23 +51,6 @@ def stats(request):
         "outflows/stats.html",
         {"run": run, "page": page, "dimension": dimension, "dimensions": Dimension.choices},
     )
-
-
-@login_required
-def stats_export(request, fmt: str):
-    """Auditors and supervisors: the same rows as CSV/XLSX; logged in the audit log."""
-    access_of(request).require_auditor()
-    run, dimension, rows = _stats(request)
-    data = [[row[c] for c in STAT_COLUMNS] for row in map(selectors.outflow_stat_as_dict, rows)]
-    audit_event_record(
-        actor=request.user,
-        action="export.outflow_stats",
-        obj=run,
-        ip=request.META.get("REMOTE_ADDR"),
-        details={"format": fmt, "filters": dict(request.GET.items()), "rows": len(data)},
-    )
-    name = f"outflow-stats-run{run.pk if run else 0}-{dimension}"
-    return export_response(headers=STAT_COLUMNS, rows=data, fmt=fmt, filename=name)
 
 
 @login_required

@@ -158,7 +158,7 @@ def test_queue_export_is_safe_and_logged(client):
     user = auditor()
     client.force_login(user)
     response = client.get(reverse("queue_export", args=["csv"]))
-    text = response.content.decode("utf-8-sig")
+    text = response.getvalue().decode("utf-8-sig")  # streamed
     assert "'=HYPERLINK" in text
     event = AuditEvent.objects.filter(action="export.queue").get()
     assert event.details["rows"] == 1
@@ -190,7 +190,8 @@ def test_outflow_stats_page_and_export(client):
     assert page.status_code == 200
     assert len(page.context["page"]) == 4
     export = client.get(reverse("outflows:stats_export", args=["csv"]), {"dimension": "overall"})
-    assert export.content.decode("utf-8-sig").splitlines()[0].startswith("dimension,key,cohort")
+    # Streamed; in Russian (issue 16): `;`, translated headers.
+    assert export.getvalue().decode("utf-8-sig").splitlines()[0].startswith("Разрез;Ключ;Когорта")
     assert client.get(reverse("outflows:stats"), {"dimension": "nonsense"}).status_code == 404
 
 

@@ -108,7 +108,7 @@ def test_dossier_export_of_an_operator_with_control_characters(client):
     client.force_login(auditor())
     response = client.get(f"/operators/{operator.pk}/dossier.xlsx")
     assert response.status_code == 200
-    load_workbook(io.BytesIO(response.content))
+    load_workbook(io.BytesIO(response.getvalue()))
 
 
 # --- parameters ------------------------------------------------------------------------------------
