@@ -7,8 +7,15 @@ XLSX (XML 1.0) cannot hold are written as their Unicode pictures (NUL as ␀):
 openpyxl would refuse the whole file (IllegalCharacterError, a 500).
 """
 
+import io
+
+import tablib
+from django.http import Http404, HttpResponse
 from import_export.formats import base_formats
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,21 +54,37 @@ class SafeXLSX(_SafeMixin, base_formats.XLSX):
     pass
 
 
-def export_response(*, headers: list[str], rows, fmt: str, filename: str):
-    """A CSV (UTF-8 with BOM, so spreadsheets detect it) or XLSX download, every cell neutralised."""
-    import tablib
-    from django.http import Http404, HttpResponse
+def export_response(*, headers: list[str], rows, fmt: str, filename: str, sheet: str = "Лист1"):
+    """A CSV (`,`, UTF-8 with BOM, so spreadsheets detect it) or XLSX download, every cell neutralised.
 
+    Kept for files in a filer's own template (the dry-run error report). Page exports use
+    config/exports.py (the reader's CSV dialect, typed XLSX cells) through auditlog.exports.
+    XLSX: openpyxl write-only, sheet `sheet`, the header row bold and frozen; numbers stay numbers.
+    """
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    dataset = tablib.Dataset(headers=headers)
-    for row in rows:
-        dataset.append([safe_cell(cell) for cell in row])
     if fmt == "csv":
+        dataset = tablib.Dataset(headers=headers)
+        for row in rows:
+            dataset.append([safe_cell(cell) for cell in row])
         response = HttpResponse("\ufeff" + dataset.export("csv"), content_type="text/csv; charset=utf-8")
     else:
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet(str(sheet)[:31])
+        ws.freeze_panes = "A2"
+        bold = Font(bold=True)
+        titles = []
+        for title in headers:
+            cell = WriteOnlyCell(ws, value=safe_cell(str(title)))
+            cell.font = bold
+            titles.append(cell)
+        ws.append(titles)
+        for row in rows:
+            ws.append([safe_cell(cell) for cell in row])
+        out = io.BytesIO()
+        wb.save(out)
         response = HttpResponse(
-            dataset.export("xlsx"),
+            out.getvalue(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'

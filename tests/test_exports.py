@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from auditlog.models import AuditEvent
 from audits.models import Flag, Rule
 from config.exports import Column, csv_stream, xlsx_file
+from config.spreadsheets import export_response as filer_template_response
 from operators.models import FilingKind, OperatorStatus, RegistrationFiling
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
 from tests.factories import OperatorFactory, PlatformFactory, auditor, operator_staff
@@ -303,3 +304,15 @@ def test_unknown_format_is_404(client, world):
     assert client.get(reverse("outflows:transfers_export", args=["pdf"])).status_code == 404
     assert client.get(reverse("audits:flag_list_export", args=["json"])).status_code == 404
     assert not AuditEvent.objects.filter(action__startswith="export.").exists()
+
+
+def test_the_filer_template_export_names_its_sheet_freezes_its_header_and_keeps_numbers():
+    response = filer_template_response(
+        headers=["external_id", "errors"], rows=[["=1", 5]], fmt="xlsx", filename="x", sheet="Ошибки"
+    )
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["Ошибки"]
+    sheet = book["Ошибки"]
+    assert sheet.freeze_panes == "A2"
+    assert [c.value for c in sheet[2]] == ["'=1", 5]
+    assert sheet["B2"].data_type == "n"
