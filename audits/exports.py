@@ -15,10 +15,11 @@ from django.utils.translation import gettext_lazy as _
 from auditlog.exports import export_download
 from audits import selectors, ui_selectors, ui_views
 from audits.models import Flag
+from audits.subjects import flag_subject
 from config.exports import Column
 from operators import selectors as operator_selectors
 from operators.access import access_of
-from operators.models import Operator
+from operators.models import ForeignPlatform, Operator
 
 FLAG_COLUMNS = (
     Column(_("Нарушение №"), width=12),
@@ -80,14 +81,19 @@ def _risk(operator: Operator):
     return risk.score if risk is not None else None
 
 
-def _flag_row(flag: Flag) -> tuple:
+def _platform_names() -> dict[str, str]:
+    """slug -> display name of every platform (a few hundred rows), for the subjects of a streamed export."""
+    return dict(ForeignPlatform.objects.values_list("slug", "name"))
+
+
+def _flag_row(flag: Flag, names: dict[str, str] | None = None) -> tuple:
     return (
         flag.pk,
         flag.operator.unp,
         flag.operator.name,
         _risk(flag.operator),
         flag.rule.label,
-        flag.subject,
+        flag_subject(flag, platform_names=names),
         flag.get_severity_display(),
         flag.get_status_display(),
         str(flag.assignee) if flag.assignee_id else "",
@@ -95,8 +101,8 @@ def _flag_row(flag: Flag) -> tuple:
     )
 
 
-def _staff_flag_row(flag: Flag) -> tuple:
-    return tuple(v for i, v in enumerate(_flag_row(flag)) if i not in (3, 8))
+def _staff_flag_row(flag: Flag, names: dict[str, str] | None = None) -> tuple:
+    return tuple(v for i, v in enumerate(_flag_row(flag, names)) if i not in (3, 8))
 
 
 @login_required
@@ -119,13 +125,15 @@ def flag_list_export(request, fmt: str):
         assignee=request.user if filters["mine"] else None,
     )
     auditor = access.is_auditor
+    names = _platform_names()
+    row = _flag_row if auditor else _staff_flag_row
     return export_download(
         request,
         fmt=fmt,
         action="export.flags",
         columns=FLAG_COLUMNS if auditor else STAFF_FLAG_COLUMNS,
         source=flags,
-        row=_flag_row if auditor else _staff_flag_row,
+        row=lambda flag: row(flag, names),
         filename=f"flags-{timezone.localdate():%Y-%m-%d}",
         sheet=_("Нарушения"),
         filters=filters,
@@ -182,8 +190,9 @@ def _dossier_rows(request, operator: Operator) -> list[tuple]:
         item = f"{t.kind_label} {t.period_start:%d.%m.%Y}–{t.period_end:%d.%m.%Y}"
         state = str(TIMELINE_STATES.get(t.state, t.state))
         rows.append((_("Отчётность"), item, state, t.accepted_at or t.due_date))
+    names = _platform_names()
     for f in ui_selectors.operator_flags(operator=operator, access=access):
-        item = f"№{f.pk} {f.rule.label}: {f.subject}"
+        item = f"№{f.pk} {f.rule.label}: {flag_subject(f, platform_names=names)}"
         rows.append((_("Нарушение"), item, f.get_status_display(), f.opened_at))
     outflow = ui_selectors.operator_outflow(operator=operator)
     total = outflow["total"]

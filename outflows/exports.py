@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from auditlog.exports import export_download
 from config.exports import Column
 from operators.access import access_of
+from operators.labels import country_name
 from outflows import selectors, views
 from outflows.models import CrossBorderTransfer, Dimension, OutflowStat
 
@@ -53,8 +54,8 @@ def _transfer_row(t: CrossBorderTransfer) -> tuple:
         t.external_id,
         t.get_direction_display(),
         t.investor_ref,
-        t.platform.slug,
-        t.platform.country,
+        t.platform.name,
+        country_name(t.platform.country),
         t.asset,
         t.amount,
         t.value_byn,

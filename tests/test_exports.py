@@ -316,3 +316,24 @@ def test_the_filer_template_export_names_its_sheet_freezes_its_header_and_keeps_
     assert sheet.freeze_panes == "A2"
     assert [c.value for c in sheet[2]] == ["'=1", 5]
     assert sheet["B2"].data_type == "n"
+
+
+def test_subjects_and_countries_in_the_readers_language_not_stored_sentences(client, world):
+    a = world["a"]
+    rule = Rule.objects.get(code="UNKNOWN_PLATFORM")
+    Flag.objects.create(
+        operator=a,
+        rule=rule,
+        fingerprint="u",
+        subject="unverified platform binance (AE)",
+        severity="high",
+        evidence={"platform": "binance", "country": "AE"},
+    )
+    client.force_login(auditor())
+    rows = _rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"rule": "UNKNOWN_PLATFORM"}))
+    assert [r[5] for r in rows[1:]] == ["Непроверенная платформа Binance (Объединённые Арабские Эмираты)"]
+    dossier = _rows(client.get(reverse("operators:dossier_export", args=[a.pk, "csv"])))
+    assert any("Непроверенная платформа Binance" in r[1] for r in dossier)
+    assert not any("unverified" in cell for r in dossier for cell in r)
+    transfers = _rows(client.get(reverse("outflows:transfers_export", args=["csv"]), {"operator": a.unp}))
+    assert transfers[1][6:8] == ["Binance", "Объединённые Арабские Эмираты"]
