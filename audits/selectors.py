@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, QuerySet
 
 from auditlog.models import AuditEvent
-from audits.models import Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
+from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
 from operators.access import Access
 
 
@@ -27,14 +27,21 @@ def flag_list(
     rule: str = "",
     operator: str = "",
     assignee: AbstractBaseUser | None = None,
+    severity: str = "",
 ) -> QuerySet[Flag]:
     """Auditors: every flag (cleared ones only when asked by status), riskiest operators first.
-    Operator staff: only confirmed flags of their own operators. Anyone else: nothing."""
+    Operator staff: only confirmed flags of their own operators. Anyone else: nothing.
+    status "active": open and in review (what the dashboard and the queue count as open)."""
     qs = flags_visible(
         access=access, queryset=Flag.objects.select_related("operator", "rule", "assignee", "operator__risk")
     )
     if access.reads_everything:
-        qs = qs.filter(status=status) if status else qs.exclude(status=FlagStatus.CLEARED)
+        if status == "active":
+            qs = qs.filter(status__in=ACTIVE_STATUSES)
+        else:
+            qs = qs.filter(status=status) if status else qs.exclude(status=FlagStatus.CLEARED)
+    if severity:
+        qs = qs.filter(severity=severity)
     if rule:
         qs = qs.filter(rule__code=rule)
     if operator:

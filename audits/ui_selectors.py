@@ -78,9 +78,11 @@ def dashboard_figures() -> Dashboard:
     board.top_platforms = list(outflow_selectors.outflow_top_unreturned(dimension=Dimension.PLATFORM, run=run))
     board.top_countries = list(outflow_selectors.outflow_top_unreturned(dimension=Dimension.COUNTRY, run=run))
     board.top_operators = list(outflow_selectors.outflow_top_unreturned(dimension=Dimension.OPERATOR, run=run))
-    names = dict(Operator.objects.filter(unp__in=[s.key for s in board.top_operators]).values_list("unp", "name"))
+    # Top operators lead to their dossier: the name and the id by UNP, one query.
+    found = Operator.objects.filter(unp__in=[s.key for s in board.top_operators]).values_list("unp", "name", "pk")
+    names = {unp: (name, pk) for unp, name, pk in found}
     for stat in board.top_operators:
-        stat.operator_name = names.get(stat.key, "")
+        stat.operator_name, stat.operator_id = names.get(stat.key, ("", None))
     return board
 
 

@@ -50,6 +50,7 @@ def flag_list(request):
         rule=request.GET.get("rule", "")[:64],
         operator=request.GET.get("q", "")[:100],
         assignee=request.user if request.GET.get("mine") == "1" else None,
+        severity=request.GET.get("severity", "")[:16],
     )
     page = Paginator(flags, 50).get_page(request.GET.get("page"))
     return render(

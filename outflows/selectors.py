@@ -10,7 +10,9 @@ from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
 
+from operators import models as operator_models
 from operators.access import Access
+from operators.labels import country_name
 from outflows.conditions import unregistered_transfers
 from outflows.engine import CURVE_DAYS
 from outflows.models import CrossBorderTransfer, Dimension, OutflowRun, OutflowStat, RunStatus
@@ -201,3 +203,30 @@ def transfer_list(
     if unregistered == "1":
         transfers = unregistered_transfers(transfers)
     return transfers.order_by("occurred_at", "id")
+
+
+def outflow_stat_keys(*, run: OutflowRun | None, dimension: str) -> list[tuple[str, str]]:
+    """The keys a run has rows for in a dimension, with a label to pick them by (the statistics page's
+    searchable list): operators by name and UNP, platforms by name and slug, countries by name and code."""
+    if run is None or dimension not in (Dimension.OPERATOR, Dimension.PLATFORM, Dimension.COUNTRY):
+        return []
+    keys = list(
+        OutflowStat.objects.filter(run=run, dimension=dimension, cohort="all")
+        .order_by("key")
+        .values_list("key", flat=True)
+    )
+    if dimension == Dimension.OPERATOR:
+        names = dict(operator_models.Operator.objects.filter(unp__in=keys).values_list("unp", "name"))
+    elif dimension == Dimension.PLATFORM:
+        names = dict(operator_models.ForeignPlatform.objects.filter(slug__in=keys).values_list("slug", "name"))
+    else:
+        names = {key: country_name(key) for key in keys}
+    return sorted(((key, f"{names.get(key) or key} ({key})") for key in keys), key=lambda pair: pair[1].casefold())
+
+
+def outflow_stat_cohorts(*, run: OutflowRun | None) -> list[str]:
+    """The cohorts ("YYYY-MM", then "all") a run has rows for: the statistics page offers them to pick."""
+    if run is None:
+        return []
+    cohorts = OutflowStat.objects.filter(run=run, dimension=Dimension.OVERALL).values_list("cohort", flat=True)
+    return sorted(set(cohorts), key=lambda c: (c == "all", c))

@@ -49,7 +49,15 @@ def stats(request):
     return render(
         request,
         "outflows/stats.html",
-        {"run": run, "page": page, "dimension": dimension, "dimensions": Dimension.choices},
+        {
+            "run": run,
+            "page": page,
+            "dimension": dimension,
+            "dimensions": Dimension.choices,
+            # The keys and cohorts to pick from (a searchable list), not a code to type.
+            "keys": selectors.outflow_stat_keys(run=run, dimension=dimension),
+            "cohorts": selectors.outflow_stat_cohorts(run=run),
+        },
     )
 
 

@@ -1,9 +1,9 @@
 """HIGH_NON_RETURN: the operator's matured non-return share (latest finished outflow run) is high."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 from audits.rules.base import Candidate, ScanContext, iso, money, param, rows_selector
+from outflows.figures import stat_transfer_filters
 from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
 
 
@@ -22,13 +22,13 @@ def high_non_return(*, rule, ctx: ScanContext) -> list[Candidate]:
         non_return_share__gt=threshold,
         outbound_value_byn__gte=min_outbound,
     ).values()
-    # The run's matured outbounds: OUT transfers up to as_of - window (outflows.engine); the pending ones after.
-    matured_until = run.as_of - timedelta(days=run.window_days)
     result = []
     for s in stats:
         op = ctx.operator_by_unp.get(s["key"])
         if op is None:
             continue
+        # The run's matured (and pending) outbounds of the operator: the rows of its figures (outflows.figures).
+        row_of = {"run": run, "dimension": Dimension.OPERATOR, "key": op.unp, "cohort": "all"}
         result.append(
             Candidate(
                 operator_id=op.id,
@@ -47,16 +47,12 @@ def high_non_return(*, rule, ctx: ScanContext) -> list[Candidate]:
                     "pending_outbound_value_byn": money(s["pending_outbound_value_byn"]),
                     "outbound_count": s["outbound_count"],
                     "rows": {
-                        key: rows_selector("transfers", operator=op.unp, direction="OUT", until=iso(matured_until))
+                        key: rows_selector("transfers", **stat_transfer_filters(**row_of))
                         for key in ("outbound_value_byn", "outbound_count")
                     }
                     | {
                         "pending_outbound_value_byn": rows_selector(
-                            "transfers",
-                            operator=op.unp,
-                            direction="OUT",
-                            since=iso(matured_until + timedelta(microseconds=1)),
-                            until=iso(run.as_of),
+                            "transfers", **stat_transfer_filters(**row_of, pending=True)
                         ),
                         "non_return_share": rows_selector(
                             "stats", run=run.pk, dimension="operator", key=op.unp, cohort="all"
