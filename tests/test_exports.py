@@ -337,3 +337,15 @@ def test_subjects_and_countries_in_the_readers_language_not_stored_sentences(cli
     assert not any("unverified" in cell for r in dossier for cell in r)
     transfers = _rows(client.get(reverse("outflows:transfers_export", args=["csv"]), {"operator": a.unp}))
     assert transfers[1][6:8] == ["Binance", "Объединённые Арабские Эмираты"]
+
+
+def test_xlsx_has_its_own_lower_cap_and_points_to_csv(client, world, settings):
+    settings.EXPORT_MAX_ROWS, settings.EXPORT_MAX_ROWS_XLSX = 10, 5
+    client.force_login(auditor())
+    assert client.get(reverse("outflows:transfers_export", args=["csv"])).status_code == 200  # 6 rows
+    response = client.get(reverse("outflows:transfers_export", args=["xlsx"]))
+    assert response.status_code == 302
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "больше 5 строк" in messages[0]
+    assert messages[1] == "В CSV можно выгрузить до 10 строк."
+    assert AuditEvent.objects.filter(action="export.transfers").count() == 1
