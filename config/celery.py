@@ -33,6 +33,8 @@ app.conf.beat_schedule = {
     # so a superuser who deletes or re-seals events is caught by verify_audit_log; at most the
     # last 10 minutes are unanchored, and each run only hashes the events since the last one.
     "audits-checkpoint-audit-log": {"task": "audits.checkpoint_audit_log", "schedule": crontab(minute="*/10")},
+    # Every 10 minutes: files kept after a dry run (an hour, for "Submit this file") are removed once expired.
+    "filings-purge-kept-uploads": {"task": "filings.purge_kept_uploads", "schedule": crontab(minute="*/10")},
 }
 
 

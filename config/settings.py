@@ -112,7 +112,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite (embedded default only): wait rather than fail when the inline
     # Celery task and a request write at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # WAL: readers are not blocked by the writer, so the upload form's progress requests (and
+    # every other page) are answered while an inline dry run or import holds its transaction.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL"}
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -206,6 +208,8 @@ FILING_TIME_BUDGET_MAX_SECONDS = env.float("FILING_TIME_BUDGET_MAX_SECONDS", def
 FILING_DRY_RUN_MAX_SECONDS = env.float("FILING_DRY_RUN_MAX_SECONDS", default=90)
 # A dry run waits this long for an import of the same operator, then answers `operator_busy`.
 FILING_DRY_RUN_LOCK_WAIT_SECONDS = env.float("FILING_DRY_RUN_LOCK_WAIT_SECONDS", default=5)
+# A dry run keeps its file this long (for its user and operator only), to be filed without choosing it again.
+FILING_KEPT_UPLOAD_SECONDS = env.int("FILING_KEPT_UPLOAD_SECONDS", default=3600)
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from filings import hooks, leases
 from filings.locks import lock_operator
+from filings.progress import filing_progress
 from filings.resources import ClientRecordResource, OperatorProfileRecordResource
 from filings.validate import COLUMNS, check_header, client_checker, profile_checker
 from operators.models import (
@@ -33,6 +34,7 @@ from operators.models import (
     RegistrationFiling,
 )
 from operators.tabular.errors import MESSAGES, ErrorList
+from operators.tabular.progress import SAVING
 from operators.tabular.reader import FileRejected, Source, prepare_table, time_budget
 
 logger = logging.getLogger(__name__)
@@ -113,7 +115,9 @@ def _filing_process(*, filing_id: int) -> RegistrationFiling:
         # Phase one reads the file with no lock held (a slow or hostile file blocks no one),
         # within the filing's time budget; phase two, the import, holds the operator's lock.
         budget = time_budget(size_bytes=filing.size_bytes)
-        with prepare_table(Path(filing.file.path), budget=budget) as source, transaction.atomic():
+        # Rows read of rows total, to the cache every second, for the filing's page (filings/progress.py).
+        progress = filing_progress(filing_id=filing_id)
+        with prepare_table(Path(filing.file.path), budget=budget, progress=progress) as source, transaction.atomic():
             if source.rejected is None:
                 # One import per operator at a time (filings/locks.py); waiting for
                 # another import does not count against this filing's time budget.
@@ -123,6 +127,7 @@ def _filing_process(*, filing_id: int) -> RegistrationFiling:
             if filing.status in FINAL:
                 return filing
             outcome = intake_import(filing=filing, source=source, supersede=True)
+            progress.start(SAVING)
             _finish(filing, outcome)
     except Exception:
         logger.exception("filing %s: processing failed", filing_id)

@@ -21,10 +21,12 @@ from django.db import transaction
 from config.errors import REDIS_ERRORS
 from filings.locks import OperatorBusy, lock_operator
 from filings.processing import filing_process, filings_stuck, intake_import, totals_warnings
+from filings.progress import upload_stored
 from filings.tasks import process_filing
 from operators.calendar import filing_due_date
 from operators.models import FilingKind, FilingStatus, Operator, RegistrationFiling
 from operators.tabular.errors import RowError
+from operators.tabular.progress import Progress
 from operators.tabular.reader import prepare_table, time_budget
 
 __all__ = ["FilingResult", "filing_process", "filing_submit", "filings_stuck"]
@@ -74,6 +76,8 @@ def filing_submit(
     declared_in_byn: Decimal | None = None,
     dry_run: bool = False,
     process_now: bool = False,
+    progress: Progress | None = None,
+    upload_token: str | None = None,
 ) -> FilingResult:
     """Receive an upload; the caller has checked that ``user`` may act for ``operator``.
 
@@ -83,6 +87,8 @@ def filing_submit(
     filing; processing is enqueued on commit (or run here with
     ``process_now``, as the command line does). A dry run validates with the
     very same code inside a transaction that is rolled back: nothing is stored.
+    ``progress`` follows a dry run; ``upload_token`` (the upload form's) is linked to the
+    stored filing, so that the form's status requests follow its processing (filings/progress.py).
     """
     if kind not in FilingKind.values:
         raise ValueError(f"unknown filing kind {kind!r}")
@@ -111,7 +117,7 @@ def filing_submit(
         "declared_in_byn": declared_in_byn,
     }
     if dry_run:
-        return _dry_run(fields=fields, uploaded_file=uploaded_file)
+        return _dry_run(fields=fields, uploaded_file=uploaded_file, progress=progress)
 
     existing = (
         RegistrationFiling.objects.filter(
@@ -127,6 +133,8 @@ def filing_submit(
         filing = RegistrationFiling(**fields)
         filing.file.save(sha256, uploaded_file, save=False)
         filing.save()
+        if upload_token and fields["submitted_by"] is not None:
+            upload_stored(token=upload_token, user_id=fields["submitted_by"].pk, filing_id=filing.pk)
         if not process_now:
             filing_id = filing.pk
             transaction.on_commit(lambda: _enqueue(filing_id))
@@ -158,7 +166,7 @@ def _result_for(filing: RegistrationFiling, *, existing: bool = False) -> Filing
     )
 
 
-def _dry_run(*, fields: dict, uploaded_file) -> FilingResult:
+def _dry_run(*, fields: dict, uploaded_file, progress: Progress | None = None) -> FilingResult:
     with tempfile.TemporaryDirectory(prefix="dryrun-") as tmp:
         path = Path(tmp) / "upload"
         with open(path, "wb") as out:
@@ -166,7 +174,7 @@ def _dry_run(*, fields: dict, uploaded_file) -> FilingResult:
                 out.write(chunk)
         # The file is read (bounded, and within the web request's time) before any lock or transaction.
         budget = time_budget(size_bytes=fields["size_bytes"], dry_run=True)
-        with prepare_table(path, budget=budget) as source:
+        with prepare_table(path, budget=budget, progress=progress) as source:
             if source.rejected is not None:
                 return FilingResult(status=FilingStatus.REJECTED, errors=[source.rejected], dry_run=True)
             try:

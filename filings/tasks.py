@@ -7,6 +7,7 @@ schedule (config/celery.py) name them so.
 from celery import shared_task
 
 from filings import processing
+from filings.kept_purge import kept_uploads_purge
 
 
 @shared_task(name="operators.process_filing")
@@ -22,3 +23,9 @@ def requeue_stuck_filings() -> int:
     for filing_id in stuck:
         process_filing.delay(filing_id)
     return len(stuck)
+
+
+@shared_task(name="filings.purge_kept_uploads")
+def purge_kept_uploads() -> int:
+    """Periodic: remove the files dry runs kept that have expired (filings/kept.py). Returns how many."""
+    return kept_uploads_purge()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from auditlog.services import audit_event_record
 from config.spreadsheets import safe_cell
 from filings import hooks
+from filings.kept import kept_upload_check, new_upload_token
 from filings.selectors import filings_visible
 from filings.services import filing_submit
 from operators.access import access_of
@@ -82,6 +83,23 @@ def filing_list(request):
         if form.is_valid():
             data = form.cleaned_data
             dry_run = request.POST.get("action") == "dry_run"
+            # The form's token names this request's progress (static/js/upload.js polls it).
+            upload_token = request.POST.get("upload_token", "")[:64] or new_upload_token()
+            if dry_run:
+                # The file is kept for a while, so that "Submit this file" follows its result page.
+                kept = kept_upload_check(
+                    operator=data["operator"],
+                    kind=data["kind"],
+                    period_start=data["period_start"],
+                    period_end=data["period_end"],
+                    uploaded_file=data["file"],
+                    user=request.user,
+                    progress_token=upload_token,
+                    declared_rows=data["declared_rows"],
+                    declared_out_byn=data["declared_out_byn"],
+                    declared_in_byn=data["declared_in_byn"],
+                )
+                return redirect("filings:check", token=kept.token)
             result = filing_submit(
                 operator=data["operator"],
                 kind=data["kind"],
@@ -92,7 +110,7 @@ def filing_list(request):
                 declared_rows=data["declared_rows"],
                 declared_out_byn=data["declared_out_byn"],
                 declared_in_byn=data["declared_in_byn"],
-                dry_run=dry_run,
+                upload_token=upload_token,
             )
             if result.filing is not None:
                 return redirect("filings:detail", pk=result.filing.pk)
@@ -109,6 +127,8 @@ def filing_list(request):
         filings = filings.filter(pk__in=ids)
     page = Paginator(filings.order_by("-submitted_at", "-pk"), 50).get_page(request.GET.get("page"))
     calendar, confirmed_flags = _operator_desk(access_of(request), own_ids)
+    if form is not None and not form.is_bound:
+        form.initial.update(_due_next(calendar))
     errors_page = None
     if result is not None:
         errors_page = Paginator(result.errors, ERRORS_PER_PAGE).get_page(1)
@@ -125,8 +145,19 @@ def filing_list(request):
             "is_auditor": access_of(request).is_auditor,
             "calendar": calendar,
             "confirmed_flags": confirmed_flags,
+            "upload_token": new_upload_token(),
         },
     )
+
+
+def _due_next(calendar: list) -> dict:
+    """The form's defaults: the period the operator is due to file next (the oldest missed one, else
+    the nearest due), from the desk's calendar; a transfer register when nothing is owed."""
+    owed = sorted(calendar, key=lambda pair: (pair[1].state != "missing", pair[1].due_date))
+    if not owed:
+        return {"kind": FilingKind.TRANSFER_REGISTER}
+    operator, row = owed[0]
+    return {"operator": operator.pk, "kind": row.kind, "period_start": row.period_start, "period_end": row.period_end}
 
 
 def _operator_desk(access, own_ids: list[int]) -> tuple[list, list]:

@@ -23,6 +23,7 @@ from time import monotonic
 from django.conf import settings
 
 from operators.tabular.errors import RowError
+from operators.tabular.progress import READING, ROWS, Progress
 from operators.tabular.xlsx import XlsxRefused, sheet_rows
 
 # Longer than any valid row of any kind (9 columns of at most ~64 characters);
@@ -102,14 +103,17 @@ def _check_deadline(deadline: Deadline | None, row: int = 0) -> None:
         raise FileRejected("file_time_budget_exceeded", row=row)
 
 
-def _records(text, reader, deadline: Deadline | None, every: int = 4096) -> Iterator[list[str]]:
-    """The reader's records, the file closed at the end; the deadline checked every ``every`` records.
+def _records(
+    text, reader, deadline: Deadline | None, every: int = 4096, progress: Progress | None = None
+) -> Iterator[list[str]]:
+    """The reader's records, the file closed at the end; the deadline checked, and the progress
+    advanced (lines read), every ``every`` records.
 
     ``yield from islice`` keeps the hot loop in C: no Python step per record (batches held
     in lists would cost more, in garbage collection, than the parsing itself).
     """
     try:
-        if deadline is None:
+        if deadline is None and progress is None:
             yield from reader
             return
         while True:
@@ -118,12 +122,14 @@ def _records(text, reader, deadline: Deadline | None, every: int = 4096) -> Iter
             if reader.line_num == before:
                 return
             _check_deadline(deadline)
+            if progress is not None:
+                progress.advance(reader.line_num)
     finally:
         text.close()
 
 
-def _scan(path: Path, deadline: Deadline | None = None) -> str:
-    """One C-speed pass before parsing: the encoding, and no line longer than MAX_LINE_CHARS.
+def _scan(path: Path, deadline: Deadline | None = None, progress: Progress | None = None) -> tuple[str, int]:
+    """One C-speed pass before parsing: the encoding, the number of lines, and no line longer than MAX_LINE_CHARS.
 
     UTF-8 if the whole file decodes as UTF-8, else Windows-1251 unless the file
     is a mix of both. Checking line length here lets the CSV reader read the
@@ -132,12 +138,18 @@ def _scan(path: Path, deadline: Deadline | None = None) -> str:
     encoding = "utf-8"
     decoder = codecs.getincrementaldecoder("utf-8")()
     carry = 0
+    lines = 0
+    last = b"\n"
     with open(path, "rb") as fh:
         if fh.read(3) == codecs.BOM_UTF8:
             encoding = "utf-8-sig"
         fh.seek(0)
         while chunk := fh.read(1 << 20):
             _check_deadline(deadline)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            if progress is not None:
+                progress.advance(lines)
             longest, carry = _longest_line(chunk, carry)
             if longest > MAX_LINE_CHARS * 4:  # bytes: a character is at most 4 of them
                 raise FileRejected("line_too_long")
@@ -159,7 +171,7 @@ def _scan(path: Path, deadline: Deadline | None = None) -> str:
             while chunk := fh.read(1 << 20):
                 if _UTF8_CYRILLIC.search(chunk):
                     raise FileRejected("mixed_encoding")
-    return encoding
+    return encoding, lines + (last != b"\n")
 
 
 # How every error names a row, as the operator's spreadsheet numbers it: 0 is the file as a whole,
@@ -184,9 +196,17 @@ def numbered(records, *, first_row: int = FIRST_DATA_ROW) -> Iterator[tuple[int,
         raise FileRejected("csv_syntax", row=row_no + 1, value=str(exc)) from exc
 
 
-def open_csv(path: Path, *, deadline: Deadline | None = None, delimiters: str = ",;") -> Table:
-    """``delimiters``: the candidates, the header's most frequent one wins (ties: the first listed)."""
-    encoding = _scan(path, deadline)
+def open_csv(
+    path: Path, *, deadline: Deadline | None = None, delimiters: str = ",;", progress: Progress | None = None
+) -> Table:
+    """``delimiters``: the candidates, the header's most frequent one wins (ties: the first listed).
+
+    ``progress``: the scan is its "reading" phase; the rows phase starts with the lines counted
+    (an estimate of the rows: a quoted line break counts twice) and advances as records are read.
+    """
+    if progress is not None:
+        progress.start(READING)
+    encoding, lines = _scan(path, deadline, progress)
     text = open(path, encoding=encoding, newline="")  # noqa: SIM115 - closed when the rows are exhausted
     try:
         first = text.readline()
@@ -204,8 +224,10 @@ def open_csv(path: Path, *, deadline: Deadline | None = None, delimiters: str = 
         raise FileRejected("csv_syntax", row=1, value=str(exc)) from exc
     # strict: a quote left open is an error, not a field that swallows the rest of the file.
     reader = csv.reader(text, delimiter=delimiter, strict=True)
+    if progress is not None:
+        progress.start(ROWS, rows_total=max(lines - 1, 0))
 
-    raw = _records(text, reader, deadline)
+    raw = _records(text, reader, deadline, progress=progress)
     return Table(
         header=[h.strip() for h in header],
         rows=numbered(raw),
@@ -323,28 +345,36 @@ class Source:
         return self._reopen()
 
 
-def _converted(path: Path, header: list[str], deadline: Deadline | None) -> Table:
+def _converted(
+    path: Path, header: list[str], deadline: Deadline | None, progress: Progress | None = None, rows: int = 0
+) -> Table:
     text = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed when the rows are exhausted
+    if progress is not None:
+        progress.start(ROWS, rows_total=rows)
 
-    raw = _records(text, csv.reader(text, strict=True), deadline)
+    raw = _records(text, csv.reader(text, strict=True), deadline, progress=progress)
     return Table(header=header, rows=numbered(raw), records=raw, fmt="xlsx")
 
 
 @contextmanager
-def prepare_table(path: Path, *, budget: float | None = None) -> Iterator[Source]:
+def prepare_table(path: Path, *, budget: float | None = None, progress: Progress | None = None) -> Iterator[Source]:
     """Phase one of an intake, run before any lock is taken: everything that can be slow or hostile.
 
     CSV: the encoding and line-length scan (the rows are read in phase two, by the
     import's own single pass). XLSX: the first sheet is read once, with every cap
     and the time budget, into a temporary CSV that phase two reads at C speed; a
-    hostile workbook is refused here, holding nothing.
+    hostile workbook is refused here, holding nothing. ``progress`` follows both phases.
     """
     path = Path(path)
     deadline = Deadline(budget) if budget is not None else None
     try:
         if _sniff(path) == "csv":
-            first = open_csv(path, deadline=deadline)
-            source = Source(deadline=deadline, first=first, reopen=lambda: open_csv(path, deadline=deadline))
+            first = open_csv(path, deadline=deadline, progress=progress)
+            source = Source(
+                deadline=deadline,
+                first=first,
+                reopen=lambda: open_csv(path, deadline=deadline, progress=progress),
+            )
         else:
             source = None
     except FileRejected as exc:
@@ -354,15 +384,22 @@ def prepare_table(path: Path, *, budget: float | None = None) -> Iterator[Source
         return
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp:
         rows_path = Path(tmp) / "rows.csv"
+        written = 0
         try:
+            if progress is not None:
+                progress.start(READING)
             table = open_xlsx(path, deadline=deadline)
             with open(rows_path, "w", encoding="utf-8", newline="") as out:
                 writer = csv.writer(out, lineterminator="\n")
-                for cells in table.records:
+                for written, cells in enumerate(table.records, 1):
                     writer.writerow(cells)
+                    if progress is not None and not written % 4096:
+                        progress.advance(written)
         except FileRejected as exc:
             source = Source(deadline=deadline, rejected=exc.error)
         else:
             header = table.header
-            source = Source(deadline=deadline, reopen=lambda: _converted(rows_path, header, deadline))
+            source = Source(
+                deadline=deadline, reopen=lambda: _converted(rows_path, header, deadline, progress, written)
+            )
         yield source

@@ -249,7 +249,7 @@ def test_upload_page_and_api_dry_runs_answer_with_the_code(client, hostile):
             "file": SimpleUploadedFile("hostile.xlsx", content),
         }
         with within(FAST_SECONDS):
-            page = client.post("/filings/", data)
+            page = client.post("/filings/", data, follow=True)
         assert page.status_code == 200, name
         assert EXPECTED[name] in page.content.decode(), name
         data["file"] = SimpleUploadedFile("hostile.xlsx", content)

@@ -85,8 +85,8 @@ def test_dry_run_shows_every_error_and_stores_nothing(client):
     client.force_login(operator_staff(operator))
     content = (TRANSFER_HEADER + "A,2025-03-05T10:00:00,OUT,i,binance,AE,USDT,0,1\n").encode()
     response = _post(client, operator, content, action="dry_run")
-    assert response.status_code == 200
-    html = response.content.decode()
+    assert response.status_code == 302  # to the check's result page (the file is kept, nothing filed)
+    html = client.get(response["Location"]).content.decode()
     assert "datetime_no_offset" in html
     assert "amount_not_positive" in html
     assert RegistrationFiling.objects.count() == 0

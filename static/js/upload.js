@@ -1,0 +1,79 @@
+// The upload forms' progress bar (issue 16, item 4). No inline script: CSP.
+//
+// A form with data-progress-url is sent as usual (the browser keeps this page, and its timers,
+// until the answer arrives); meanwhile this polls the status URL once a second and shows the
+// phase and rows read of rows total. Its buttons are disabled while the request is in flight.
+// A filing's page (an element with data-progress-url and data-reload) polls the same way and
+// reloads itself when processing is over.
+(function () {
+  "use strict";
+
+  function show(box, data) {
+    var bar = box.querySelector("progress");
+    var label = box.querySelector(".progress-label");
+    box.hidden = false;
+    if (bar) {
+      if (data.percent === null || data.percent === undefined) {
+        bar.removeAttribute("value"); // indeterminate: the total is not known yet
+      } else {
+        bar.value = data.percent;
+      }
+    }
+    if (label && data.label) { label.textContent = data.label; }
+    box.setAttribute("data-phase", data.phase || "");
+  }
+
+  function poll(url, box, onDone) {
+    var stopped = false;
+    function tick() {
+      if (stopped) { return; }
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (data) {
+            show(box, data);
+            if (data.done && onDone) { stopped = true; onDone(data); return; }
+          }
+          window.setTimeout(tick, 1000);
+        })
+        .catch(function () { window.setTimeout(tick, 2000); });
+    }
+    tick();
+    return function () { stopped = true; };
+  }
+
+  function watchForm(form) {
+    var box = document.getElementById(form.getAttribute("data-progress-box"));
+    var url = form.getAttribute("data-progress-url");
+    if (!box || !url) { return; }
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-in-flight")) { event.preventDefault(); return; }
+      form.setAttribute("data-in-flight", "1");
+      // The pressed button's name=value must still be sent: a disabled button is not, so it is
+      // copied into a hidden field before the buttons are disabled.
+      var submitter = event.submitter;
+      if (submitter && submitter.name) {
+        var hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = submitter.name;
+        hidden.value = submitter.value;
+        form.appendChild(hidden);
+      }
+      Array.prototype.forEach.call(form.querySelectorAll("button, input[type=submit]"), function (b) {
+        b.disabled = true;
+        b.setAttribute("aria-disabled", "true");
+      });
+      show(box, { phase: "sending", percent: null, label: box.getAttribute("data-sending") || "" });
+      poll(url, box, null);
+    });
+  }
+
+  function watchPage(box) {
+    poll(box.getAttribute("data-progress-url"), box, function () {
+      window.location.reload();
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-progress-url]"), watchForm);
+  Array.prototype.forEach.call(document.querySelectorAll(".progress[data-reload][data-progress-url]"), watchPage);
+}());
