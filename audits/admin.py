@@ -7,7 +7,18 @@ from django.utils.translation import gettext_lazy as _
 
 from auditlog.admin_audit import AuditedAdminMixin
 from audits import services
-from audits.models import Flag, FlagNote, HighRiskCountry, OperatorRisk, Rule, ScanRun
+from audits.models import (
+    Flag,
+    FlagEscalation,
+    FlagNote,
+    FlagProposal,
+    HighRiskCountry,
+    OperatorRisk,
+    ProposalStatus,
+    Rule,
+    ScanRun,
+    SeverityDeadline,
+)
 from audits.review_errors import review_error_message
 from audits.subjects import flag_subject
 from operators.labels import country_name
@@ -150,4 +161,72 @@ class ScanRunAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SeverityDeadline)
+class SeverityDeadlineAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Supervisors: the working days to decide a flag of each severity, and when an overdue one is escalated.
+    A change applies to flags that open after it (each change logged)."""
+
+    audit_values = ("working_days", "escalate_after_days")
+    list_display = ["severity", "working_days", "escalate_after_days", "updated_at"]
+    list_editable = ["working_days", "escalate_after_days"]
+    readonly_fields = ["severity", "updated_at"]
+    fields = ["severity", "working_days", "escalate_after_days", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False  # one row per severity, seeded by the migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _approve(modeladmin, request, queryset):
+    """Four eyes from the admin: approve the selected pending proposals (never one's own: the service refuses)."""
+    done, failed = 0, []
+    for proposal in queryset.filter(status=ProposalStatus.PENDING):
+        try:
+            services.proposal_approve(proposal=proposal, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
+            done += 1
+        except (ValidationError, PermissionDenied) as exc:
+            failed.append(f"#{proposal.pk}: {exc}")
+    if done:
+        modeladmin.message_user(request, _("Выполнено: %(n)d") % {"n": done}, messages.SUCCESS)
+    if failed:
+        modeladmin.message_user(request, "; ".join(failed)[:1000], messages.ERROR)
+
+
+@admin.register(FlagProposal)
+class FlagProposalAdmin(admin.ModelAdmin):
+    """Four-eyes proposals: read-only; a second auditor approves pending ones (returning needs a reason:
+    on the flag page)."""
+
+    list_display = ["id", "flag", "action", "status", "proposed_by", "proposed_at", "decided_by", "decided_at"]
+    list_filter = ["status", "action"]
+    list_select_related = ["flag__rule", "proposed_by", "decided_by"]
+    actions = [admin.action(description=_("Утвердить решение (второй аудитор)"))(_approve)]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in FlagProposal._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FlagEscalation)
+class FlagEscalationAdmin(admin.ModelAdmin):
+    list_display = ["flag", "level", "due_date", "overdue_days", "created_at"]
+    list_select_related = ["flag__rule"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in FlagEscalation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

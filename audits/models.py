@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from operators.models import Operator
@@ -331,6 +330,8 @@ class FlagProposal(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(_("комментарий второго"), blank=True)
+    # When the approved decision was applied to the flag: an approval is used once.
+    applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-proposed_at", "-id"]

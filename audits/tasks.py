@@ -26,3 +26,9 @@ def scan_violations(requested_by_id: int | None = None) -> dict | None:
 def send_filing_reminders() -> int:
     """Daily; sends each reminder once whatever the number of runs."""
     return services.reminders_send()
+
+
+@shared_task(name="audits.escalate_overdue_flags")
+def escalate_overdue_flags() -> int:
+    """Daily; escalates each overdue flag once per level whatever the number of runs."""
+    return services.escalations_send()

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, Rule
 from audits.selectors import flags_visible
+from audits.services.deadlines import flags_due_filter
 from operators.access import Access
 from operators.calendar import periods_owed
 from operators.models import FilingKind, FilingStatus, Operator, OperatorStatus, RegistrationFiling
@@ -96,11 +97,18 @@ def operator_queue(
     assignee: str = "",
     activity: str = "",
     operator_status: str = "",
+    due: str = "",
+    today: date | None = None,
 ) -> QuerySet[Operator]:
     """Operators with flags matching the filters (open or in review by default), riskiest first.
 
-    `assignee` is "me", "none" or a user id. Auditors only (callers check)."""
+    `assignee` is "me", "none" or a user id; `due` is "overdue" (due date passed) or "week" (due from
+    today to Sunday), on open and in-review flags. Each operator carries its matching flags' nearest
+    due date (`next_due`) and how many of them are overdue. Auditors only (callers check)."""
+    today = today or timezone.localdate()
     flag_filter = Q(flags__status__in=[status]) if status else Q(flags__status__in=ACTIVE_STATUSES)
+    if due in ("overdue", "week"):
+        flag_filter &= Q(flags__status__in=ACTIVE_STATUSES) & flags_due_filter(due=due, today=today, prefix="flags__")
     if rule:
         flag_filter &= Q(flags__rule__code=rule)
     if severity:
@@ -116,6 +124,10 @@ def operator_queue(
         critical_flags=Count("flags", filter=flag_filter & Q(flags__severity="critical")),
         high_flags=Count("flags", filter=flag_filter & Q(flags__severity="high")),
         last_flag_at=Max("flags__opened_at", filter=flag_filter),
+        next_due=Min("flags__due_date", filter=flag_filter & Q(flags__status__in=ACTIVE_STATUSES)),
+        overdue_flags=Count(
+            "flags", filter=flag_filter & Q(flags__status__in=ACTIVE_STATUSES, flags__due_date__lt=today)
+        ),
     ).filter(matching_flags__gt=0)
     if search:
         term = search.strip()

@@ -3,13 +3,14 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 
 from audits import ui_selectors
 from audits.models import FlagStatus, Severity
 from operators.access import access_of
 from operators.models import Activity, OperatorStatus
 
-QUEUE_FILTERS = ("q", "rule", "severity", "status", "assignee", "activity", "operator_status")
+QUEUE_FILTERS = ("q", "rule", "severity", "status", "assignee", "activity", "operator_status", "due")
 
 
 def _client_ip(request) -> str:
@@ -51,6 +52,7 @@ def _queue(request, params: dict):
         assignee=params["assignee"],
         activity=params["activity"],
         operator_status=params["operator_status"],
+        due=params["due"],
     )
 
 
@@ -71,5 +73,6 @@ def queue(request):
             "statuses": FlagStatus.choices,
             "activities": Activity.choices,
             "operator_statuses": OperatorStatus.choices,
+            "today": timezone.localdate(),
         },
     )

@@ -10,10 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from auditlog.services import audit_event_record
-from audits import selectors, services
+from audits import notifications, selectors, services
 from audits.models import Agency, Flag, FlagStatus, Rule
 from audits.review_errors import review_error_message
 from audits.tasks import scan_violations
@@ -101,6 +102,10 @@ def flag_detail(request, pk: int):
         if auditor
         else [],
         "allowed": {action for action, sources in services.TRANSITIONS.items() if flag.status in sources},
+        "four_eyes": auditor and services.four_eyes_required(flag=flag),
+        "today": timezone.localdate(),
+        "proposal": notifications.flag_proposal_pending(flag=flag) if auditor else None,
+        "proposals": notifications.flag_proposals(flag=flag) if auditor else [],
     }
     return render(request, "audits/flag_detail.html", context)
 
@@ -127,6 +132,21 @@ def _apply(request, flag: Flag, action: str) -> str:
     if action == "note":
         services.flag_note_add(flag=flag, actor=user, text=post.get("text", ""), ip=ip)
         return _("Заметка к нарушению №%(n)s добавлена.") % {"n": n}
+    if action in ("confirm", "dismiss", "refer") and services.four_eyes_required(flag=flag):
+        # High and critical: the decision is proposed; a second auditor approves it (four eyes).
+        services.flag_propose(
+            flag=flag, actor=user, action=action, reason=post.get("text", ""), agency=post.get("agency", ""), ip=ip
+        )
+        return _("Решение по нарушению №%(n)s предложено; его утвердит второй аудитор.") % {"n": n}
+    if action in ("approve", "return"):
+        proposal = notifications.flag_proposal_pending(flag=flag)
+        if proposal is None or str(proposal.pk) != post.get("proposal", ""):
+            raise ValidationError(_("Это предложение уже рассмотрено."))
+        if action == "return":
+            services.proposal_return(proposal=proposal, actor=user, reason=post.get("text", ""), ip=ip)
+            return _("Предложение по нарушению №%(n)s возвращено автору.") % {"n": n}
+        services.proposal_approve(proposal=proposal, actor=user, note=post.get("text", ""), ip=ip)
+        return _("Решение по нарушению №%(n)s утверждено и применено.") % {"n": n}
     if action == "confirm":
         services.flag_confirm(flag=flag, actor=user, note=post.get("text", ""), ip=ip)
         return _("Нарушение №%(n)s подтверждено; оператор увидит его и сможет ответить.") % {"n": n}

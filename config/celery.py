@@ -22,6 +22,9 @@ app.conf.beat_schedule = {
     # 08:00 every day: reminders reach operator staff at the start of their working day;
     # "the day after a missed due date" includes weekends, and the service skips sent ones.
     "audits-daily-reminders": {"task": "audits.send_filing_reminders", "schedule": crontab(hour=8, minute=0)},
+    # 07:45 every day: flags overdue by more than their severity's working days reach the supervisors
+    # (notification + e-mail) before the working day starts; the service escalates each level once.
+    "audits-daily-escalations": {"task": "audits.escalate_overdue_flags", "schedule": crontab(hour=7, minute=45)},
     # Every minute: a filing no worker is importing is re-sent: its worker died (its work lease
     # lapsed a minute after the last renewal) or its message was lost (Redis restarted without
     # it, or down when the upload was committed; re-sent 90 s after upload). With the minute's

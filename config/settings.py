@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "operators.context_processors.roles",
+                "audits.context_processors.notifications",
             ],
         },
     },

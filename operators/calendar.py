@@ -98,6 +98,25 @@ def working_days_before(day: date, n: int) -> date:
     return day
 
 
+def working_days_after(day: date, n: int) -> date:
+    """The date n working days after `day` (a flag's or a request's due date)."""
+    while n > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            n -= 1
+    return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (0 when `end` is not after `start`):
+    how many working days a due date `start` is overdue on `end`."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += is_working_day(day)
+    return count
+
+
 def reporting_start() -> date:
     return date.fromisoformat(str(settings.REPORTING_START))
 

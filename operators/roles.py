@@ -16,13 +16,13 @@ SUPERVISORS = "supervisors"
 # Model permissions per group, the only definition of them: groups_sync() sets exactly these,
 # after every `migrate` (post_migrate, operators/apps.py; also after a test's flush) and from
 # operators/0002. Auditors read everything; supervisors also manage the registry, the rule
-# catalogue (rules are code: edited, never added or deleted), the high-risk list, the filing
-# calendar, users and agency tokens. Models not installed (yet) are skipped.
+# catalogue (rules are code: edited, never added or deleted), the high-risk list, the review deadlines
+# per severity, the filing calendar, users and agency tokens. Models not installed (yet) are skipped.
 READ_EVERYTHING_APPS = ("auditlog", "operators", "outflows", "audits", "api")
 _ALL = ("view", "add", "change", "delete")
 SUPERVISOR_MANAGES = {
     "operators": {"operator": _ALL, "foreignplatform": _ALL, "operatormembership": _ALL, "filingcalendar": _ALL},
-    "audits": {"rule": ("view", "change"), "highriskcountry": _ALL},
+    "audits": {"rule": ("view", "change"), "highriskcountry": _ALL, "severitydeadline": ("view", "change")},
     "api": {"apitoken": _ALL},
     "auth": {"user": _ALL},
 }

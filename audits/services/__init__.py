@@ -1,11 +1,22 @@
 """Writes of the audits app, by concern: the violation scan (scan.py), the review workflow
-(review.py), the risk score (risk.py) and the filing reminders (reminders.py).
+(review.py), four-eyes decisions (approvals.py), review deadlines and escalation (deadlines.py), the
+risk score (risk.py) and the filing reminders (reminders.py).
 
 Every state change of a flag goes through a function here; views, admin actions, commands
 and tasks only call them (`from audits import services; services.flag_confirm(...)`).
 The audit log itself is the auditlog app's (auditlog.services.audit_event_record).
 """
 
+from audits.services.approvals import (
+    SamePersonError,
+    flag_decide,
+    flag_propose,
+    four_eyes_required,
+    proposal_approve,
+    proposal_return,
+)
+from audits.services.deadlines import DEFAULT_DEADLINES, deadlines_current, escalations_send, flag_due_date
+from audits.services.inbox import notifications_mark_read
 from audits.services.reminders import MISSED_REMINDER_MAX_DAYS, REMINDER_WORKING_DAYS, reminders_send
 from audits.services.review import (
     ANSWER_EXTENSIONS,
@@ -34,6 +45,7 @@ from audits.services.scan import (
 __all__ = [
     "ANSWER_EXTENSIONS",
     "ANSWER_MAX_BYTES",
+    "DEFAULT_DEADLINES",
     "DEFAULT_MATERIAL_CHANGE",
     "MISSED_REMINDER_MAX_DAYS",
     "REMINDER_WORKING_DAYS",
@@ -43,16 +55,26 @@ __all__ = [
     "STATUS_FACTOR",
     "TRANSITIONS",
     "FlagTransitionError",
+    "SamePersonError",
     "ScanAlreadyRunning",
     "ScanResult",
+    "deadlines_current",
+    "escalations_send",
     "flag_answer",
     "flag_assign",
     "flag_confirm",
+    "flag_decide",
     "flag_dismiss",
+    "flag_due_date",
     "flag_note_add",
+    "flag_propose",
     "flag_refer",
     "flag_reopen",
     "flag_take",
+    "four_eyes_required",
+    "notifications_mark_read",
+    "proposal_approve",
+    "proposal_return",
     "reminders_send",
     "risk_recompute",
     "scan_run",

@@ -11,7 +11,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditlog.services import audit_event_record
-from audits.models import ACTIVE_STATUSES, DECIDED_STATUSES, Agency, Flag, FlagNote, FlagStatus, NoteKind
+from audits.models import (
+    ACTIVE_STATUSES,
+    DECIDED_STATUSES,
+    Agency,
+    Flag,
+    FlagNote,
+    FlagProposal,
+    FlagStatus,
+    NoteKind,
+    ProposalStatus,
+    Severity,
+)
+from audits.services.deadlines import flag_due_date
 from audits.services.risk import risk_recompute
 from audits.services.state import User, flag_state
 from operators.access import access_for_user
@@ -32,12 +44,52 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Four eyes (issue 18): deciding a flag of these severities takes a proposal by one SCC user approved
+# by another (audits.services.approvals); the decision itself then carries that approval.
+FOUR_EYES_SEVERITIES = (Severity.HIGH, Severity.CRITICAL)
+FOUR_EYES_ACTIONS = ("confirm", "dismiss", "refer")
+
+
 def _require_auditor(actor: User) -> None:
     if actor is None or not access_for_user(actor).can_review:
         raise PermissionDenied
 
 
-def _transition(*, flag: Flag, actor: User, action: str, ip: str | None, changes, details: dict | None = None) -> Flag:
+def _approval_use(*, locked: Flag, action: str, actor: User, approval: FlagProposal | None) -> dict:
+    """A four-eyes decision is applied only with its approved, unused proposal, by its approver, who is
+    not its author; the approval is spent here (once). Returns what the audit event adds."""
+    spent = 0
+    if approval is not None and approval.pk:
+        spent = (
+            FlagProposal.objects.filter(
+                pk=approval.pk,
+                flag=locked,
+                action=action,
+                status=ProposalStatus.APPROVED,
+                decided_by=actor,
+                applied_at__isnull=True,
+            )
+            .exclude(proposed_by=actor)
+            .update(applied_at=timezone.now())
+        )
+    if spent != 1:
+        raise FlagTransitionError(
+            "a high or critical flag is decided by two people: propose the decision, a second auditor approves it",
+            code="four_eyes_required",
+        )
+    return {"proposal": approval.pk, "proposed_by": approval.proposed_by_id, "approved_by": actor.pk}
+
+
+def _transition(
+    *,
+    flag: Flag,
+    actor: User,
+    action: str,
+    ip: str | None,
+    changes,
+    details: dict | None = None,
+    approval: FlagProposal | None = None,
+) -> Flag:
     """Apply `changes` (a dict, or a function of the locked flag returning one) if `action` is allowed
     from the flag's current status; logs before/after. Raises PermissionDenied, FlagTransitionError."""
     _require_auditor(actor)
@@ -47,6 +99,8 @@ def _transition(*, flag: Flag, actor: User, action: str, ip: str | None, changes
             raise FlagTransitionError(
                 f"«{action}» is not allowed for a flag in status «{locked.status}»", code="illegal_transition"
             )
+        if action in FOUR_EYES_ACTIONS and locked.severity in FOUR_EYES_SEVERITIES:
+            details = {**(details or {}), **_approval_use(locked=locked, action=action, actor=actor, approval=approval)}
         before = flag_state(locked)
         if callable(changes):
             changes = changes(locked)
@@ -87,8 +141,11 @@ def flag_take(*, flag: Flag, actor: User, ip: str | None = None) -> Flag:
     )
 
 
-def flag_confirm(*, flag: Flag, actor: User, note: str = "", ip: str | None = None) -> Flag:
-    """Auditors: the violation is real. Operator staff see confirmed flags and may answer."""
+def flag_confirm(
+    *, flag: Flag, actor: User, note: str = "", ip: str | None = None, approval: FlagProposal | None = None
+) -> Flag:
+    """Auditors: the violation is real. Operator staff see confirmed flags and may answer.
+    High and critical flags: only with an approved proposal (audits.services.approvals)."""
     with transaction.atomic():
         flag = _transition(
             flag=flag,
@@ -96,14 +153,18 @@ def flag_confirm(*, flag: Flag, actor: User, note: str = "", ip: str | None = No
             action="confirm",
             ip=ip,
             changes={"status": FlagStatus.CONFIRMED, "decided_at": timezone.now(), "decision_reason": note.strip()},
+            approval=approval,
         )
-        if note.strip():
+        if note.strip() and approval is None:
             flag_note_add(flag=flag, actor=actor, text=note, ip=ip)
     return flag
 
 
-def flag_dismiss(*, flag: Flag, actor: User, reason: str, ip: str | None = None) -> Flag:
-    """Auditors: not a violation; a reason is required. Stays dismissed unless its evidence changes materially."""
+def flag_dismiss(
+    *, flag: Flag, actor: User, reason: str, ip: str | None = None, approval: FlagProposal | None = None
+) -> Flag:
+    """Auditors: not a violation; a reason is required. Stays dismissed unless its evidence changes materially.
+    High and critical flags: only with an approved proposal (audits.services.approvals)."""
     if not reason or not reason.strip():
         raise FlagTransitionError("a reason is required to dismiss a flag", code="reason_required")
     return _transition(
@@ -111,6 +172,7 @@ def flag_dismiss(*, flag: Flag, actor: User, reason: str, ip: str | None = None)
         actor=actor,
         action="dismiss",
         ip=ip,
+        approval=approval,
         # What the auditor dismissed, read under the lock: a later scan compares with it.
         changes=lambda locked: {
             "status": FlagStatus.DISMISSED,
@@ -121,8 +183,11 @@ def flag_dismiss(*, flag: Flag, actor: User, reason: str, ip: str | None = None)
     )
 
 
-def flag_refer(*, flag: Flag, actor: User, agency: str, reason: str, ip: str | None = None) -> Flag:
-    """Auditors: refer to another agency (which one and why are required)."""
+def flag_refer(
+    *, flag: Flag, actor: User, agency: str, reason: str, ip: str | None = None, approval: FlagProposal | None = None
+) -> Flag:
+    """Auditors: refer to another agency (which one and why are required).
+    High and critical flags: only with an approved proposal (audits.services.approvals)."""
     if agency not in Agency.values:
         raise FlagTransitionError("unknown agency", code="agency_unknown")
     if not reason or not reason.strip():
@@ -132,6 +197,7 @@ def flag_refer(*, flag: Flag, actor: User, agency: str, reason: str, ip: str | N
         actor=actor,
         action="refer",
         ip=ip,
+        approval=approval,
         changes={
             "status": FlagStatus.REFERRED,
             "referred_to": agency,
@@ -148,7 +214,13 @@ def flag_reopen(*, flag: Flag, actor: User, reason: str = "", ip: str | None = N
         actor=actor,
         action="reopen",
         ip=ip,
-        changes={"status": FlagStatus.IN_REVIEW, "decided_at": None, "dismissed_material": None},
+        # Back to be decided: a new due date from today, by its severity.
+        changes=lambda locked: {
+            "status": FlagStatus.IN_REVIEW,
+            "decided_at": None,
+            "dismissed_material": None,
+            "due_date": flag_due_date(severity=locked.severity, opened_on=timezone.localdate()),
+        },
         details={"reason": reason.strip()} if reason else None,
     )
 

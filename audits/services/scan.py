@@ -17,6 +17,7 @@ from auditlog.services import audit_event_record, event_content, events_append, 
 from audits.models import ACTIVE_STATUSES, Flag, FlagStatus, Rule, ScanRun, ScanStatus
 from audits.rules import RULES, TRANSFER_RULES
 from audits.rules.base import ScanContext
+from audits.services.deadlines import deadlines_current, flag_due_date
 from audits.services.risk import risk_recompute
 from audits.services.state import User, flag_state
 from config.locks import cache_lock_release, cache_lock_take
@@ -133,10 +134,13 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
             "assignee_id",
             "decision_reason",
             "referred_to",
+            "due_date",
         )
     }
     create: list[Flag] = []
     update: list[Flag] = []
+    # A flag that opens (or opens again) is due by its severity's deadline, counted from today (Minsk).
+    deadlines, today = deadlines_current(), timezone.localdate(now)
     events: list[tuple[Flag, str, dict, dict]] = []
     for fingerprint, (rule, cand) in candidates.items():
         flag = existing.get(fingerprint)
@@ -152,6 +156,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
                     severity=rule.severity,
                     status=FlagStatus.OPEN,
                     evidence_updated_at=now,
+                    due_date=flag_due_date(severity=rule.severity, opened_on=today, deadlines=deadlines),
                 )
             )
             result.opened += 1
@@ -187,6 +192,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
             result.kept += 1
             continue
         flag.status = FlagStatus.OPEN
+        flag.due_date = flag_due_date(severity=flag.severity, opened_on=today, deadlines=deadlines)
         events.append((flag, "flag.reopened_by_scan", before, reopened))
         result.opened += 1
     for fingerprint, flag in existing.items():
@@ -210,6 +216,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
                 "subject",
                 "severity",
                 "evidence_updated_at",
+                "due_date",
                 "updated_at",
             ],
             batch_size=1000,

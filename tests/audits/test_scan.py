@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from audits.models import Flag, FlagStatus, OperatorRisk
+from audits.models import Flag, FlagStatus, OperatorRisk, Rule
 from audits.services import SCAN_LOCK_KEY, ScanAlreadyRunning, flag_confirm, flag_dismiss, flag_refer, scan_run
 from tests.audits import helpers as h
 
@@ -66,6 +66,7 @@ def test_flag_is_cleared_when_the_condition_goes_and_reopens_when_it_returns():
 def test_decision_survives_a_rescan_even_when_the_condition_goes(auditor, decide):
     op = h.operator()
     h.file_everything(op, until=date(2025, 5, 1))
+    Rule.objects.filter(code="MISSING_FILING").update(severity="medium")  # one auditor decides it
     scan_run(now=h.NOW)
     flag = Flag.objects.get(operator=op, rule__code="MISSING_FILING")
     if decide == "confirm":

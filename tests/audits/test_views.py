@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from auditlog.models import AuditEvent
-from audits.models import Flag, FlagStatus
+from audits.models import Flag, FlagStatus, Rule
 from audits.services import flag_confirm, scan_run
 from tests.audits import helpers as h
 
@@ -23,6 +23,8 @@ def op():
 @pytest.fixture
 def flag(op):
     h.file_everything(op, until=date(2025, 5, 1))
+    # A medium flag: one auditor decides it (high and critical take two: tests/audits/test_four_eyes.py).
+    Rule.objects.filter(code="MISSING_FILING").update(severity="medium")
     scan_run(now=h.NOW)
     return Flag.objects.get(operator=op, rule__code="MISSING_FILING")
 

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from auditlog.models import AuditEvent
-from audits.models import Flag, FlagStatus, NoteKind
+from audits.models import Flag, FlagStatus, NoteKind, Rule
 from audits.services import (
     FlagTransitionError,
     flag_answer,
@@ -33,6 +33,8 @@ def op():
 @pytest.fixture
 def flag(op):
     h.file_everything(op, until=date(2025, 5, 1))
+    # A medium flag: one auditor decides it (high and critical take two: tests/audits/test_four_eyes.py).
+    Rule.objects.filter(code="MISSING_FILING").update(severity="medium")
     scan_run(now=h.NOW)
     return Flag.objects.get(operator=op, rule__code="MISSING_FILING")
 
