@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "filings",
     "outflows",
     "audits",
+    # Case work (issue 18): referral packages, messages and data requests; above audits, below api.
+    "casework",
     "api",
 ]
 

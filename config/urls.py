@@ -24,6 +24,7 @@ urlpatterns = [
     # dashboard/, queue/, queue.<fmt>
     path("", include("audits.page_urls")),
     path("outflows/", include("outflows.urls")),
+    path("casework/", include("casework.urls")),
     path("api/", include("api.urls")),
 ]
 

@@ -18,7 +18,8 @@ LAYERS = {
     "filings": 3,
     "outflows": 4,
     "audits": 5,
-    "api": 6,
+    "casework": 6,
+    "api": 7,
 }
 
 
