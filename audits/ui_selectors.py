@@ -153,6 +153,7 @@ class TimelineRow:
     state: str = "missing"  # on_time | late | missing | not_due
     rejected: int = 0
     filing_id: int | None = None
+    rejected_ids: str = ""  # "1,2": the filings page's ?id= listing exactly the rejected ones
 
     @property
     def kind_label(self) -> str:
@@ -176,7 +177,8 @@ def filing_timeline(*, operator: Operator, today: date | None = None) -> list[Ti
         ]
         accepted = [f for f in same if f.status in (FilingStatus.ACCEPTED, FilingStatus.SUPERSEDED)]
         row = TimelineRow(period.kind, period.period_start, period.period_end, period.due_date)
-        row.rejected = sum(1 for f in same if f.status == FilingStatus.REJECTED)
+        rejected = [f.pk for f in same if f.status == FilingStatus.REJECTED]
+        row.rejected, row.rejected_ids = len(rejected), ",".join(map(str, rejected))
         if accepted:
             first = accepted[0]
             row.accepted_at, row.filing_id = first.submitted_at, first.pk

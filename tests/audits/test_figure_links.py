@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from audits.services import scan_run
+from operators.models import FilingStatus
 from outflows.models import OutflowStat
 from outflows.services import outflow_run_compute
 from tests.audits import helpers as h
@@ -36,6 +37,8 @@ def world():
         h.transfers(op, f, binance, [(at(2025, 3, 2), "OUT", "i1", 100 * scale), (at(2025, 3, 9), "IN", "i1", 30)])
         h.transfers(op, f, shady, [(at(2025, 4, 2), "OUT", "i2", 50 * scale)] * 2)
         h.transfers(op, f, irx, [(at(2025, 5, 30), "OUT", "i3", 70), (at(2025, 6, 10), "OUT", "i4", 5)])
+    for day in (2, 3):  # two rejected attempts at April's register: the dossier's timeline counts them
+        h.filing(b, start=date(2025, 4, 1), status=FilingStatus.REJECTED, submitted=at(2025, 5, day))
     run = outflow_run_compute(as_of=h.NOW, window_days=30)
     scan_run(now=h.NOW)
     return {"a": a, "b": b, "run": run}
@@ -81,6 +84,7 @@ def test_dossier_figures_lead_to_their_rows(client, world):
     checked = check_figures(client, reverse("operators:detail", args=[world["b"].pk]))
     assert checked.count("destination_count") == 3
     assert "outbound_value_byn" in checked
+    assert "rejected_filings" in checked
 
 
 @pytest.mark.parametrize("dimension", ["overall", "operator", "platform", "country"])
