@@ -116,6 +116,7 @@ def flag_list_export(request, fmt: str):
         "rule": request.GET.get("rule", "")[:64],
         "q": request.GET.get("q", "")[:100],
         "mine": "1" if request.GET.get("mine") == "1" else "",
+        "severity": request.GET.get("severity", "")[:16],
     }
     flags = selectors.flag_list(
         access=access,
@@ -123,6 +124,7 @@ def flag_list_export(request, fmt: str):
         rule=filters["rule"],
         operator=filters["q"],
         assignee=request.user if filters["mine"] else None,
+        severity=filters["severity"],
     )
     auditor = access.is_auditor
     names = _platform_names()

@@ -279,6 +279,8 @@ def test_exports_follow_the_page_filters(client, world):
     rule = world["rules"][1]
     rows = _rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"rule": rule.code, "q": a.unp}))
     assert [(r[1], r[4]) for r in rows[1:]] == [(a.unp, rule.label)]
+    assert _rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"severity": "critical"}))[1:] == []
+    assert len(_rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"severity": "high"}))) == 5
     rows = _rows(client.get(reverse("queue_export", args=["csv"]), {"operator_status": OperatorStatus.SUSPENDED}))
     assert [r[1] for r in rows[1:]] == [b.unp]
     rows = _rows(client.get(reverse("outflows:stats_export", args=["csv"]), {"dimension": "operator", "key": a.unp}))
