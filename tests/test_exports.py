@@ -351,3 +351,28 @@ def test_xlsx_has_its_own_lower_cap_and_points_to_csv(client, world, settings):
     assert "больше 5 строк" in messages[0]
     assert messages[1] == "В CSV можно выгрузить до 10 строк."
     assert AuditEvent.objects.filter(action="export.transfers").count() == 1
+
+
+def test_each_page_offers_both_exports_of_its_current_selection(client, world):
+    a = world["a"]
+    client.force_login(auditor())
+    pages = {
+        reverse("outflows:transfers") + f"?operator={a.unp}": reverse("outflows:transfers_export", args=["FMT"])
+        + f"?operator={a.unp}",
+        reverse("audits:flag_list") + "?severity=high": reverse("audits:flag_list_export", args=["FMT"])
+        + "?severity=high",
+        reverse("operators:list") + "?status=active": reverse("operators:registry_export", args=["FMT"])
+        + "?status=active",
+        reverse("queue") + "?severity=high": reverse("queue_export", args=["FMT"]) + "?severity=high",
+        reverse("outflows:stats") + "?dimension=operator": reverse("outflows:stats_export", args=["FMT"])
+        + "?dimension=operator",
+        reverse("operators:detail", args=[a.pk]): reverse("operators:dossier_export", args=[a.pk, "FMT"]),
+    }
+    for page, export in pages.items():
+        body = client.get(page).content.decode()
+        for fmt in ("csv", "xlsx"):
+            assert f'href="{export.replace("FMT", fmt)}' in body, (page, fmt)
+    client.force_login(operator_staff(a))
+    for page in (reverse("audits:flag_list"), reverse("operators:list")):
+        body = client.get(page).content.decode()
+        assert reverse("audits:flag_list_export", args=["csv"]) in body or "registry.csv" in body, page
