@@ -9,6 +9,8 @@
     en: { share: "Non-return share, %", within: "Returned within {d} days, %" },
     be: { share: "Доля невяртання, %", within: "Вярнулася за {d} дз., %" }
   }[lang] || { share: "Доля невозврата, %", within: "Вернулось за {d} дн., %" };
+  // A cohort month "2025-03" reads "03.2025", like every date on the pages.
+  var cohort = function (c) { var m = /^(\d{4})-(\d{2})$/.exec(c || ""); return m ? m[2] + "." + m[1] : c; };
   var percentAxis = { y: { min: 0, max: 100, ticks: { callback: function (v) { return v + " %"; } } } };
 
   function draw(dataId, build) {
@@ -17,17 +19,20 @@
     build(JSON.parse(block.textContent));
   }
 
+  // A canvas inside .chart-box takes the box's height (CSS) instead of an aspect ratio of the page's width.
+  function boxed(canvas) { return !!(canvas.parentElement && canvas.parentElement.classList.contains("chart-box")); }
+
   function trendChart(canvasId, rows) {
     var canvas = document.getElementById(canvasId);
     if (!canvas) { return; }
     new Chart(canvas, {
       type: "bar",
       data: {
-        labels: rows.map(function (r) { return r.cohort; }),
+        labels: rows.map(function (r) { return cohort(r.cohort); }),
         datasets: [{ label: labels.share, data: rows.map(function (r) { return percent(r.share); }),
                      backgroundColor: "#0b4f8a" }]
       },
-      options: { animation: false, scales: percentAxis }
+      options: { animation: false, scales: percentAxis, maintainAspectRatio: !boxed(canvas) }
     });
   }
 
@@ -38,13 +43,13 @@
     new Chart(canvas, {
       type: "line",
       data: {
-        labels: rows.map(function (r) { return r.cohort; }),
+        labels: rows.map(function (r) { return cohort(r.cohort); }),
         datasets: ["30", "90", "180", "365"].map(function (d) {
           return { label: labels.within.replace("{d}", d), borderColor: colours[d], backgroundColor: colours[d],
                    data: rows.map(function (r) { return percent(r[d]); }), spanGaps: true };
         })
       },
-      options: { animation: false, scales: percentAxis }
+      options: { animation: false, scales: percentAxis, maintainAspectRatio: !boxed(canvas) }
     });
   }
 
