@@ -27,13 +27,15 @@ FLAG_COLUMNS = (
     Column(_("Оператор"), width=30),
     Column(_("Риск"), width=8, places=2),
     Column(_("Правило"), width=30),
+    Column(_("Код правила"), width=22),  # the machine code (DESIGN section 11: exports' machine columns)
     Column(_("Предмет"), width=40),
     Column(_("Важность"), width=12),
     Column(_("Статус"), width=14),
     Column(_("Исполнитель"), width=18),
     Column(_("Открыт"), width=20),
 )
-STAFF_FLAG_COLUMNS = tuple(c for i, c in enumerate(FLAG_COLUMNS) if i not in (3, 8))  # no risk, no assignee
+STAFF_HIDDEN = (3, 9)  # risk and assignee: auditors' columns
+STAFF_FLAG_COLUMNS = tuple(c for i, c in enumerate(FLAG_COLUMNS) if i not in STAFF_HIDDEN)
 
 QUEUE_COLUMNS = (
     Column(_("Риск"), width=8, places=2),
@@ -93,6 +95,7 @@ def _flag_row(flag: Flag, names: dict[str, str] | None = None) -> tuple:
         flag.operator.name,
         _risk(flag.operator),
         flag.rule.label,
+        flag.rule.code,
         flag_subject(flag, platform_names=names),
         flag.get_severity_display(),
         flag.get_status_display(),
@@ -102,7 +105,7 @@ def _flag_row(flag: Flag, names: dict[str, str] | None = None) -> tuple:
 
 
 def _staff_flag_row(flag: Flag, names: dict[str, str] | None = None) -> tuple:
-    return tuple(v for i, v in enumerate(_flag_row(flag, names)) if i not in (3, 8))
+    return tuple(v for i, v in enumerate(_flag_row(flag, names)) if i not in STAFF_HIDDEN)
 
 
 @login_required

@@ -278,7 +278,7 @@ def test_exports_follow_the_page_filters(client, world):
     assert rows[1][1] == "'=ООО «Бета»"
     rule = world["rules"][1]
     rows = _rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"rule": rule.code, "q": a.unp}))
-    assert [(r[1], r[4]) for r in rows[1:]] == [(a.unp, rule.label)]
+    assert [(r[1], r[4], r[5]) for r in rows[1:]] == [(a.unp, rule.label, rule.code)]
     assert _rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"severity": "critical"}))[1:] == []
     assert len(_rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"severity": "high"}))) == 5
     rows = _rows(client.get(reverse("queue_export", args=["csv"]), {"operator_status": OperatorStatus.SUSPENDED}))
@@ -333,7 +333,7 @@ def test_subjects_and_countries_in_the_readers_language_not_stored_sentences(cli
     )
     client.force_login(auditor())
     rows = _rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"rule": "UNKNOWN_PLATFORM"}))
-    assert [r[5] for r in rows[1:]] == ["Непроверенная платформа Binance (Объединённые Арабские Эмираты)"]
+    assert [r[6] for r in rows[1:]] == ["Непроверенная платформа Binance (Объединённые Арабские Эмираты)"]
     dossier = _rows(client.get(reverse("operators:dossier_export", args=[a.pk, "csv"])))
     assert any("Непроверенная платформа Binance" in r[1] for r in dossier)
     assert not any("unverified" in cell for r in dossier for cell in r)
