@@ -2,9 +2,11 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from auditlog.models import AuditEvent
 from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, OperatorRisk
+from audits.services.deadlines import flags_due_filter
 from operators.access import Access
 
 
@@ -28,10 +30,14 @@ def flag_list(
     operator: str = "",
     assignee: AbstractBaseUser | None = None,
     severity: str = "",
+    unassigned: bool = False,
+    assignee_id: int | None = None,
+    due: str = "",
 ) -> QuerySet[Flag]:
     """Auditors: every flag (cleared ones only when asked by status), riskiest operators first.
     Operator staff: only confirmed flags of their own operators. Anyone else: nothing.
-    status "active": open and in review (what the dashboard and the queue count as open)."""
+    status "active": open and in review (what the dashboard and the queue count as open); `due`
+    ("overdue", "week"): open flags by deadline, as the queue filters them, so its counts lead here."""
     qs = flags_visible(
         access=access, queryset=Flag.objects.select_related("operator", "rule", "assignee", "operator__risk")
     )
@@ -48,6 +54,12 @@ def flag_list(
         qs = qs.filter(Q(operator__unp__startswith=operator.strip()) | Q(operator__name__icontains=operator.strip()))
     if assignee is not None:
         qs = qs.filter(assignee=assignee)
+    if unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    if assignee_id is not None:
+        qs = qs.filter(assignee_id=assignee_id)
+    if due in ("overdue", "week"):
+        qs = qs.filter(flags_due_filter(due=due, today=timezone.localdate()), status__in=ACTIVE_STATUSES)
     return qs.order_by(F("operator__risk__score").desc(nulls_last=True), "operator__name", "-opened_at", "-id")
 
 

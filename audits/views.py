@@ -50,8 +50,12 @@ def flag_list(request):
         status=request.GET.get("status", "")[:16],
         rule=request.GET.get("rule", "")[:64],
         operator=request.GET.get("q", "")[:100],
-        assignee=request.user if request.GET.get("mine") == "1" else None,
+        assignee=request.user if request.GET.get("mine") == "1" or request.GET.get("assignee") == "me" else None,
         severity=request.GET.get("severity", "")[:16],
+        # The queue's filters (assignee "none" or an id, deadline), so its counts lead to exactly these flags.
+        unassigned=request.GET.get("assignee") == "none",
+        assignee_id=int(request.GET["assignee"]) if request.GET.get("assignee", "").isdigit() else None,
+        due=request.GET.get("due", "")[:8],
     )
     page = Paginator(flags, 50).get_page(request.GET.get("page"))
     return render(

@@ -76,6 +76,8 @@ def test_dashboard_top_operators_lead_to_the_dossier(client, world):
 def test_queue_counts_lead_to_exactly_those_flags(client, world):
     client.force_login(auditor())
     assert check_figures(client, reverse("queue")).count("flags") == 2
+    for query in ("rule=UNKNOWN_PLATFORM", "severity=high", "assignee=none", "status=open", "due=week"):
+        check_figures(client, f"{reverse('queue')}?{query}")
     assert "flags" in check_figures(client, reverse("queue") + "?rule=UNKNOWN_PLATFORM")
 
 
