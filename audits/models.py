@@ -362,6 +362,13 @@ class Notification(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
     flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What the page renders in the reader's language; `text` is the Russian wording kept with it.
+    escalation = models.ForeignKey(
+        "FlagEscalation", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    proposal = models.ForeignKey(
+        "FlagProposal", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     text = models.CharField(_("текст"), max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -75,7 +75,7 @@ def notifications_of(*, user: AbstractBaseUser) -> QuerySet[Notification]:
     """The user's notifications, unread first, then newest."""
     return (
         Notification.objects.filter(recipient=user)
-        .select_related("flag")
+        .select_related("flag__operator", "flag__rule", "escalation", "proposal")
         .order_by(F("read_at").desc(nulls_first=True), "-created_at", "-pk")
     )
 

@@ -142,6 +142,7 @@ def proposal_return(*, proposal: FlagProposal, actor: User, reason: str, ip: str
             recipient_id=locked.proposed_by_id,
             kind=NotificationKind.RETURNED,
             flag_id=locked.flag_id,
+            proposal=locked,
             text=f"нарушение #{locked.flag_id}: предложение «{locked.get_action_display()}» возвращено: "
             f"{locked.decision_note}"[:500],
         )

@@ -120,13 +120,19 @@ def escalations_send(*, today: date | None = None) -> int:
             continue
         try:
             with transaction.atomic():
-                FlagEscalation.objects.create(
+                escalation = FlagEscalation.objects.create(
                     flag=flag, level=level, due_date=flag.due_date, overdue_days=overdue, recipients=emails
                 )
                 text = _escalation_text(flag=flag, level=level, overdue=overdue)
                 Notification.objects.bulk_create(
                     [
-                        Notification(recipient=user, kind=NotificationKind.ESCALATION, flag=flag, text=text)
+                        Notification(
+                            recipient=user,
+                            kind=NotificationKind.ESCALATION,
+                            flag=flag,
+                            escalation=escalation,
+                            text=text,
+                        )
                         for user in recipients
                     ]
                 )

@@ -202,3 +202,19 @@ def test_supervisor_edits_a_deadline_in_the_admin_and_it_is_logged_an_auditor_ca
     row.refresh_from_db()
     assert (row.working_days, row.escalate_after_days) == (5, 2)
     assert AuditEvent.objects.filter(action="admin.change", object_type="audits.severitydeadline").exists()
+
+
+@pytest.mark.django_db
+def test_the_escalation_reads_in_the_supervisors_language_on_the_notifications_page(client, flag, settings):
+    settings.OTP_REQUIRED_FOR_SCC = False
+    sup = h.user("sup", group="supervisors")
+    assert escalations_send(today=date(2025, 7, 14)) == 1
+    client.force_login(sup)
+    page = client.get(reverse("notifications")).content.decode()
+    assert f"Нарушение №{flag.pk} (MISSING_FILING" in page
+    assert "просрочено на 4 раб. дн. (срок 08.07.2025), уровень эскалации 1" in page
+    assert 'class="count" data-count="1"' in page  # the header: one unread escalation
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("notifications")).content.decode()
+    assert f"Flag No. {flag.pk} (MISSING_FILING" in page
+    assert "escalation level 1" in page

@@ -60,7 +60,7 @@ def test_propose_by_a_approve_by_b_and_an_overdue_flag_escalated_once(page, live
         fingerprint="overdue",
         subject="certificate",
         severity="critical",
-        due_date=today - timedelta(days=30),
+        due_date=today - timedelta(days=7),
     )
     a, b = auditor(username="auditor_a"), auditor(username="auditor_b")
     sup = supervisor(username="supervisor_s", email="sup@example.by")
@@ -111,7 +111,7 @@ def test_propose_by_a_approve_by_b_and_an_overdue_flag_escalated_once(page, live
     assert page.locator("a.notifications-link .count").inner_text().strip() == "2"
     page.get_by_role("link", name="Уведомления").click()
     assert page.locator("#escalations li.notification-escalation").count() == 1
-    assert f"#{overdue.pk}" in page.locator("#escalations").inner_text()
+    assert f"Нарушение №{overdue.pk}" in page.locator("#escalations").inner_text()
     assert page.locator("#waiting tbody tr[data-proposal]").count() == 1
     screenshot(page, "notifications")
     page.get_by_role("button", name="Отметить всё прочитанным").click()
