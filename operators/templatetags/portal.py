@@ -114,12 +114,13 @@ def day(value) -> str:
 
 @register.filter
 def when(value, precision: str = "minutes") -> str:
-    """A moment as 'dd.mm.yyyy HH:MM' in Europe/Minsk, no offset shown; `when:"seconds"` adds seconds.
+    """A moment as 'dd.mm.yyyy HH:MM' (no-break space) in Europe/Minsk, no offset shown; `when:"seconds"` adds seconds.
     A plain date shows as 'dd.mm.yyyy'; None -> '—'."""
     moment = _moment(value)
     if moment is None:
         return "—" if value is None or value == "" else str(value)
     if not isinstance(moment, datetime):
         return moment.strftime("%d.%m.%Y")
+    # A no-break space: a moment never wraps between its day and its time in a narrow column.
     pattern = "%d.%m.%Y %H:%M:%S" if precision == "seconds" else "%d.%m.%Y %H:%M"
-    return _local(moment).strftime(pattern)
+    return _local(moment).strftime(pattern).replace(" ", NBSP)

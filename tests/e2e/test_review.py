@@ -1,10 +1,11 @@
-"""In a real browser: an auditor finds the worst operator in the queue and confirms its flag with a note."""
+"""In a real browser: an auditor finds the worst operator in the queue and confirms its flag with a note.
+(The README's screenshots of these pages come from test_screenshots.py, with demo data.)"""
 
 import pytest
 
 from auditlog.models import AuditEvent
 from audits.models import Flag, OperatorRisk, Rule
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import login
 from tests.factories import OperatorFactory, auditor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,9 +42,7 @@ def test_auditor_confirms_the_worst_operators_flag_with_a_note(page, live_server
     page.get_by_role("link", name="Очередь").click()
     first_row = page.locator("table.grid tbody tr").first
     assert "ООО «Худший»" in first_row.inner_text()  # riskiest first
-    screenshot(page, "queue")
     first_row.get_by_role("link", name="ООО «Худший»").click()
-    screenshot(page, "dossier")
     page.get_by_role("link", name="unverified platform garantex").click()
     page.get_by_label("Заметка / основание").fill("Платформа не проверена, переводы продолжаются.")
     page.get_by_role("button", name="Подтвердить").click()
@@ -51,7 +50,6 @@ def test_auditor_confirms_the_worst_operators_flag_with_a_note(page, live_server
     assert page.locator("[data-status]").first.get_attribute("data-status") == "confirmed"
     assert page.locator("ul.notes").get_by_text("Платформа не проверена, переводы продолжаются.").is_visible()
     assert page.locator("table.grid td.mono", has_text="flag.confirm").count() >= 1
-    screenshot(page, "flag")
     flag.refresh_from_db()
     assert flag.status == "confirmed"
     assert AuditEvent.objects.filter(object_id=str(flag.pk), action="flag.confirm").exists()
@@ -61,4 +59,3 @@ def test_dashboard_draws_its_charts_from_local_assets(page, live_server):
     user = auditor()
     login(page, live_server, user.username)
     assert page.get_by_role("heading", name="Сводка").is_visible()
-    screenshot(page, "dashboard")

@@ -16,10 +16,11 @@ from audits.models import Flag, OperatorRisk
 from operators.models import FilingStatus, RegistrationFiling
 from outflows.models import OutflowRun
 from tests.audits.helpers import seed_catalogue
-from tests.e2e.conftest import TEST_PASSWORD, login, screenshot
+from tests.e2e.conftest import SCREENSHOTS, TEST_PASSWORD, login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+RICH_EVIDENCE = ("HIGH_RISK_JURISDICTION", "UNKNOWN_PLATFORM", "UNREGISTERED_CLIENT", "HIGH_NON_RETURN")
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
 
@@ -53,9 +54,21 @@ def demo(transactional_db):
         user.save()
     return {
         "worst": OperatorRisk.objects.order_by("-score").select_related("operator").first().operator,
-        "flag": Flag.objects.order_by("-severity", "-pk").first(),
+        # a flag whose evidence has figures, money and dates to show
+        "flag": Flag.objects.filter(rule__code__in=RICH_EVIDENCE).order_by("rule__code", "pk").first()
+        or Flag.objects.order_by("pk").first(),
         "run": OutflowRun.objects.order_by("-pk").first(),
     }
+
+
+def screenshot(page, name: str, *, max_height: int = 1400) -> None:
+    """The page from its top, at most `max_height` px tall (a long list shows its first screens)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = min(page.evaluate("() => document.documentElement.scrollHeight"), max_height)
+    width = page.viewport_size["width"]
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height}
+    )
 
 
 def _fits(page) -> tuple[int, int]:
@@ -95,6 +108,7 @@ def test_main_pages_in_russian_with_demo_data(browser, live_server, demo):
             ("transfers", "/outflows/transfers/"),
             ("stats", "/outflows/stats/?dimension=platform"),
             ("run", f"/outflows/runs/{demo['run'].pk}/"),
+            ("registry", "/operators/"),
         ]
         for name, path in pages:
             page.goto(f"{live_server.url}{path}")
