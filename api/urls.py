@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api import views
+from api import feed_views, views
 from api.exceptions import not_found_json
 
 app_name = "api"
@@ -20,7 +20,15 @@ router.register("transfers", views.TransferViewSet, basename="transfer")
 router.register("outflows/runs", views.OutflowRunViewSet, basename="outflow-run")
 router.register("outflows/stats", views.OutflowStatViewSet, basename="outflow-stat")
 
+# Bulk feeds (api/feed_views.py): the whole selection of a list as one CSV or Parquet stream.
+feeds = [
+    path("transfers", feed_views.TransferFeed.as_view({"get": "export"}), name="export-transfers"),
+    path("stats", feed_views.StatFeed.as_view({"get": "export"}), name="export-stats"),
+    path("flags", feed_views.FlagFeed.as_view({"get": "export"}), name="export-flags"),
+]
+
 urlpatterns = [
+    path("v1/exports/", include(feeds)),
     path("v1/", include(router.urls)),
     # The interface description holds no data: readable without a token, so that
     # an agency analyst can open the docs in a browser (keys cannot be sent from one).
