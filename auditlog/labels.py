@@ -23,6 +23,8 @@ EVENT_LABELS = {
     "export.outflow_stats": _("Выгрузка показателей невозврата"),
     "export.filing_errors": _("Выгрузка ошибок отчёта"),
     "export.dossier": _("Выгрузка досье"),
+    "export.flags": _("Выгрузка нарушений"),
+    "export.registry": _("Выгрузка реестра операторов"),
     "filing.file_read": _("Просмотр файла отчёта"),
     "auth.login_failed": _("Неудачный вход"),
     "auth.locked_out": _("Вход заблокирован"),

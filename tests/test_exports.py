@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
+from auditlog.labels import EVENT_LABELS
 from auditlog.models import AuditEvent
 from audits.models import Flag, Rule
 from config.exports import Column, csv_stream, xlsx_file
@@ -376,3 +377,8 @@ def test_each_page_offers_both_exports_of_its_current_selection(client, world):
     for page in (reverse("audits:flag_list"), reverse("operators:list")):
         body = client.get(page).content.decode()
         assert reverse("audits:flag_list_export", args=["csv"]) in body or "registry.csv" in body, page
+
+
+def test_every_export_event_has_a_name_in_the_readers_language():
+    actions = ("export.transfers", "export.flags", "export.registry", "export.queue", "export.outflow_stats")
+    assert all(action in EVENT_LABELS for action in (*actions, "export.dossier"))
