@@ -16,7 +16,7 @@ class ApiTokenAddForm(forms.ModelForm):
 
     class Meta:
         model = ApiToken
-        fields = ["name", "scopes", "user", "operator", "expires_at"]
+        fields = ["name", "scopes", "agency", "user", "operator", "expires_at"]
 
     def clean(self):
         data = super().clean()
@@ -63,15 +63,16 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ("prefix", "created_by", "created_at", "last_used_at", "revoked_at")
-        return (*self.readonly_fields, "user", "operator")
+        return (*self.readonly_fields, "agency", "user", "operator")
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name", "scopes", "user", "operator", "expires_at"]
+            return ["name", "scopes", "agency", "user", "operator", "expires_at"]
         return [
             "name",
             "prefix",
             "scopes",
+            "agency",
             "user",
             "operator",
             "expires_at",
@@ -96,6 +97,7 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
             user=form.cleaned_data.get("user"),
             operator=form.cleaned_data.get("operator"),
             expires_at=form.cleaned_data.get("expires_at"),
+            agency=form.cleaned_data.get("agency") or "",
         )
         # The admin goes on with `obj` (log entry, redirect): make it the saved token.
         obj.__dict__.update({k: v for k, v in issued.token.__dict__.items() if k != "_state"})

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audits.models import Agency
 from operators.models import Operator
 
 
@@ -14,6 +15,8 @@ class Scope(models.TextChoices):
     FLAGS = "flags", _("Нарушения")
     OUTFLOWS = "outflows", _("Невозврат")
     TRANSFERS = "transfers", _("Переводы")
+    # Referral packages of flags referred to the token's agency (casework.models.ReferralPackage).
+    REFERRALS = "referrals", _("Пакеты передачи")
 
 
 class ApiToken(models.Model):
@@ -51,6 +54,8 @@ class ApiToken(models.Model):
         related_name="api_tokens",
         verbose_name=_("оператор"),
     )
+    # An agency token's agency: the referral packages it pulls are the ones referred to it.
+    agency = models.CharField(_("ведомство"), max_length=32, choices=Agency.choices, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from api.models import ApiToken, Scope
+from audits.models import Agency
 from operators.models import Operator, OperatorMembership
 
 KEY_PREFIX = "cop_"
@@ -50,6 +51,7 @@ def api_token_create(
     operator: Operator | None = None,
     expires_at: datetime | None = None,
     lifetime: timedelta | None = DEFAULT_LIFETIME,
+    agency: str = "",
 ) -> IssuedToken:
     """Issue a token; the plain key is returned once and never stored.
 
@@ -64,6 +66,10 @@ def api_token_create(
             raise ValidationError("an operator token must name the staff user it acts for")
         if not OperatorMembership.objects.filter(user=user, operator=operator).exists():
             raise ValidationError("the user is not staff of this operator")
+    if agency and agency not in Agency.values:
+        raise ValidationError(f"unknown agency {agency!r}; known: {', '.join(Agency.values)}")
+    if agency and user is not None:
+        raise ValidationError("only an agency token (no user) names an agency")
     if expires_at is None and lifetime is not None:
         expires_at = timezone.now() + lifetime
     key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -74,6 +80,7 @@ def api_token_create(
         scopes=scopes,
         user=user,
         operator=operator,
+        agency=agency,
         created_by=created_by if created_by is not None and created_by.is_authenticated else None,
         expires_at=expires_at,
     )

@@ -304,6 +304,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the agencies wherever they appear (a flag's referred_to, a referral package's agency).
+    "ENUM_NAME_OVERRIDES": {"AgencyEnum": "audits.models.Agency.choices"},
 }
 
 # --- Content-Security-Policy: nothing inline, nothing from elsewhere (closed network) ---

@@ -25,6 +25,8 @@ urlpatterns = [
     path("", include("audits.page_urls")),
     path("outflows/", include("outflows.urls")),
     path("casework/", include("casework.urls")),
+    # referral packages for agencies (issue 18), before api.urls: its last route answers every other path
+    path("api/v1/referrals/", include("api.referral_urls")),
     path("api/", include("api.urls")),
 ]
 

@@ -26,7 +26,8 @@ from operators.roles import is_auditor, is_supervisor, operator_ids_for, role_pe
 
 # The API scopes (api.models.Scope holds the same strings with their labels).
 OPERATORS, FILINGS, FLAGS, OUTFLOWS, TRANSFERS = "operators", "filings", "flags", "outflows", "transfers"
-ALL_SCOPES = frozenset({OPERATORS, FILINGS, FLAGS, OUTFLOWS, TRANSFERS})
+REFERRALS = "referrals"  # referral packages (issue 18): agencies their own, the SCC all, staff never
+ALL_SCOPES = frozenset({OPERATORS, FILINGS, FLAGS, OUTFLOWS, TRANSFERS, REFERRALS})
 # Operator staff: their own operator, their filings, flags an auditor confirmed (section 7).
 OPERATOR_SCOPES = frozenset({OPERATORS, FILINGS, FLAGS})
 

@@ -101,8 +101,8 @@ def expected_scopes(principal: str) -> set[str]:
     if role == OPERATOR:
         return {"operators", "filings", "flags"}
     if principal == "agency_no_flags":
-        return {"operators", "filings", "outflows", "transfers"}
-    return {"operators", "filings", "flags", "outflows", "transfers"}
+        return {"operators", "filings", "outflows", "transfers", "referrals"}
+    return {"operators", "filings", "flags", "outflows", "transfers", "referrals"}
 
 
 def user_of(w, principal: str):

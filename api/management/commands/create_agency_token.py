@@ -18,12 +18,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--days", type=int, default=DEFAULT_LIFETIME.days, help="valid for this many days (0: never expires)"
         )
+        parser.add_argument("--agency", default="", help="the agency (referrals scope: the packages referred to it)")
 
-    def handle(self, *args, name, scopes, days, **options):
+    def handle(self, *args, name, scopes, days, agency="", **options):
         if days < 0:
             raise CommandError("--days must be 0 or more")
         try:
-            issued = api_token_create(name=name, scopes=scopes, lifetime=None if days == 0 else timedelta(days=days))
+            issued = api_token_create(
+                name=name, scopes=scopes, lifetime=None if days == 0 else timedelta(days=days), agency=agency
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         token = issued.token
