@@ -1,7 +1,7 @@
 """The main pages in Russian with demo data, at a 1366 px laptop and a 768 px tablet (issue 16 item 8).
 
 Loads the demo data (generate_demo_data, small), then in real Chromium: no horizontal overflow on the
-queue, flag list and dossier at either width, every filter's label on the same line as its control; and
+queue, flag list, dossier and the other main pages at either width, every filter's label on the same line as its control; and
 the README's screenshots (docs/screenshots/) of every main page, populated and in Russian, at 1366 px.
 """
 
@@ -76,12 +76,24 @@ def _fits(page) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, TABLET], ids=["1366", "768"])
-def test_queue_flag_list_and_dossier_fit_the_screen(browser, live_server, demo, viewport):
+def test_main_pages_fit_the_screen(browser, live_server, demo, viewport):
     context = browser.new_context(viewport=viewport, locale="ru-RU")
     page = context.new_page()
     try:
         login(page, live_server, "auditor")
-        for path in ("/queue/", "/audits/flags/", f"/operators/{demo['worst'].pk}/"):
+        paths = (
+            "/queue/",
+            "/audits/flags/",
+            f"/operators/{demo['worst'].pk}/",
+            "/dashboard/",
+            f"/audits/flags/{demo['flag'].pk}/",
+            "/outflows/transfers/",
+            "/outflows/stats/?dimension=platform",
+            f"/outflows/runs/{demo['run'].pk}/",
+            "/operators/",
+            "/filings/",
+        )
+        for path in paths:
             page.goto(f"{live_server.url}{path}")
             page.wait_for_load_state("networkidle")
             scroll_width, width = _fits(page)
