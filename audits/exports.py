@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from auditlog.exports import export_download
-from audits import selectors, ui_selectors, ui_views
+from audits import selectors, ui_selectors, ui_views, views
 from audits.models import Flag
 from audits.subjects import flag_subject
 from config.exports import Column
@@ -114,21 +114,8 @@ def flag_list_export(request, fmt: str):
     access = access_of(request)
     if not (access.is_auditor or access.is_operator_staff):
         raise Http404
-    filters = {
-        "status": request.GET.get("status", "")[:16],
-        "rule": request.GET.get("rule", "")[:64],
-        "q": request.GET.get("q", "")[:100],
-        "mine": "1" if request.GET.get("mine") == "1" else "",
-        "severity": request.GET.get("severity", "")[:16],
-    }
-    flags = selectors.flag_list(
-        access=access,
-        status=filters["status"],
-        rule=filters["rule"],
-        operator=filters["q"],
-        assignee=request.user if filters["mine"] else None,
-        severity=filters["severity"],
-    )
+    filters = {key: request.GET.get(key, "")[:100] for key in views.FLAG_LIST_PARAMETERS}
+    flags = selectors.flag_list(access=access, **views.flag_list_query(request))
     auditor = access.is_auditor
     names = _platform_names()
     row = _flag_row if auditor else _staff_flag_row

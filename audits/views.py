@@ -34,6 +34,25 @@ def _refused(request, reason: str) -> Http404:
     return Http404()
 
 
+FLAG_LIST_PARAMETERS = ("status", "rule", "q", "mine", "severity", "assignee", "due")
+
+
+def flag_list_query(request) -> dict:
+    """The flag list's filters from the query string as selectors.flag_list keywords: one reading for the
+    page and its export (audits/exports.py), so the export holds exactly the page's selection."""
+    return {
+        "status": request.GET.get("status", "")[:16],
+        "rule": request.GET.get("rule", "")[:64],
+        "operator": request.GET.get("q", "")[:100],
+        "assignee": request.user if request.GET.get("mine") == "1" or request.GET.get("assignee") == "me" else None,
+        "severity": request.GET.get("severity", "")[:16],
+        # The queue's filters (assignee "none" or an id, deadline), so its counts lead to exactly these flags.
+        "unassigned": request.GET.get("assignee") == "none",
+        "assignee_id": int(request.GET["assignee"]) if request.GET.get("assignee", "").isdigit() else None,
+        "due": request.GET.get("due", "")[:8],
+    }
+
+
 @login_required
 def flag_list(request):
     """Auditors: the review queue, riskiest operators first. Operator staff: their confirmed flags."""
@@ -45,18 +64,7 @@ def flag_list(request):
         messages.info(request, _("Проверка запущена; обновите страницу через несколько минут."))
         return redirect("audits:flag_list")
     access = access_of(request)
-    flags = selectors.flag_list(
-        access=access,
-        status=request.GET.get("status", "")[:16],
-        rule=request.GET.get("rule", "")[:64],
-        operator=request.GET.get("q", "")[:100],
-        assignee=request.user if request.GET.get("mine") == "1" or request.GET.get("assignee") == "me" else None,
-        severity=request.GET.get("severity", "")[:16],
-        # The queue's filters (assignee "none" or an id, deadline), so its counts lead to exactly these flags.
-        unassigned=request.GET.get("assignee") == "none",
-        assignee_id=int(request.GET["assignee"]) if request.GET.get("assignee", "").isdigit() else None,
-        due=request.GET.get("due", "")[:8],
-    )
+    flags = selectors.flag_list(access=access, **flag_list_query(request))
     page = Paginator(flags, 50).get_page(request.GET.get("page"))
     return render(
         request,

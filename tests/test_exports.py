@@ -282,6 +282,13 @@ def test_exports_follow_the_page_filters(client, world):
     assert [(r[1], r[4], r[5]) for r in rows[1:]] == [(a.unp, rule.label, rule.code)]
     assert _rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"severity": "critical"}))[1:] == []
     assert len(_rows(client.get(reverse("audits:flag_list_export", args=["csv"]), {"severity": "high"}))) == 5
+    user = auditor()
+    Flag.objects.filter(pk=Flag.objects.filter(operator=a).order_by("pk").first().pk).update(assignee=user)
+    client.force_login(user)
+    url = reverse("audits:flag_list_export", args=["csv"])
+    assert len(_rows(client.get(url, {"assignee": "me"}))) == 2  # the queue's filters too
+    assert len(_rows(client.get(url, {"assignee": "none"}))) == 4
+    assert len(_rows(client.get(url, {"assignee": str(user.pk)}))) == 2
     rows = _rows(client.get(reverse("queue_export", args=["csv"]), {"operator_status": OperatorStatus.SUSPENDED}))
     assert [r[1] for r in rows[1:]] == [b.unp]
     rows = _rows(client.get(reverse("outflows:stats_export", args=["csv"]), {"dimension": "operator", "key": a.unp}))
