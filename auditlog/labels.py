@@ -40,6 +40,10 @@ EVENT_LABELS = {
     "admin.export": _("Выгрузка в администрировании"),
     "api.pull.filings": _("API: выдача отчётов"),
     "api.pull.transfers": _("API: выдача переводов"),
+    "api.pull.referrals": _("API: список пакетов передачи"),
+    "api.download.referrals": _("API: выдача пакета передачи"),
+    "referral.package": _("Собран пакет передачи"),
+    "referral.download": _("Скачан пакет передачи"),
 }
 # An event not named above is said by its family.
 FAMILY_LABELS = {
@@ -51,6 +55,7 @@ FAMILY_LABELS = {
     "access": _("Доступ"),
     "admin": _("Администрирование"),
     "api": _("API"),
+    "referral": _("Пакет передачи"),
 }
 
 

@@ -32,7 +32,10 @@ def flag_with_evidence(*, op=None, severity: str = "medium") -> Flag:
     h.transfers(op, filing, plat, [(AT, "OUT", "inv-1", "100.50"), (AT, "OUT", "=HYPERLINK(1)", "5.00")])
     flag = Flag.objects.create(
         operator=op,
-        rule=Rule.objects.get(code="UNKNOWN_PLATFORM"),
+        # get_or_create: transactional tests (the browser's) flush the seeded catalogue.
+        rule=Rule.objects.get_or_create(
+            code="UNKNOWN_PLATFORM", defaults={"title": "Непроверенная платформа", "severity": "high"}
+        )[0],
         fingerprint=hashlib.sha256(f"UNKNOWN_PLATFORM|{op.unp}|{plat.slug}".encode()).hexdigest(),
         subject=f"unknown platform {plat.slug}",
         severity=severity,

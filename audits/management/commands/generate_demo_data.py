@@ -4,6 +4,7 @@ in the top app that may import them all)."""
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from audits.demo_referral import demo_referral
 from audits.services import scan_run
 from filings.demo import generate_demo_filings
 from operators.demo import generate_demo_users, generate_registry
@@ -39,6 +40,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Outflow run #{run.pk}: {run.input_rows} transfers, non-return share {share}.")
         scan = scan_run()
         self.stdout.write(f"Violation scan: {scan.opened} flags opened.")
+        referred = demo_referral()
+        if referred is not None:
+            self.stdout.write(f"Flag #{referred.pk} referred to {referred.referred_to}, with its referral package.")
         self.stdout.write(self.style.SUCCESS("Demo accounts (new passwords):"))
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<11} {password}")

@@ -1,0 +1,42 @@
+"""Demo data (issue 18 item 5): one flag referred to an agency, so that the portal shows a referral package.
+
+The package itself is built by the casework app when the referral takes effect (its Flag receiver, after the
+commit): this module only refers, through the review services, as the demo auditors would.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case, IntegerField, Value, When
+
+from audits.models import ACTIVE_STATUSES, Agency, Flag, FlagStatus
+from audits.services.approvals import flag_propose, four_eyes_required, proposal_approve
+from audits.services.review import flag_refer
+
+# Flags whose evidence selects transfers (and so filings) make the fullest package.
+PREFERRED_RULES = ("UNKNOWN_PLATFORM", "HIGH_RISK_JURISDICTION", "UNREGISTERED_CLIENT", "DECLARED_TOTALS_MISMATCH")
+REASON = "Переводы на непроверенную зарубежную платформу: признаки вывода средств; материалы переданы для проверки."
+
+
+def demo_referral() -> Flag | None:
+    """Refer one open flag to the financial monitoring department (four eyes when its severity needs them:
+    the supervisor proposes, the auditor approves). None when there is no open flag or no demo auditor."""
+    users = get_user_model().objects
+    auditor, supervisor = users.filter(username="auditor").first(), users.filter(username="supervisor").first()
+    if auditor is None or supervisor is None or Flag.objects.filter(status=FlagStatus.REFERRED).exists():
+        return None
+    preference = Case(
+        *(When(rule__code=code, then=Value(i)) for i, code in enumerate(PREFERRED_RULES)),
+        default=Value(len(PREFERRED_RULES)),
+        output_field=IntegerField(),
+    )
+    flag = (
+        Flag.objects.filter(status__in=ACTIVE_STATUSES)
+        .annotate(preference=preference)
+        .order_by("preference", "severity", "id")
+        .first()
+    )
+    if flag is None:
+        return None
+    if not four_eyes_required(flag=flag):
+        return flag_refer(flag=flag, actor=auditor, agency=Agency.FMD, reason=REASON)
+    proposal = flag_propose(flag=flag, actor=supervisor, action="refer", agency=Agency.FMD, reason=REASON)
+    return proposal_approve(proposal=proposal, actor=auditor, note="Согласен с передачей.")

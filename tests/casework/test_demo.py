@@ -1,0 +1,21 @@
+"""generate_demo_data leaves a referred flag with its referral package (issue 18 item 5)."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from audits.models import Flag, FlagStatus
+from casework.models import ReferralPackage
+from casework.referrals.package import package_verify
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_demo_data_has_a_referred_flag_with_its_package():
+    out = StringIO()
+    call_command("generate_demo_data", transfers=600, operators=6, seed=18, stdout=out)
+    flag = Flag.objects.get(status=FlagStatus.REFERRED)
+    package = ReferralPackage.objects.get(flag=flag, referred_at=flag.decided_at)
+    assert package_verify(bytes(package.content), expected_sha256=package.sha256).ok
+    assert f"Flag #{flag.pk} referred" in out.getvalue()
