@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from auditlog.exports import export_download
 from config.exports import Column
-from operators import selectors
+from operators import selectors, views
 from operators.access import access_of
 from operators.models import Operator
 
@@ -49,15 +49,9 @@ def registry_export(request, fmt: str):
     access = access_of(request)
     if not (access.is_auditor or access.is_operator_staff):
         raise PermissionDenied
-    filters = {
-        "q": request.GET.get("q", "")[:100],
-        "status": request.GET.get("status", "")[:16],
-        "activity": request.GET.get("activity", "")[:32],
-    }
-    operators = selectors.operator_list(
-        access=access, search=filters["q"], status=filters["status"], activity=filters["activity"]
-    )
-    query = request.GET.urlencode()
+    query = views.operator_list_query(request)
+    operators = selectors.operator_list(access=access, **query)
+    here = request.GET.urlencode()
     return export_download(
         request,
         fmt=fmt,
@@ -67,6 +61,6 @@ def registry_export(request, fmt: str):
         row=_registry_row,
         filename=f"registry-{timezone.localdate():%Y-%m-%d}",
         sheet=_("Реестр операторов"),
-        filters=filters,
-        back=reverse("operators:list") + (f"?{query}" if query else ""),
+        filters=query,
+        back=reverse("operators:list") + (f"?{here}" if here else ""),
     )

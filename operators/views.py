@@ -22,15 +22,20 @@ def home(request):
     return render(request, "home_no_role.html")
 
 
+def operator_list_query(request) -> dict:
+    """The registry page's filters as selectors.operator_list keywords: one reading for the page and
+    its export (operators/exports.py)."""
+    return {
+        "search": request.GET.get("q", "")[:100],
+        "status": request.GET.get("status", "")[:16],
+        "activity": request.GET.get("activity", "")[:32],
+    }
+
+
 @login_required
 def operator_list(request):
     """Auditors and supervisors see the whole registry; operator staff only their own operator."""
-    operators = selectors.operator_list(
-        access=access_of(request),
-        search=request.GET.get("q", "")[:100],
-        status=request.GET.get("status", "")[:16],
-        activity=request.GET.get("activity", "")[:32],
-    )
+    operators = selectors.operator_list(access=access_of(request), **operator_list_query(request))
     page = Paginator(operators, 50).get_page(request.GET.get("page"))
     return render(
         request,
