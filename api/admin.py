@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext_lazy as _
 
 from api.models import ApiToken, Scope
 from api.services import api_token_create, api_token_revoke
@@ -82,9 +84,10 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "created_at",
         ]
 
-    @admin.display(description="scopes")
+    @admin.display(description=_("области"))
     def scope_list(self, obj):
-        return ", ".join(obj.scopes)
+        labels = dict(Scope.choices)
+        return ", ".join(str(labels.get(s, s)) for s in obj.scopes)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -105,10 +108,10 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
         obj._state.db = issued.token._state.db
         messages.warning(
             request,
-            f"Ключ токена показывается один раз / The key is shown only once: {issued.key}",
+            gettext_now("Ключ токена показывается один раз: %(key)s") % {"key": issued.key},
         )
 
-    @admin.action(description="Отозвать / Revoke")
+    @admin.action(description=_("Отозвать"))
     def revoke(self, request, queryset):
         revoked = 0
         for token in queryset:

@@ -18,15 +18,15 @@ class AuditEvent(models.Model):
     which names these columns: a change to them needs a new version of that function.
     """
 
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(_("время"), db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_username = models.CharField(max_length=150, blank=True)
+    actor_username = models.CharField(_("пользователь"), max_length=150, blank=True)
     # Text, not inet: the hash covers exactly the string written (inet would re-format IPv6).
-    ip = models.CharField(max_length=45, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=100, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField(max_length=255, blank=True)
+    ip = models.CharField(_("IP-адрес"), max_length=45, blank=True)
+    action = models.CharField(_("событие"), max_length=64, db_index=True)
+    object_type = models.CharField(_("тип объекта"), max_length=100, blank=True)
+    object_id = models.CharField(_("номер объекта"), max_length=64, blank=True)
+    object_repr = models.CharField(_("объект"), max_length=255, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     details = models.JSONField(null=True, blank=True)

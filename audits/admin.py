@@ -22,6 +22,7 @@ from audits.models import (
 from audits.review_errors import review_error_message
 from audits.subjects import flag_subject
 from operators.labels import country_name
+from audits.review_errors import review_error_message
 
 
 @admin.register(Rule)
@@ -39,7 +40,7 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "enabled",
         "parameters",
     )
-    list_display = ["title", "code", "severity", "enabled", "updated_at"]
+    list_display = ["rule_title", "code", "severity", "enabled", "updated_at"]
     list_editable = ["enabled", "severity"]
     readonly_fields = ["code", "updated_at"]
     fields = [
@@ -57,6 +58,10 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
 
+    @admin.display(description=_("название"), ordering="title")
+    def rule_title(self, obj):
+        return obj.label
+
     def has_add_permission(self, request):
         return False  # a rule without code behind it would do nothing
 
@@ -70,6 +75,10 @@ class HighRiskCountryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["country", "country_name", "list_name", "active", "note", "updated_at"]
     list_filter = ["list_name", "active"]
     list_editable = ["active"]
+
+    @admin.display(description=_("название страны"))
+    def country_name(self, obj):
+        return country_name(obj.country)
 
     @admin.display(description=_("название страны"))
     def country_name(self, obj):
@@ -117,6 +126,10 @@ class FlagAdmin(admin.ModelAdmin):
         admin.action(description=_("Подтвердить"))(_bulk("confirm", services.flag_confirm)),
     ]
     # Dismissing and referring need a reason (and an agency): done on the flag page, not in bulk.
+
+    @admin.display(description=_("предмет"))
+    def subject_text(self, obj):
+        return flag_subject(obj)
 
     @admin.display(description=_("предмет"))
     def subject_text(self, obj):

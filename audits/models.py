@@ -32,7 +32,7 @@ class Rule(models.Model):
     enabled = models.BooleanField(_("включено"), default=True)
     # Thresholds; each rule module documents its keys and falls back to its defaults.
     parameters = models.JSONField(_("параметры"), default=dict, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("изменено"), auto_now=True)
 
     class Meta:
         ordering = ["code"]
@@ -72,7 +72,7 @@ class HighRiskCountry(models.Model):
     list_name = models.CharField(_("перечень"), max_length=32, choices=HighRiskList.choices)
     active = models.BooleanField(_("действует"), default=True)
     note = models.CharField(_("примечание"), max_length=255, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("изменено"), auto_now=True)
 
     class Meta:
         ordering = ["country"]
@@ -109,8 +109,8 @@ class Agency(models.TextChoices):
 class Flag(models.Model):
     """One violation found by a rule for one operator and subject; unique by fingerprint."""
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="flags")
-    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="flags")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="flags", verbose_name=_("оператор"))
+    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="flags", verbose_name=_("правило"))
     # sha256 of "CODE|UNP|subject key": rescans find the same flag again.
     fingerprint = models.CharField(max_length=64, unique=True)
     subject = models.CharField(_("предмет"), max_length=255)
@@ -121,7 +121,12 @@ class Flag(models.Model):
     severity = models.CharField(_("важность"), max_length=16, choices=Severity.choices)
     status = models.CharField(_("статус"), max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_flags"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_flags",
+        verbose_name=_("исполнитель"),
     )
     decision_reason = models.TextField(_("основание решения"), blank=True)
     referred_to = models.CharField(_("передан в"), max_length=32, choices=Agency.choices, blank=True)
@@ -181,10 +186,10 @@ class FlagNote(models.Model):
 class OperatorRisk(models.Model):
     """Risk score of an operator, recomputed by every scan; `explanation` lists the flags that make it."""
 
-    operator = models.OneToOneField(Operator, on_delete=models.CASCADE, related_name="risk")
-    score = models.DecimalField(max_digits=10, decimal_places=2, default=0, db_index=True)
+    operator = models.OneToOneField(Operator, on_delete=models.CASCADE, related_name="risk", verbose_name=_("оператор"))
+    score = models.DecimalField(_("оценка"), max_digits=10, decimal_places=2, default=0, db_index=True)
     explanation = models.JSONField(default=list)
-    computed_at = models.DateTimeField()
+    computed_at = models.DateTimeField(_("рассчитана"))
 
     class Meta:
         ordering = ["-score"]
@@ -204,12 +209,12 @@ class ScanStatus(models.TextChoices):
 class ScanRun(models.Model):
     """One violation scan: what it opened, kept and cleared, and how long each rule took."""
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=ScanStatus.choices, default=ScanStatus.RUNNING)
-    opened = models.IntegerField(default=0)
-    kept = models.IntegerField(default=0)
-    cleared = models.IntegerField(default=0)
+    started_at = models.DateTimeField(_("начата"))
+    finished_at = models.DateTimeField(_("завершена"), null=True, blank=True)
+    status = models.CharField(_("статус"), max_length=16, choices=ScanStatus.choices, default=ScanStatus.RUNNING)
+    opened = models.IntegerField(_("открыто"), default=0)
+    kept = models.IntegerField(_("осталось"), default=0)
+    cleared = models.IntegerField(_("снято"), default=0)
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -261,7 +266,7 @@ class SeverityDeadline(models.Model):
     severity = models.CharField(_("важность"), max_length=16, choices=Severity.choices, unique=True)
     working_days = models.PositiveSmallIntegerField(_("срок, рабочих дней"))
     escalate_after_days = models.PositiveSmallIntegerField(_("эскалация после просрочки, рабочих дней"), default=5)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("изменён"), auto_now=True)
 
     class Meta:
         ordering = ["working_days"]
@@ -282,12 +287,12 @@ class FlagEscalation(models.Model):
     """An overdue flag escalated to the supervisors at one level: the unique key makes the daily job
     escalate each flag once per level, however often it runs."""
 
-    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="escalations")
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="escalations", verbose_name=_("нарушение"))
     level = models.PositiveSmallIntegerField(_("уровень"))
     due_date = models.DateField(_("срок рассмотрения"))
     overdue_days = models.PositiveSmallIntegerField(_("просрочка, рабочих дней"))
     recipients = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("создана"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -316,19 +321,26 @@ class FlagProposal(models.Model):
     applied) or returned by another. One pending proposal per flag; never the same person twice
     (audits.services.approvals enforces it, the database too)."""
 
-    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="proposals")
+    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("нарушение"))
     action = models.CharField(_("решение"), max_length=16, choices=ProposalAction.choices)
     reason = models.TextField(_("основание"))
     agency = models.CharField(_("передать в"), max_length=32, choices=Agency.choices, blank=True)
     status = models.CharField(
         _("статус"), max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
     )
-    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    proposed_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("предложил")
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
+    proposed_at = models.DateTimeField(_("предложено"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("решил"),
+    )
+    decided_at = models.DateTimeField(_("решено"), null=True, blank=True)
     decision_note = models.TextField(_("комментарий второго"), blank=True)
     # When the approved decision was applied to the flag: an approval is used once.
     applied_at = models.DateTimeField(null=True, blank=True)

@@ -32,7 +32,7 @@ class FilingErrorInline(admin.TabularInline):
 @admin.register(RegistrationFiling)
 class RegistrationFilingAdmin(DateHierarchyAdmin):
     list_display = (
-        "pk",
+        "id",
         "operator",
         "kind",
         "period_start",

@@ -10,4 +10,4 @@ class FilingsConfig(AppConfig):
     """
 
     name = "filings"
-    verbose_name = _("Отчёты операторов / Filings")
+    verbose_name = _("Отчёты операторов")

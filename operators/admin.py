@@ -1,6 +1,7 @@
 """Admin for supervisors (registry with import/export) and auditors (read-only by permissions)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from auditlog.admin_audit import AuditedAdminMixin, AuditedExportMixin
 from config.admin import ImportExportAdmin, ReadOnlyAdmin
@@ -10,8 +11,9 @@ from operators.models import ForeignPlatform, Operator, OperatorMembership, Oper
 from operators.registry import operator_status_change
 from operators.resources import OperatorResource
 
-admin.site.site_header = "Портал надзора за криптооператорами / Crypto Oversight Portal"
-admin.site.site_title = "КГК / SCC"
+admin.site.site_header = _("Портал надзора за криптооператорами")
+admin.site.site_title = _("КГК")
+admin.site.index_title = _("Администрирование")
 
 
 class OperatorStatusChangeInline(admin.TabularInline):
@@ -65,7 +67,7 @@ class OperatorAdmin(AuditedAdminMixin, AuditedExportMixin, BoundedRegistryImport
             obj.status = form.initial["status"]
             super().save_model(request, obj, form, change)
             operator_status_change(
-                operator=obj, to_status=new_status, user=request.user, reason="Изменено в админке / changed in admin"
+                operator=obj, to_status=new_status, user=request.user, reason="Изменено в администрировании"
             )
             obj.refresh_from_db()
             return

@@ -35,7 +35,7 @@ class PortalUserAdmin(AuditedAdminMixin, UserAdmin):
     role_fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
-        (_("Роль / Role"), {"fields": ("is_active", "groups")}),
+        (_("Роль"), {"fields": ("is_active", "groups")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     role_add_fieldsets = (
@@ -55,7 +55,7 @@ class PortalUserAdmin(AuditedAdminMixin, UserAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups" and not request.user.is_superuser:
             kwargs["queryset"] = role_groups()
-            kwargs["help_text"] = _("Роль на портале / The user's role on the portal")
+            kwargs["help_text"] = _("Роль на портале")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None):

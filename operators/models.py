@@ -36,8 +36,8 @@ class Operator(models.Model):
     website = models.URLField(_("сайт"), blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("телефон"), max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(_("создан"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("изменён"), auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["name"]
@@ -51,11 +51,15 @@ class Operator(models.Model):
 class OperatorStatusChange(models.Model):
     """History of an operator's status: who changed it, when, from what, to what and why."""
 
-    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=16, choices=OperatorStatus.choices, blank=True)
-    to_status = models.CharField(max_length=16, choices=OperatorStatus.choices)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    changed_at = models.DateTimeField(auto_now_add=True)
+    operator = models.ForeignKey(
+        Operator, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("оператор")
+    )
+    from_status = models.CharField(_("было"), max_length=16, choices=OperatorStatus.choices, blank=True)
+    to_status = models.CharField(_("стало"), max_length=16, choices=OperatorStatus.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("кто изменил")
+    )
+    changed_at = models.DateTimeField(_("когда"), auto_now_add=True)
     reason = models.TextField(_("основание"), blank=True)
 
     class Meta:
@@ -75,8 +79,8 @@ class ForeignPlatform(models.Model):
     country = models.CharField(_("страна"), max_length=2, validators=[validate_country_code])
     verified = models.BooleanField(_("проверена"), default=False)
     high_risk = models.BooleanField(_("высокий риск"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(_("создана"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("изменена"), auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["slug"]
@@ -93,9 +97,13 @@ class ForeignPlatform(models.Model):
 class OperatorMembership(models.Model):
     """Which users act for which operator (operator staff)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="memberships")
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("пользователь")
+    )
+    operator = models.ForeignKey(
+        Operator, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("оператор")
+    )
+    created_at = models.DateTimeField(_("создан"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("сотрудник оператора")
@@ -129,7 +137,7 @@ def filing_upload_to(instance: "RegistrationFiling", filename: str) -> str:
 class RegistrationFiling(models.Model):
     """One upload of a registration filing; the original file is kept byte-for-byte."""
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="filings")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="filings", verbose_name=_("оператор"))
     kind = models.CharField(_("вид"), max_length=32, choices=FilingKind.choices)
     period_start = models.DateField(_("начало периода"))
     period_end = models.DateField(_("конец периода"))
@@ -168,7 +176,10 @@ class RegistrationFiling(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.operator.unp} {self.kind} {self.period_start}–{self.period_end} [{self.status}]"
+        return (
+            f"{self.operator.unp} {self.get_kind_display()} {self.period_start}–{self.period_end}"
+            f" [{self.get_status_display()}]"
+        )
 
 
 class FilingError(models.Model):
@@ -198,15 +209,19 @@ class KycLevel(models.TextChoices):
 class ClientRecord(models.Model):
     """One investor in an operator's client register."""
 
-    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="clients")
-    filing = models.ForeignKey(RegistrationFiling, on_delete=models.CASCADE, related_name="client_records")
-    investor_ref = models.CharField(max_length=64)
-    residency_country = models.CharField(max_length=2, validators=[validate_country_code])
-    registered_at = models.DateField()
-    kyc_level = models.CharField(max_length=16, choices=KycLevel.choices)
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="clients", verbose_name=_("оператор"))
+    filing = models.ForeignKey(
+        RegistrationFiling, on_delete=models.CASCADE, related_name="client_records", verbose_name=_("отчёт")
+    )
+    investor_ref = models.CharField(_("инвестор"), max_length=64)
+    residency_country = models.CharField(_("страна резидентства"), max_length=2, validators=[validate_country_code])
+    registered_at = models.DateField(_("дата регистрации"))
+    kyc_level = models.CharField(_("уровень проверки (KYC)"), max_length=16, choices=KycLevel.choices)
 
     class Meta:
         indexes = [models.Index(fields=["operator", "investor_ref"])]
+        verbose_name = _("клиент из реестра")
+        verbose_name_plural = _("клиенты из реестров")
 
     def __str__(self) -> str:
         return f"{self.investor_ref} ({self.kyc_level})"
@@ -230,7 +245,7 @@ class FilingCalendar(models.Model):
     # the 15th of the next month is period_end + 15, 31 January is 31 Dec + 31.
     due_days_after_period = models.PositiveIntegerField(_("срок, дней после периода"))
     change_notice_days = models.PositiveIntegerField(_("срок уведомления об изменении, дней"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("изменён"), auto_now=True)
 
     class Meta:
         ordering = ["kind"]
@@ -248,12 +263,16 @@ class OperatorProfileRecord(models.Model):
     PROFILE_MISMATCH can compare the two.
     """
 
-    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="profile_records")
-    filing = models.ForeignKey(RegistrationFiling, on_delete=models.CASCADE, related_name="profile_records")
-    unp = models.CharField(max_length=9)
-    name = models.CharField(max_length=255)
-    htp_certificate_no = models.CharField(max_length=64)
-    htp_certificate_valid_until = models.DateField()
+    operator = models.ForeignKey(
+        Operator, on_delete=models.CASCADE, related_name="profile_records", verbose_name=_("оператор")
+    )
+    filing = models.ForeignKey(
+        RegistrationFiling, on_delete=models.CASCADE, related_name="profile_records", verbose_name=_("отчёт")
+    )
+    unp = models.CharField(_("УНП"), max_length=9)
+    name = models.CharField(_("наименование"), max_length=255)
+    htp_certificate_no = models.CharField(_("№ свидетельства ПВТ"), max_length=64)
+    htp_certificate_valid_until = models.DateField(_("свидетельство действует до"))
     activity = models.CharField(max_length=32, choices=Activity.choices)
     legal_address = models.CharField(max_length=500, blank=True)
     aml_officer = models.CharField(max_length=255, blank=True)
@@ -284,8 +303,8 @@ class WorkLease(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="worklease_kind_object_unique")]
-        verbose_name = _("аренда задачи / work lease")
-        verbose_name_plural = _("аренды задач / work leases")
+        verbose_name = _("аренда задачи")
+        verbose_name_plural = _("аренды задач")
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.object_id} until {self.expires_at}"

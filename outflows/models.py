@@ -28,7 +28,12 @@ class CrossBorderTransfer(models.Model):
     # writer, outflows/ingest.py, takes the ids from rows it holds locked in the
     # same transaction, and on_delete=PROTECT is still enforced by Django.
     operator = models.ForeignKey(
-        Operator, on_delete=models.PROTECT, related_name="transfers", db_index=False, db_constraint=False
+        Operator,
+        on_delete=models.PROTECT,
+        related_name="transfers",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("оператор"),
     )
     # filing and updated_at follow the load order (one filing is one COPY, stamped with one time),
     # so their indexes are BRIN, made by migration 0004 on PostgreSQL: a btree entry per row
@@ -36,16 +41,21 @@ class CrossBorderTransfer(models.Model):
     filing = models.ForeignKey(
         RegistrationFiling, on_delete=models.PROTECT, related_name="transfers", db_constraint=False, db_index=False
     )
-    external_id = models.CharField(max_length=64)
-    occurred_at = models.DateTimeField()
-    direction = models.CharField(max_length=3, choices=Direction.choices)
-    investor_ref = models.CharField(max_length=64)
+    external_id = models.CharField(_("номер перевода"), max_length=64)
+    occurred_at = models.DateTimeField(_("когда"))
+    direction = models.CharField(_("направление"), max_length=3, choices=Direction.choices)
+    investor_ref = models.CharField(_("инвестор"), max_length=64)
     platform = models.ForeignKey(
-        ForeignPlatform, on_delete=models.PROTECT, related_name="transfers", db_index=False, db_constraint=False
+        ForeignPlatform,
+        on_delete=models.PROTECT,
+        related_name="transfers",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("платформа"),
     )
     asset = models.CharField(max_length=10)
     amount = models.DecimalField(max_digits=38, decimal_places=18)
-    value_byn = models.DecimalField(max_digits=18, decimal_places=2)
+    value_byn = models.DecimalField(_("сумма, BYN"), max_digits=18, decimal_places=2)
     # db_default: the intake's COPY leaves the column out and PostgreSQL fills in the
     # transaction's time, instead of parsing the same timestamp text once per row.
     updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
@@ -84,8 +94,8 @@ class TransferChange(models.Model):
     changed_at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        verbose_name = _("изменение переводов / transfer change")
-        verbose_name_plural = _("изменения переводов / transfer changes")
+        verbose_name = _("изменение переводов")
+        verbose_name_plural = _("изменения переводов")
 
     def __str__(self) -> str:
         return f"#{self.pk} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
@@ -101,16 +111,16 @@ class RunStatus(models.TextChoices):
 class OutflowRun(models.Model):
     """One computation of the non-return share (DESIGN section 5). Immutable once finished."""
 
-    as_of = models.DateTimeField()
-    window_days = models.PositiveIntegerField(default=365)
+    as_of = models.DateTimeField(_("на дату"))
+    window_days = models.PositiveIntegerField(_("окно, дней"), default=365)
     partitions = models.PositiveIntegerField(default=1)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    input_rows = models.BigIntegerField(default=0)
+    status = models.CharField(_("статус"), max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    input_rows = models.BigIntegerField(_("переводов на входе"), default=0)
     input_fingerprint = models.CharField(max_length=64, blank=True)
-    excess_return_byn = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    excess_return_byn = models.DecimalField(_("сверхвозврат, BYN"), max_digits=20, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("начат"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("завершён"), null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -8,6 +8,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from audits.evidence_format import evidence_shown
+from audits.evidence_labels import key_label, value_label
+from operators.labels import country_name
+from operators.models import ForeignPlatform
 from operators.templatetags.portal import money
 
 register = template.Library()
@@ -50,6 +53,12 @@ HIDDEN = ("platform_id", "operator_id", "rows")
 LIST_URLS = {"transfers": "outflows:transfers", "filings": "filings:list", "stats": "outflows:stats"}
 
 
+def _platform_name(slug) -> str:
+    """A platform's display name (its slug when it is not in the registry)."""
+    name = ForeignPlatform.objects.filter(slug=slug).values_list("name", flat=True).first() if slug else None
+    return name or slug or ""
+
+
 def _filing_link(pk) -> str:
     return format_html('<a href="{}">#{}</a>', reverse("filings:detail", args=[pk]), pk)
 
@@ -89,18 +98,23 @@ def _selected(key, value, selector):
 def _difference(name, diff) -> str:
     """One declared-vs-actual difference; an actual recounted from the transfers links to them."""
     if not isinstance(diff, dict):
-        return format_html("{}: {}", name, diff)
+        return format_html("{}: {}", key_label(name), diff)
     url = rows_url(diff.get("rows"))
     parts = format_html_join(
         "; ",
         "{}: {}",
         (
-            (k, _figure_link(url, name, v, v) if url and k == "actual" and v is not None else evidence_shown(name, v))
+            (
+                key_label(k),
+                _figure_link(url, name, v, v)
+                if url and k == "actual" and v is not None
+                else value_label(name if k in ("filed", "registry") else k, v) or evidence_shown(name, v),
+            )
             for k, v in diff.items()
             if k != "rows"
         ),
     )
-    return format_html("{}: {}", name, parts)
+    return format_html("{}: {}", key_label(name), parts)
 
 
 def _value(flag, key, value, evidence):
@@ -116,9 +130,9 @@ def _value(flag, key, value, evidence):
     if key == "run" and value:
         return format_html('<a href="{}">#{}</a>', reverse("outflows:run", args=[value]), value)
     if key == "platform" and value:
-        return format_html('<a href="{}">{}</a>', _transfers_url(flag, platform=value), value)
+        return format_html('<a href="{}">{}</a>', _transfers_url(flag, platform=value), _platform_name(value))
     if key == "country" and value:
-        return format_html('<a href="{}">{}</a>', _transfers_url(flag, country=value), value)
+        return format_html('<a href="{}">{}</a>', _transfers_url(flag, country=value), country_name(value))
     if key == "example_investor_ref" and value:
         return format_html('<a href="{}">{}</a>', _transfers_url(flag, investor=value), value)
     if key == "transfer_count":
@@ -137,7 +151,7 @@ def _value(flag, key, value, evidence):
             (
                 (
                     rows_url(p.get("rows")) or _transfers_url(flag, platform=p.get("platform")),
-                    p.get("platform"),
+                    _platform_name(p.get("platform")),
                     _figure_link(url, "platforms.transfer_count", p.get("transfer_count"), p.get("transfer_count"))
                     if (url := rows_url(p.get("rows")))
                     else p.get("transfer_count"),
@@ -148,10 +162,12 @@ def _value(flag, key, value, evidence):
             ),
         )
     if isinstance(value, dict):
-        return format_html_join("; ", "{}: {}", ((k, evidence_shown(k, v)) for k, v in value.items()))
+        return format_html_join(
+            "; ", "{}: {}", ((key_label(k), value_label(k, v) or evidence_shown(k, v)) for k, v in value.items())
+        )
     if isinstance(value, list):
         return ", ".join(evidence_shown(key, v) for v in value)
-    return evidence_shown(key, value)
+    return value_label(key, value) or evidence_shown(key, value)
 
 
 @register.simple_tag
@@ -159,7 +175,7 @@ def evidence_rows(flag) -> list[tuple[str, str, str]]:
     """[(label, machine key, rendered value)] in the order the rule wrote them."""
     evidence = flag.evidence or {}
     return [
-        (LABELS.get(key, key), key, _value(flag, key, value, evidence))
+        (LABELS.get(key) or key_label(key), key, _value(flag, key, value, evidence))
         for key, value in evidence.items()
         if key not in HIDDEN
     ]

@@ -163,6 +163,8 @@ def test_rule_thresholds_are_logged_from_the_form_and_the_list(client, sup):
         reverse("admin:audits_rule_change", args=[rule.pk]),
         {
             "title": rule.title,
+            **{f: getattr(rule, f) for f in ("title_en", "title_be", "explanation", "explanation_en")},
+            "explanation_be": rule.explanation_be,
             "description": rule.description,
             "severity": rule.severity,
             "enabled": "on",

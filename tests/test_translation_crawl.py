@@ -1,0 +1,242 @@
+"""One language per page (issue 16, item 1): every page each role reaches, in ru, en and be.
+
+The demo data (generate_demo_data, small) opens flags of several rules; each role logs in as production
+does (password + second factor), picks the language with the portal's own switch and follows every
+link it is shown (one page per URL pattern). A page fails on
+- a "ru / en" pair;
+- a raw code shown as text (a rule code, a severity, a status, a filing kind, an audit event name);
+- on a Russian or Belarusian page: a Latin word that is not a code or proper name of the short
+  allow-list or of the data (platform, operator, user names, file column names, e-mail, URLs);
+- on a Belarusian page: a Russian word left untranslated (a letter Belarusian does not have: и щ ъ);
+- on an English page: a Russian word that is not the data's own.
+The catalogues themselves (every msgid translated, nothing fuzzy, every template string present) are
+checked without a database in tests/test_catalogues.py.
+"""
+
+import re
+from collections import deque
+from html.parser import HTMLParser
+from io import StringIO
+from urllib.parse import parse_qsl, urlsplit
+
+import pycountry
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+
+from auditlog.labels import EVENT_LABELS
+from auditlog.models import AuditEvent
+from audits.models import Flag, FlagNote, FlagStatus, HighRiskCountry, Rule, Severity
+from filings.validate import COLUMNS
+from operators.models import (
+    FilingKind,
+    FilingStatus,
+    ForeignPlatform,
+    Operator,
+    OperatorStatus,
+    OperatorStatusChange,
+)
+from outflows.models import CrossBorderTransfer
+from tests.audits.otp_login import login_verified
+
+pytestmark = pytest.mark.django_db
+
+LANGUAGES = ("ru", "en", "be")
+# Codes and abbreviations a Russian page may show as they are.
+ALLOWED_LATIN = {
+    "BYN", "OUT", "IN", "API", "CSV", "XLSX", "PDF", "ISO", "UTF", "SHA", "FATF", "HTP", "ID", "URL", "RU", "EN",
+    "BE", "e-mail", "E-mail", "email", "Email", "JSON", "OpenAPI", "ZIP", "KYC", "AML", "IP", "TOTP",
+    "Google", "Authenticator", "Windows", "Excel", "LibreOffice", "Calc", "NUL", "Token",
+}  # fmt: skip
+PAIR = re.compile(r"[А-Яа-яЁёІіЎў][^/<>\n]{0,60}\s/\s[A-Za-z]")
+TOKEN = re.compile(r"[\w@.:/+'’-]+")
+LATIN_WORD = re.compile(r"^[A-Za-z][A-Za-z'’-]*$")
+CYRILLIC_WORD = re.compile(r"[А-Яа-яЁёІіЎў]")
+RUSSIAN_ONLY = re.compile(r"[иИщЩъЪ]")
+SKIP_PATH = re.compile(
+    r"^/(static|media|api|i18n)/|/accounts/logout|\.(csv|xlsx|json|ico|txt|pdf)$|/file$|/answers/|/submit$"
+)
+MAX_PAGES = 90
+
+
+class _Text(HTMLParser):
+    """Visible text (and the visible attributes) of a page; its links."""
+
+    SKIP = {"script", "style", "code"}
+
+    def __init__(self, *, admin: bool = False):
+        super().__init__()
+        self.admin = admin  # the admin's icons say alt="Search", "True", "False" in every language (Django's)
+        self.chunks, self.links, self._skip = [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.SKIP:
+            self._skip += 1
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        for name in ("placeholder", "aria-label", "" if self.admin else "alt"):
+            if attrs.get(name):
+                self.chunks.append(attrs[name])
+        if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
+            self.chunks.append(attrs["value"])
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.chunks.append(data)
+
+
+def _words(*texts) -> set[str]:
+    return {_bare(w) for text in texts if text for w in TOKEN.findall(str(text))}
+
+
+def _bare(token: str) -> str:
+    return token.strip(".:,;/'’-+")
+
+
+def _known_codes() -> set[str]:
+    """Machine codes that must never be a page's text (they have labels)."""
+    codes = set(Rule.objects.values_list("code", flat=True)) | set(EVENT_LABELS)
+    for choices in (Severity, FlagStatus, FilingKind, FilingStatus, OperatorStatus):
+        codes |= {value for value in choices.values if "_" in value or "." in value}
+    return codes
+
+
+def _data_words() -> set[str]:
+    """Proper names and values of the data: they are what they are in every language."""
+    users = get_user_model().objects.values_list("username", "first_name", "last_name", "email")
+    words = _words(*(v for row in users for v in row))
+    words |= _words(*(v for row in ForeignPlatform.objects.values_list("slug", "name") for v in row))
+    words |= _words(
+        *(
+            v
+            for row in Operator.objects.values_list("name", "email", "website", "legal_address", "aml_officer")
+            for v in row
+        )
+    )
+    words |= _words(*CrossBorderTransfer.objects.values_list("asset", flat=True).distinct())
+    words |= _words(*FlagNote.objects.values_list("text", flat=True))
+    words |= _words(*OperatorStatusChange.objects.values_list("reason", flat=True))
+    words |= _words(*Flag.objects.exclude(decision_reason="").values_list("decision_reason", flat=True))
+    words |= {c for columns in COLUMNS.values() for c in columns} | {"errors"}
+    words |= _words(*HighRiskCountry.objects.values_list("note", flat=True))
+    words |= _words(*Group.objects.values_list("name", flat=True))
+    words |= _words(*AuditEvent.objects.values_list("object_repr", flat=True).distinct())
+    return words
+
+
+def _problems(text: str, language: str, *, allowed: set[str], codes: set[str], admin: bool) -> list[str]:
+    found = [f"pair: {m.group(0)!r}" for m in PAIR.finditer(text)]
+    for token in TOKEN.findall(text):
+        word = _bare(token)
+        if not word or word in allowed or "@" in word or "://" in word or word.startswith("www."):
+            continue
+        if admin and len(word) == 2 and word.isupper() and pycountry.countries.get(alpha_2=word):
+            continue  # a country code stored in a column of the admin's lists
+        if word in codes and not admin:
+            found.append(f"code: {word}")
+        elif language in ("ru", "be") and LATIN_WORD.match(word) and len(word) > 1 and word not in ALLOWED_LATIN:
+            found.append(f"latin: {word}")
+        elif _russian(word, language):
+            found.append(f"russian: {word}")
+    return found
+
+
+def _russian(word: str, language: str) -> bool:
+    """A Russian word on a Belarusian page (letters Belarusian has not) or any Cyrillic on an English one."""
+    if language == "be":
+        return bool(RUSSIAN_ONLY.search(word))
+    return language == "en" and bool(CYRILLIC_WORD.search(word)) and not re.search(r"\d", word)
+
+
+def _pattern(url: str) -> tuple:
+    parts = urlsplit(url)
+    keys = tuple(sorted({k for k, _v in parse_qsl(parts.query)} - {"page", "after", "before"}))
+    return re.sub(r"\d+", "N", parts.path), keys
+
+
+def _followable(href: str, *, admin_ok: bool) -> str | None:
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or SKIP_PATH.search(parts.path):
+        return None
+    # The admin: its index and changelists (its own pages, translated by Django), not forms or history.
+    changelist = re.fullmatch(r"/admin/([a-z_]+/([a-z_]+/)?)?", parts.path) and not parts.query
+    if parts.path.startswith("/admin/") and not (admin_ok and changelist):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> dict[str, list[str]]:
+    """{url: problems} for every page reachable from the seeds, in `language` (chosen with the switch)."""
+    response = client.post(reverse("set_language"), {"language": language, "next": "/"})
+    assert response.status_code == 302
+    allowed, codes = _data_words(), _known_codes()
+    seen, queue, report, pages = set(), deque(seeds), {}, 0
+    while queue and pages < MAX_PAGES:
+        url = queue.popleft()
+        if _pattern(url) in seen:
+            continue
+        seen.add(_pattern(url))
+        response = client.get(url)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        pages += 1
+        html = response.content.decode()
+        assert f'<html lang="{language}"' in html or url.startswith("/admin/"), (url, language)
+        parser = _Text(admin=url.startswith("/admin/"))
+        parser.feed(html)
+        problems = _problems(
+            "\n".join(parser.chunks), language, allowed=allowed, codes=codes, admin=url.startswith("/admin/")
+        )
+        if problems:
+            report[url] = sorted(set(problems))
+        queue.extend(u for u in (_followable(h, admin_ok=admin_ok) for h in parser.links) if u)
+    assert pages > 3, f"only {pages} pages reached from {seeds}"
+    return report
+
+
+@pytest.fixture
+def demo():
+    call_command("generate_demo_data", transfers=600, operators=6, seed=16, stdout=StringIO())
+    rules = set(Flag.objects.values_list("rule__code", flat=True))
+    assert len(rules) >= 3, rules
+    return rules
+
+
+def _seeds(role: str) -> list[str]:
+    operator = Operator.objects.order_by("pk").first()
+    flag = Flag.objects.order_by("pk").first()
+    common = [reverse("home"), reverse("filings:list"), reverse("audits:flag_list"), reverse("operators:list")]
+    if role == "operator":
+        return common
+    return [
+        *common,
+        reverse("dashboard"),
+        reverse("queue"),
+        reverse("audits:flag_detail", args=[flag.pk]),
+        reverse("operators:detail", args=[operator.pk]),
+        reverse("outflows:transfers"),
+        reverse("outflows:stats"),
+        *([reverse("admin:index")] if role == "supervisor" else []),
+    ]
+
+
+@pytest.mark.parametrize("role", ["supervisor", "auditor", "operator"])
+def test_every_page_speaks_one_language(client, demo, role):
+    user = get_user_model().objects.get(username=role)
+    login_verified(client, user)
+    if role == "operator":  # operator staff see confirmed flags only: confirm one of theirs
+        flag = Flag.objects.filter(operator__memberships__user=user).first()
+        if flag is not None:
+            Flag.objects.filter(pk=flag.pk).update(status=FlagStatus.CONFIRMED)
+    failures = {}
+    for language in LANGUAGES:
+        report = crawl(client, language, seeds=_seeds(role), admin_ok=role == "supervisor")
+        failures.update({f"{language} {url}": problems for url, problems in report.items()})
+    assert not failures, "\n".join(f"{url}: {', '.join(p[:40])}" for url, p in sorted(failures.items()))
