@@ -1,6 +1,7 @@
 """Formatting for the portal's pages, one set of filters for every template: money, shares, plain numbers,
 dates (dd.mm.yyyy) and times (Europe/Minsk, no offset), the way a Russian reader expects."""
 
+import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -124,3 +125,36 @@ def when(value, precision: str = "minutes") -> str:
     # A no-break space: a moment never wraps between its day and its time in a narrow column.
     pattern = "%d.%m.%Y %H:%M:%S" if precision == "seconds" else "%d.%m.%Y %H:%M"
     return _local(moment).strftime(pattern).replace(" ", NBSP)
+
+
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
+SHARE_KEYS = ("non_return_share", "threshold", "share")
+DAY_SUFFIXES = ("_date", "_start", "_end", "_until", "_on", "deadline", "as_of")
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float | Decimal) or (isinstance(value, str) and bool(NUMERIC.match(value)))
+
+
+@register.filter
+def figure(value, key="") -> str:
+    """A value whose kind its name tells (JSON evidence, a filing's declared totals): `{{ w.declared|figure:w.field }}`.
+    '*byn*' -> money, '*share'/'threshold' -> share, other numbers -> number, ISO strings -> day or when."""
+    if value is None or value == "":
+        return "—"
+    key = str(key or "")
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        return day(value) if key.endswith(DAY_SUFFIXES) and not key.endswith("_at") else when(value)
+    if isinstance(value, str) and ISO_DAY.match(value):
+        return day(value)
+    if _is_number(value):
+        if "byn" in key or key in ("value", "amount_byn"):
+            return money(value)
+        if key in SHARE_KEYS or key.endswith("_share"):
+            return share(value)
+        return number(value)
+    return str(value)

@@ -93,3 +93,16 @@ def test_filters_in_a_template():
         assert template.render(context) == (
             f"1{NB}234,50{NB}BYN | 50,0{NB}% | 12{NB}345 | 03.02.2026 | 03.02.2026{NB}10:00"
         )
+
+
+def test_figure_by_its_name():
+    from operators.templatetags.portal import figure
+
+    with translation.override("ru"):
+        assert figure("7584.11", "declared_out_byn") == f"7{NB}584,11{NB}BYN"
+        assert figure(1200, "declared_rows") == f"1{NB}200"
+        assert figure("0.561", "non_return_share") == f"56,1{NB}%"
+        assert figure("2025-04-20", "due_date") == "20.04.2025"
+        assert figure("2025-03-05T07:00:00+00:00", "submitted_at") == f"05.03.2025{NB}10:00"
+        assert figure("exmo", "platform") == "exmo"
+        assert figure(None, "x") == "—"
