@@ -155,7 +155,9 @@ def _value(flag, key, value, evidence):
                     _figure_link(url, "platforms.transfer_count", p.get("transfer_count"), p.get("transfer_count"))
                     if (url := rows_url(p.get("rows")))
                     else p.get("transfer_count"),
-                    money(p.get("value_byn")),
+                    _figure_link(url, "platforms.value_byn", p.get("value_byn"), p.get("value_byn"))
+                    if url
+                    else money(p.get("value_byn")),
                 )
                 for p in value
                 if isinstance(p, dict)

@@ -170,7 +170,8 @@ def list_figures(client, url: str) -> tuple[int, Decimal | None]:
 def _selectors(evidence) -> set[str]:
     """Every figure key a rule stored a selector for (nested ones named as the page names them)."""
     keys = set((evidence.get("rows") or {}).keys())
-    keys |= {"platforms.transfer_count" for p in evidence.get("platforms", []) if p.get("rows")}
+    if any(p.get("rows") for p in evidence.get("platforms", [])):
+        keys |= {"platforms.transfer_count", "platforms.value_byn"}
     keys |= {name for name, d in (evidence.get("differences") or {}).items() if isinstance(d, dict) and d.get("rows")}
     return keys
 
