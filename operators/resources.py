@@ -83,5 +83,5 @@ class OperatorResource(resources.ModelResource):
                 from_status=before,
                 to_status=instance.status,
                 changed_by=self.user if getattr(self.user, "pk", None) else None,
-                reason="Импорт реестра / registry import",
+                reason="Импорт реестра",
             )
