@@ -38,6 +38,9 @@ app.conf.beat_schedule = {
     "audits-checkpoint-audit-log": {"task": "audits.checkpoint_audit_log", "schedule": crontab(minute="*/10")},
     # Every 10 minutes: files kept after a dry run (an hour, for "Submit this file") are removed once expired.
     "filings-purge-kept-uploads": {"task": "filings.purge_kept_uploads", "schedule": crontab(minute="*/10")},
+    # Every 30 s: events for agencies' webhooks (finished runs, referrals, accepted filings) become
+    # deliveries, and deliveries whose retry time has come are sent (webhooks/services.py).
+    "webhooks-collect": {"task": "webhooks.collect", "schedule": 30.0},
 }
 
 

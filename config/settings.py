@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     # Case work (issue 18): referral packages, messages and data requests; above audits, below api.
     "casework",
     "api",
+    # Webhooks for agencies (issue 19): above the API, whose tokens and access they use.
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -370,3 +372,9 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # spreadsheet formula injection
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"  # only who may add operators (supervisors) may import
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
+# Webhooks (webhooks/services.py): a failed delivery is tried again after base x 2^(n-1) seconds
+# (capped at an hour), up to the maximum number of attempts; each POST waits at most the timeout.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=2.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)

@@ -20,6 +20,7 @@ LAYERS = {
     "audits": 5,
     "casework": 6,
     "api": 7,
+    "webhooks": 8,
 }
 
 

@@ -49,5 +49,8 @@ def test_beat_schedule_names_only_registered_tasks():
         "operators.requeue_stuck_filings",
         "outflows.requeue_stuck_runs",
         "audits.checkpoint_audit_log",
+        "audits.escalate_overdue_flags",
+        "filings.purge_kept_uploads",
+        "webhooks.collect",
     }
     assert scheduled <= set(app.tasks)

@@ -1,0 +1,77 @@
+"""Supervisors manage subscriptions and read the delivery log (DESIGN section 7: tokens are theirs)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from auditlog.admin_audit import AuditedAdminMixin
+from operators.access import access_of
+from webhooks.models import Delivery, DeliveryStatus, Event, Subscription
+from webhooks.tasks import deliver
+
+
+class SupervisorsOnly:
+    def has_module_permission(self, request):
+        return access_of(request).supervisor
+
+    def has_view_permission(self, request, obj=None):
+        return access_of(request).supervisor
+
+
+class SubscriptionForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(label=_("события"), choices=Event.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = Subscription
+        fields = ["token", "url", "events", "active"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(SupervisorsOnly, AuditedAdminMixin, admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ["token", "url", "events", "active", "created_at"]
+    readonly_fields = ["secret", "created_by", "created_at"]
+    audit_values = ("token", "url", "events", "active")
+
+    def has_add_permission(self, request):
+        return access_of(request).supervisor
+
+    def has_change_permission(self, request, obj=None):
+        return access_of(request).supervisor
+
+    def has_delete_permission(self, request, obj=None):
+        return access_of(request).supervisor
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(SupervisorsOnly, admin.ModelAdmin):
+    list_display = ["id", "event", "subscription", "status", "attempts", "last_status_code", "created_at",
+                    "delivered_at", "next_attempt_at"]  # fmt: skip
+    list_filter = ["status", "event"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return super().get_actions(request) if access_of(request).supervisor else {}
+
+    @admin.action(description=_("Отправить снова"))
+    def send_again(self, request, queryset):
+        ids = list(queryset.exclude(status=DeliveryStatus.DELIVERED).values_list("id", flat=True))
+        queryset.filter(id__in=ids).update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None)
+        for delivery_id in ids:
+            deliver.delay(delivery_id)
+        messages.success(request, _("Поставлено в очередь доставок: %(n)d") % {"n": len(ids)})
