@@ -29,7 +29,7 @@ class SubscriptionForm(forms.ModelForm):
 @admin.register(Subscription)
 class SubscriptionAdmin(SupervisorsOnly, AuditedAdminMixin, admin.ModelAdmin):
     form = SubscriptionForm
-    list_display = ["token", "url", "events", "active", "created_at"]
+    list_display = ["token", "url", "events_shown", "active", "created_at"]
     readonly_fields = ["secret", "created_by", "created_at"]
     audit_values = ("token", "url", "events", "active")
 
@@ -41,6 +41,11 @@ class SubscriptionAdmin(SupervisorsOnly, AuditedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return access_of(request).supervisor
+
+    @admin.display(description=_("события"))
+    def events_shown(self, obj) -> str:
+        labels = dict(Event.choices)
+        return ", ".join(str(labels.get(code, code)) for code in obj.events)
 
     def save_model(self, request, obj, form, change):
         if not change:
