@@ -13,6 +13,7 @@ from django.db.models import Count, QuerySet, Sum
 from operators import models as operator_models
 from operators.access import Access
 from operators.labels import country_name
+from operators.models import ForeignPlatform, Operator
 from outflows.conditions import unregistered_transfers
 from outflows.engine import CURVE_DAYS
 from outflows.models import CrossBorderTransfer, Dimension, OutflowRun, OutflowStat, RunStatus
@@ -183,12 +184,17 @@ def transfer_list(
     transfers = transfers_visible(
         access=access, queryset=CrossBorderTransfer.objects.select_related("operator", "platform")
     )
+    # Operators and platforms by their ids, looked up first (one small query each): the planner then
+    # knows the values and reads the (occurred_at, id) order keeping the matching rows, with no join.
     if operator:
-        transfers = transfers.filter(operator__unp=operator)
+        found = Operator.objects.filter(unp=operator).values_list("pk", flat=True)
+        transfers = transfers.filter(operator_id__in=list(found))
     if platform:
-        transfers = transfers.filter(platform__slug=platform.lower())
+        found = ForeignPlatform.objects.filter(slug=platform.lower()).values_list("pk", flat=True)
+        transfers = transfers.filter(platform_id__in=list(found))
     if country:
-        transfers = transfers.filter(platform__country=country.upper())
+        found = ForeignPlatform.objects.filter(country=country.upper()).values_list("pk", flat=True)
+        transfers = transfers.filter(platform_id__in=list(found))
     if investor:
         transfers = transfers.filter(investor_ref=investor)
     if direction in ("OUT", "IN"):

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
+from config.paging import keyset_page, list_total
 from operators.access import access_of
 from outflows import selectors
 from outflows.models import Dimension, OutflowRun
@@ -80,6 +81,9 @@ def transfer_list(request):
     filters = {key: request.GET.get(key, "")[:64] for key in TRANSFER_FILTERS}
     transfers = selectors.transfer_list(access=access, **filters)
     # The total (and value) of a filtered list, so a figure that links here can be checked against it.
-    figures = selectors.transfer_figures(transfers) if any(filters.values()) else None
-    page = Paginator(transfers, 100).get_page(request.GET.get("page"))
+    # Keyset pages on (occurred_at, id): a deep page costs what the first does; the total is exact up to
+    # config.paging.TOTAL_EXACT_LIMIT rows, else the planner's estimate (no COUNT over millions of rows).
+    total = list_total(transfers)
+    figures = selectors.transfer_figures(transfers) if total.exact and any(filters.values()) else None
+    page = keyset_page(transfers, params=request.GET, keys=("occurred_at", "id"), size=100, total=total)
     return render(request, "outflows/transfers.html", {"page": page, "filters": filters, "figures": figures})
