@@ -4,12 +4,13 @@ from datetime import date, timedelta
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audits.models import ReminderKind, ReminderSent
 from audits.rules.constants import FILED_STATUSES
 from operators.calendar import calendar_rules, periods_owed, working_days_before
-from operators.models import Operator, OperatorMembership, OperatorStatus, RegistrationFiling
+from operators.labels import choice_label
+from operators.models import FilingKind, Operator, OperatorMembership, OperatorStatus, RegistrationFiling
 
 REMINDER_WORKING_DAYS = 5
 # On the first run, do not e-mail about periods missed long ago: only the last week.
@@ -71,19 +72,24 @@ def reminders_send(*, today: date | None = None) -> int:
 
 def _reminder_mail(*, operator: Operator, period, kind: str, to: list[str]) -> None:
     start, end, due = period.period_start, period.period_end, period.due_date
+    # The filing kind by its name (Russian first, then the English paragraph), never its code.
+    with translation.override("ru"):
+        kind_ru = choice_label(FilingKind, period.kind)
+    with translation.override("en"):
+        kind_en = choice_label(FilingKind, period.kind).lower()
     if kind == ReminderKind.DUE_SOON:
-        subject = f"Напоминание: срок подачи отчёта {period.kind} за {start:%m.%Y} — {due:%d.%m.%Y}"
+        subject = f"Напоминание: срок подачи отчёта «{kind_ru}» за {start:%m.%Y} — {due:%d.%m.%Y}"
         body = (
-            f"{operator.name} (УНП {operator.unp}): отчёт «{period.kind}» за период "
+            f"{operator.name} (УНП {operator.unp}): отчёт «{kind_ru}» за период "
             f"{start:%d.%m.%Y}–{end:%d.%m.%Y} нужно подать до {due:%d.%m.%Y}.\n\n"
-            f"Reminder: the {period.kind} filing for {start}–{end} is due on {due}."
+            f"Reminder: the {kind_en} filing for {start:%d.%m.%Y}–{end:%d.%m.%Y} is due on {due:%d.%m.%Y}."
         )
     else:
-        subject = f"Срок подачи отчёта {period.kind} за {start:%m.%Y} пропущен"
+        subject = f"Срок подачи отчёта «{kind_ru}» за {start:%m.%Y} пропущен"
         body = (
-            f"{operator.name} (УНП {operator.unp}): отчёт «{period.kind}» за период "
+            f"{operator.name} (УНП {operator.unp}): отчёт «{kind_ru}» за период "
             f"{start:%d.%m.%Y}–{end:%d.%m.%Y} не подан в срок ({due:%d.%m.%Y}). "
             f"Подайте его как можно скорее.\n\n"
-            f"The {period.kind} filing for {start}–{end} was due on {due} and is missing."
+            f"The {kind_en} filing for {start:%d.%m.%Y}–{end:%d.%m.%Y} was due on {due:%d.%m.%Y} and is missing."
         )
     send_mail(subject, body, None, to)

@@ -1,5 +1,6 @@
 """Filing reminders: 5 working days before the due date and the day after it is missed; each sent once."""
 
+import re
 from datetime import date
 
 import pytest
@@ -27,6 +28,7 @@ def test_due_soon_five_working_days_before(op):
     [message] = mail.outbox
     assert sorted(message.to) == ["office@op.by", "staff@example.by"]
     assert "16.06.2025" in message.body
+    assert not re.search(r"[a-z]+_[a-z]+", message.subject + message.body), "a filing kind by its code"
     assert reminders_send(today=date(2025, 6, 10)) == 0  # not twice
     assert len(mail.outbox) == 1
 
