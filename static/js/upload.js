@@ -1,10 +1,11 @@
 // The upload forms' progress bar (issue 16, item 4). No inline script: CSP.
 //
-// A form with data-progress-url is sent as usual (the browser keeps this page, and its timers,
-// until the answer arrives); meanwhile this polls the status URL once a second and shows the
-// phase and rows read of rows total. Its buttons are disabled while the request is in flight.
-// A filing's page (an element with data-progress-url and data-reload) polls the same way and
-// reloads itself when processing is over.
+// A form with data-progress-url is sent with fetch (the page stays, so the bar can move); meanwhile
+// this polls the status URL once a second and shows the phase and rows read of rows total. Its
+// buttons are disabled while the request is in flight. The answer (the page a redirect leads to,
+// or the form again with its errors) then replaces this page's body, its address in the history.
+// Without script the form is sent as usual. A filing's page (an element with data-progress-url and
+// data-reload) polls the same way and reloads itself when processing is over.
 (function () {
   "use strict";
 
@@ -64,8 +65,33 @@
         b.setAttribute("aria-disabled", "true");
       });
       show(box, { phase: "sending", percent: null, label: box.getAttribute("data-sending") || "" });
-      poll(url, box, null);
+      var stop = poll(url, box, null);
+      event.preventDefault();
+      var data = new FormData(form);
+      // getAttribute: form.action would be the field named "action" (the pressed button's copy).
+      var target = form.getAttribute("action") || window.location.href;
+      fetch(target, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (response) {
+          return response.text().then(function (html) {
+            stop();
+            replacePage(html, response.url);
+          });
+        })
+        .catch(function () {
+          // The network failed: send the form the ordinary way (its answer is a page).
+          stop();
+          HTMLFormElement.prototype.submit.call(form);
+        });
     });
+  }
+
+  function replacePage(html, url) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    if (url && url !== window.location.href) { window.history.replaceState(null, "", url); }
+    document.title = doc.title;
+    document.body.replaceWith(document.adoptNode(doc.body));
+    window.scrollTo(0, 0);
+    init();
   }
 
   function watchPage(box) {
@@ -74,6 +100,10 @@
     });
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-progress-url]"), watchForm);
-  Array.prototype.forEach.call(document.querySelectorAll(".progress[data-reload][data-progress-url]"), watchPage);
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-progress-url]"), watchForm);
+    Array.prototype.forEach.call(document.querySelectorAll(".progress[data-reload][data-progress-url]"), watchPage);
+  }
+
+  init();
 }());
