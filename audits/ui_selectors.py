@@ -14,6 +14,7 @@ from django.utils import timezone
 from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, Rule
 from audits.selectors import flags_visible
 from audits.services.deadlines import flags_due_filter
+from filings.corrections import period_versions
 from operators.access import Access
 from operators.calendar import periods_owed
 from operators.models import FilingKind, FilingStatus, Operator, OperatorStatus, RegistrationFiling
@@ -154,6 +155,9 @@ class TimelineRow:
     rejected: int = 0
     filing_id: int | None = None
     rejected_ids: str = ""  # "1,2": the filings page's ?id= listing exactly the rejected ones
+    # Every filing of the period in the order sent, each with its reason when it was filed again
+    # (filings.models.FilingCorrection): the chain of versions (issue 18 item 4).
+    versions: list[dict] = field(default_factory=list)
 
     @property
     def kind_label(self) -> str:
@@ -168,6 +172,7 @@ def filing_timeline(*, operator: Operator, today: date | None = None) -> list[Ti
         .only("id", "kind", "period_start", "period_end", "status", "submitted_at")
         .order_by("submitted_at")
     )
+    reasons = period_versions(filings=filings)
     rows = []
     for period in periods_owed(operator=operator, today=today):
         same = [
@@ -179,6 +184,8 @@ def filing_timeline(*, operator: Operator, today: date | None = None) -> list[Ti
         row = TimelineRow(period.kind, period.period_start, period.period_end, period.due_date)
         rejected = [f.pk for f in same if f.status == FilingStatus.REJECTED]
         row.rejected, row.rejected_ids = len(rejected), ",".join(map(str, rejected))
+        if len(same) > 1 or any(f.pk in reasons for f in same):
+            row.versions = [{"filing": f, "correction": reasons.get(f.pk)} for f in same]
         if accepted:
             first = accepted[0]
             row.accepted_at, row.filing_id = first.submitted_at, first.pk

@@ -45,3 +45,39 @@ class KeptUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.token[:8]})"
+
+
+class CorrectionCategory(models.TextChoices):
+    SCC_REQUEST = "scc_request", _("Исправление по запросу КГК")
+    OWN_ERROR = "own_error", _("Найдена собственная ошибка")
+    LATE_DATA = "late_data", _("Поступили запоздавшие данные")
+
+
+class FilingCorrection(models.Model):
+    """Why a period was filed again (issue 18 item 4): the new filing's reason (category and free text), the
+    filing of the period it follows (the latest one when it was sent) and, optionally, the SCC's data request
+    that prompted it (casework.DataRequest's number: a plain id, the casework app sits above this one).
+    Written with the filing, never changed; the supersession rules (DESIGN section 3) do not look at it."""
+
+    filing = models.OneToOneField(
+        "operators.RegistrationFiling", on_delete=models.CASCADE, related_name="correction", verbose_name=_("отчёт")
+    )
+    previous = models.ForeignKey(
+        "operators.RegistrationFiling",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("предыдущая версия"),
+    )
+    category = models.CharField(_("причина"), max_length=16, choices=CorrectionCategory.choices)
+    reason = models.TextField(_("пояснение"))
+    data_request_id = models.PositiveIntegerField(_("запрос КГК №"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("причина повторной подачи")
+        verbose_name_plural = _("причины повторной подачи")
+
+    def __str__(self) -> str:
+        return f"{self.category}: filing #{self.filing_id}"

@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from config.errors import REDIS_ERRORS
+from filings.corrections import Correction, correction_record
 from filings.locks import OperatorBusy, lock_operator
 from filings.processing import filing_process, filings_stuck, intake_import, totals_warnings
 from filings.progress import upload_stored
@@ -78,6 +79,7 @@ def filing_submit(
     process_now: bool = False,
     progress: Progress | None = None,
     upload_token: str | None = None,
+    correction: Correction | None = None,
 ) -> FilingResult:
     """Receive an upload; the caller has checked that ``user`` may act for ``operator``.
 
@@ -89,6 +91,7 @@ def filing_submit(
     very same code inside a transaction that is rolled back: nothing is stored.
     ``progress`` follows a dry run; ``upload_token`` (the upload form's) is linked to the
     stored filing, so that the form's status requests follow its processing (filings/progress.py).
+    ``correction``: why the period is filed again (filings.corrections), stored with the new filing.
     """
     if kind not in FilingKind.values:
         raise ValueError(f"unknown filing kind {kind!r}")
@@ -133,6 +136,8 @@ def filing_submit(
         filing = RegistrationFiling(**fields)
         filing.file.save(sha256, uploaded_file, save=False)
         filing.save()
+        if correction is not None:
+            correction_record(filing=filing, correction=correction)
         if upload_token and fields["submitted_by"] is not None:
             upload_stored(token=upload_token, user_id=fields["submitted_by"].pk, filing_id=filing.pk)
         if not process_now:

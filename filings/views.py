@@ -20,7 +20,9 @@ from django.views.decorators.http import require_http_methods
 from auditlog.services import audit_event_record
 from config.spreadsheets import safe_cell
 from filings import hooks
+from filings.corrections import Correction, data_request_choices, period_latest
 from filings.kept import kept_upload_check, new_upload_token
+from filings.models import CorrectionCategory
 from filings.selectors import filings_visible
 from filings.services import filing_submit
 from operators.access import access_of
@@ -44,18 +46,64 @@ class FilingUploadForm(forms.Form):
         label=_("Заявлено IN, BYN"), required=False, min_value=Decimal(0), max_digits=18, decimal_places=2
     )
     file = forms.FileField(label=_("Файл (CSV или XLSX)"))
+    # A period filed again says why (issue 18 item 4; filings.corrections).
+    correction_category = forms.ChoiceField(
+        label=_("Причина повторной подачи"),
+        required=False,
+        choices=[("", _("— первая подача за период —")), *CorrectionCategory.choices],
+    )
+    correction_reason = forms.CharField(
+        label=_("Пояснение к исправлению"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    data_request = forms.TypedChoiceField(
+        label=_("По запросу КГК"), required=False, coerce=int, empty_value=None, choices=[("", "—")]
+    )
 
-    def __init__(self, *args, operator_ids: list[int], **kwargs):
+    def __init__(self, *args, operator_ids: list[int], submitting: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        self.submitting = submitting
         self.fields["operator"].queryset = Operator.objects.filter(pk__in=operator_ids).order_by("name")
         if len(operator_ids) == 1:
             self.fields["operator"].initial = operator_ids[0]
+        requests = [c for pk in operator_ids for c in data_request_choices(operator_id=pk)]
+        self.fields["data_request"].choices = [("", "—"), *requests]
+        if not requests:
+            self.fields["data_request"].widget = forms.HiddenInput()
 
     def clean(self):
         data = super().clean()
         if data.get("period_start") and data.get("period_end") and data["period_end"] < data["period_start"]:
             self.add_error("period_end", _("Конец периода раньше начала"))
+        if data.get("data_request") and data.get("operator"):
+            own = {pk for pk, _label in data_request_choices(operator_id=data["operator"].pk)}
+            if data["data_request"] not in own:
+                self.add_error("data_request", _("Это запрос другого оператора"))
+        if self.submitting and not self.errors and self._resubmission(data):
+            if not data.get("correction_category"):
+                self.add_error(
+                    "correction_category", _("За этот период отчёт уже подан: укажите причину повторной подачи")
+                )
+            if not (data.get("correction_reason") or "").strip():
+                self.add_error("correction_reason", _("Поясните, что исправлено"))
         return data
+
+    @staticmethod
+    def _resubmission(data) -> bool:
+        return (
+            period_latest(
+                operator=data["operator"],
+                kind=data["kind"],
+                period_start=data["period_start"],
+                period_end=data["period_end"],
+            )
+            is not None
+        )
+
+    def correction(self) -> Correction | None:
+        data = self.cleaned_data
+        if not data.get("correction_category") or not (data.get("correction_reason") or "").strip():
+            return None
+        return Correction(data["correction_category"], data["correction_reason"], data.get("data_request"))
 
 
 def _filings_for(request):
@@ -79,7 +127,9 @@ def filing_list(request):
             posted_operator = None
         if posted_operator is not None and posted_operator not in own_ids:
             raise Http404
-        form = FilingUploadForm(request.POST, request.FILES, operator_ids=own_ids)
+        form = FilingUploadForm(
+            request.POST, request.FILES, operator_ids=own_ids, submitting=request.POST.get("action") != "dry_run"
+        )
         if form.is_valid():
             data = form.cleaned_data
             dry_run = request.POST.get("action") == "dry_run"
@@ -111,6 +161,7 @@ def filing_list(request):
                 declared_out_byn=data["declared_out_byn"],
                 declared_in_byn=data["declared_in_byn"],
                 upload_token=upload_token,
+                correction=form.correction(),
             )
             if result.filing is not None:
                 return redirect("filings:detail", pk=result.filing.pk)
