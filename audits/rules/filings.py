@@ -10,8 +10,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from audits.rules.base import Candidate, ScanContext, filing_rows, iso, local_date, money, param, rows_selector
+from audits.rules import rows as row_selectors
+from audits.rules.base import Candidate, ScanContext, iso, local_date, money, param
 from audits.rules.constants import FILED_STATUSES
+from audits.rules.rows import with_rows
 from audits.rules.summary import filing_totals
 from operators.calendar import FilingCalendarRules, calendar_rules, filing_due_date, periods_owed
 from operators.models import FilingKind, FilingStatus, Operator, OperatorProfileRecord
@@ -48,17 +50,18 @@ def missing_filing(*, rule, ctx: ScanContext) -> list[Candidate]:
                     unp=op.unp,
                     key=f"{period.kind}|{period.period_start}",
                     subject=f"{period.kind} {period.period_start}–{period.period_end}",
-                    evidence={
-                        "kind": period.kind,
-                        "period_start": iso(period.period_start),
-                        "period_end": iso(period.period_end),
-                        "due_date": iso(period.due_date),
-                        "days_overdue": (ctx.today - period.due_date).days,
-                        "unaccepted_filings": attempts.get((op.id, period.kind, period.period_start), []),
-                        "rows": filing_rows(
-                            unaccepted_filings=attempts.get((op.id, period.kind, period.period_start), [])
-                        ),
-                    },
+                    evidence=with_rows(
+                        row_selectors.missing_filing,
+                        {
+                            "kind": period.kind,
+                            "period_start": iso(period.period_start),
+                            "period_end": iso(period.period_end),
+                            "due_date": iso(period.due_date),
+                            "days_overdue": (ctx.today - period.due_date).days,
+                            "unaccepted_filings": attempts.get((op.id, period.kind, period.period_start), []),
+                        },
+                        op.unp,
+                    ),
                     material={"kind": period.kind, "period_start": iso(period.period_start)},
                 )
             )
@@ -135,19 +138,20 @@ def rejected_not_resubmitted(*, rule, ctx: ScanContext) -> list[Candidate]:
                 unp=ctx.operators[operator_id].unp,
                 key=f"{kind}|{period_start}",
                 subject=f"{kind} {period_start}–{r['period_end']}",
-                evidence={
-                    "kind": kind,
-                    "period_start": iso(period_start),
-                    "period_end": iso(r["period_end"]),
-                    "rejected_filings": [u[0]["id"] for u in unanswered],
-                    "first_rejected_at": iso(rejected_at),
-                    "resubmission_deadline": iso(deadline),
-                    "accepted_later": [a["id"] for a in later],
-                    "accepted_later_at": iso(later[0]["submitted_at"]) if later else None,
-                    "rows": filing_rows(
-                        rejected_filings=[u[0]["id"] for u in unanswered], accepted_later=[a["id"] for a in later]
-                    ),
-                },
+                evidence=with_rows(
+                    row_selectors.rejected_not_resubmitted,
+                    {
+                        "kind": kind,
+                        "period_start": iso(period_start),
+                        "period_end": iso(r["period_end"]),
+                        "rejected_filings": [u[0]["id"] for u in unanswered],
+                        "first_rejected_at": iso(rejected_at),
+                        "resubmission_deadline": iso(deadline),
+                        "accepted_later": [a["id"] for a in later],
+                        "accepted_later_at": iso(later[0]["submitted_at"]) if later else None,
+                    },
+                    ctx.operators[operator_id].unp,
+                ),
                 material={"rejected_filings": len(unanswered)},
             )
         )
@@ -205,7 +209,7 @@ def declared_totals_mismatch(*, rule, ctx: ScanContext) -> list[Candidate]:
                         "actual": money(value),
                         "difference": money(declared - value),
                         "source": "transfers",
-                        "rows": rows_selector("transfers", filing=f["id"], direction="OUT" if agg == "out" else "IN"),
+                        "rows": row_selectors.difference_rows(f["id"], name),
                     }
         for w in f["warnings"] or []:
             if isinstance(w, dict) and w.get("code") == "declared_totals_mismatch" and w.get("field") in WARNING_FIELDS:

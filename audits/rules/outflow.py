@@ -2,8 +2,9 @@
 
 from decimal import Decimal
 
-from audits.rules.base import Candidate, ScanContext, iso, money, param, rows_selector
-from outflows.figures import stat_transfer_filters
+from audits.rules import rows as row_selectors
+from audits.rules.base import Candidate, ScanContext, iso, money, param
+from audits.rules.rows import with_rows
 from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
 
 
@@ -27,38 +28,28 @@ def high_non_return(*, rule, ctx: ScanContext) -> list[Candidate]:
         op = ctx.operator_by_unp.get(s["key"])
         if op is None:
             continue
-        # The run's matured (and pending) outbounds of the operator: the rows of its figures (outflows.figures).
-        row_of = {"run": run, "dimension": Dimension.OPERATOR, "key": op.unp, "cohort": "all"}
         result.append(
             Candidate(
                 operator_id=op.id,
                 unp=op.unp,
                 key="share",
                 subject=f"non-return share {s['non_return_share']} (run #{run.pk})",
-                evidence={
-                    "run": run.pk,
-                    "as_of": iso(run.as_of),
-                    "window_days": run.window_days,
-                    "non_return_share": str(s["non_return_share"]),
-                    "threshold": str(threshold),
-                    "outbound_value_byn": money(s["outbound_value_byn"]),
-                    "returned_value_byn": money(s["returned_value_byn"]),
-                    "unreturned_value_byn": money(s["unreturned_value_byn"]),
-                    "pending_outbound_value_byn": money(s["pending_outbound_value_byn"]),
-                    "outbound_count": s["outbound_count"],
-                    "rows": {
-                        key: rows_selector("transfers", **stat_transfer_filters(**row_of))
-                        for key in ("outbound_value_byn", "outbound_count")
-                    }
-                    | {
-                        "pending_outbound_value_byn": rows_selector(
-                            "transfers", **stat_transfer_filters(**row_of, pending=True)
-                        ),
-                        "non_return_share": rows_selector(
-                            "stats", run=run.pk, dimension="operator", key=op.unp, cohort="all"
-                        ),
+                evidence=with_rows(
+                    row_selectors.high_non_return,
+                    {
+                        "run": run.pk,
+                        "as_of": iso(run.as_of),
+                        "window_days": run.window_days,
+                        "non_return_share": str(s["non_return_share"]),
+                        "threshold": str(threshold),
+                        "outbound_value_byn": money(s["outbound_value_byn"]),
+                        "returned_value_byn": money(s["returned_value_byn"]),
+                        "unreturned_value_byn": money(s["unreturned_value_byn"]),
+                        "pending_outbound_value_byn": money(s["pending_outbound_value_byn"]),
+                        "outbound_count": s["outbound_count"],
                     },
-                },
+                    op.unp,
+                ),
                 material={"non_return_share": float(s["non_return_share"])},
             )
         )

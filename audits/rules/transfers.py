@@ -7,9 +7,10 @@ rules/summary.py); Python only shapes a few thousand groups into candidates.
 
 from collections import defaultdict
 
-from audits.rules.base import Candidate, ScanContext, fold, iso, money, rows_selector, transfer_rows
+from audits.rules import rows as row_selectors
+from audits.rules.base import Candidate, ScanContext, fold, iso, money
+from audits.rules.rows import with_rows
 from operators.models import OperatorStatus
-from outflows.conditions import after_expiry_from
 
 
 def _evidence(row: dict) -> dict:
@@ -57,11 +58,11 @@ def certificate_expired(*, rule, ctx: ScanContext) -> list[Candidate]:
                 unp=op.unp,
                 key=f"transfers|{valid_until}",
                 subject=f"transfers after certificate expiry {valid_until}",
-                evidence={
-                    "htp_certificate_valid_until": iso(valid_until),
-                    **_evidence(row),
-                    "rows": transfer_rows(operator=op.unp, since=iso(after_expiry_from(valid_until))),
-                },
+                evidence=with_rows(
+                    row_selectors.certificate_expired,
+                    {"htp_certificate_valid_until": iso(valid_until), **_evidence(row)},
+                    op.unp,
+                ),
                 material=_material(row),
             )
         )
@@ -84,11 +85,11 @@ def unregistered_client(*, rule, ctx: ScanContext) -> list[Candidate]:
                 unp=op.unp,
                 key="transfers",
                 subject="transfers by investors missing from the client register",
-                evidence={
-                    **_evidence(row),
-                    "example_investor_ref": row["example_investor"],
-                    "rows": transfer_rows(operator=op.unp, unregistered="1"),
-                },
+                evidence=with_rows(
+                    row_selectors.unregistered_client,
+                    {**_evidence(row), "example_investor_ref": row["example_investor"]},
+                    op.unp,
+                ),
                 material=_material(row),
             )
         )
@@ -115,13 +116,16 @@ def unknown_platform(*, rule, ctx: ScanContext) -> list[Candidate]:
                 unp=op.unp,
                 key=f"platform|{platform['slug']}",
                 subject=f"unverified platform {platform['slug']} ({platform['country']})",
-                evidence={
-                    "platform": platform["slug"],
-                    "platform_id": platform_id,
-                    "country": platform["country"],
-                    **_evidence(row),
-                    "rows": transfer_rows(operator=op.unp, platform=platform["slug"]),
-                },
+                evidence=with_rows(
+                    row_selectors.unknown_platform,
+                    {
+                        "platform": platform["slug"],
+                        "platform_id": platform_id,
+                        "country": platform["country"],
+                        **_evidence(row),
+                    },
+                    op.unp,
+                ),
                 material=_material(row),
             )
         )
@@ -161,11 +165,11 @@ def high_risk_jurisdiction(*, rule, ctx: ScanContext) -> list[Candidate]:
                             "platform": platforms[pid]["slug"],
                             "transfer_count": row["n"],
                             "value_byn": money(row["value"]),
-                            "rows": rows_selector("transfers", operator=op.unp, platform=platforms[pid]["slug"]),
+                            "rows": row_selectors.platform_rows(op.unp, platforms[pid]["slug"]),
                         }
                         for pid, row in sorted(parts, key=lambda p: platforms[p[0]]["slug"])
                     ],
-                    "rows": transfer_rows(operator=op.unp, country=country),
+                    "rows": row_selectors.high_risk_jurisdiction({"country": country}, op.unp),
                 },
                 material=_material(total),
             )

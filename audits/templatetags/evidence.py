@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audits.evidence_format import evidence_shown
 from audits.evidence_labels import key_label, value_label
+from audits.rules.rows import rows_of
 from operators.labels import country_name
 from operators.models import ForeignPlatform
 from operators.templatetags.portal import money
@@ -117,8 +118,14 @@ def _difference(name, diff) -> str:
     return format_html("{}: {}", key_label(name), parts)
 
 
+def _rows(flag, evidence) -> dict:
+    """The figures' selectors: stored with the evidence, else from its rule (evidence written before them)."""
+    code = getattr(getattr(flag, "rule", None), "code", "")
+    return rows_of(code, evidence, getattr(getattr(flag, "operator", None), "unp", ""))
+
+
 def _value(flag, key, value, evidence):
-    linked = _selected(key, value, (evidence.get("rows") or {}).get(key))
+    linked = _selected(key, value, _rows(flag, evidence).get(key))
     if linked is not None:
         return linked
     if key == "differences" and isinstance(value, dict):
