@@ -58,7 +58,7 @@ RUSSIAN_ONLY = re.compile(r"[иИщЩъЪ]")
 SKIP_PATH = re.compile(
     r"^/(static|media|api|i18n)/|/accounts/logout|\.(csv|xlsx|json|ico|txt|pdf)$|/file$|/answers/|/submit$"
 )
-MAX_PAGES = 90
+MAX_PAGES = 120
 
 
 class _Text(HTMLParser):
@@ -177,10 +177,11 @@ def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> dict[st
     response = client.post(reverse("set_language"), {"language": language, "next": "/"})
     assert response.status_code == 302
     allowed, codes = _data_words(), _known_codes()
-    seen, queue, report, pages = set(), deque(seeds), {}, 0
+    # Seeds are all visited (one flag page per rule); links found on the way once per URL pattern.
+    seen, queue, report, pages = set(), deque((url, True) for url in seeds), {}, 0
     while queue and pages < MAX_PAGES:
-        url = queue.popleft()
-        if _pattern(url) in seen:
+        url, seed = queue.popleft()
+        if _pattern(url) in seen and not seed:
             continue
         seen.add(_pattern(url))
         response = client.get(url)
@@ -196,7 +197,7 @@ def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> dict[st
         )
         if problems:
             report[url] = sorted(set(problems))
-        queue.extend(u for u in (_followable(h, admin_ok=admin_ok) for h in parser.links) if u)
+        queue.extend((u, False) for u in (_followable(h, admin_ok=admin_ok) for h in parser.links) if u)
     assert pages > 3, f"only {pages} pages reached from {seeds}"
     return report
 
@@ -211,7 +212,7 @@ def demo():
 
 def _seeds(role: str) -> list[str]:
     operator = Operator.objects.order_by("pk").first()
-    flag = Flag.objects.order_by("pk").first()
+    one_per_rule = {f.rule_id: f.pk for f in Flag.objects.order_by("-pk")}.values()
     common = [reverse("home"), reverse("filings:list"), reverse("audits:flag_list"), reverse("operators:list")]
     if role == "operator":
         return common
@@ -219,7 +220,7 @@ def _seeds(role: str) -> list[str]:
         *common,
         reverse("dashboard"),
         reverse("queue"),
-        reverse("audits:flag_detail", args=[flag.pk]),
+        *(reverse("audits:flag_detail", args=[pk]) for pk in one_per_rule),
         reverse("operators:detail", args=[operator.pk]),
         reverse("outflows:transfers"),
         reverse("outflows:stats"),
