@@ -19,7 +19,8 @@ CYRILLIC = re.compile(r"[А-Яа-яЁёІіЎў]")
 PAIR = re.compile(r"[А-Яа-яЁёІіЎў][^/]*\s/\s[^/]*[A-Za-z]{2}")
 # Names of the languages themselves are the same in every catalogue.
 SAME_EVERYWHERE = {"Русский", "Беларуская"}
-CODE_DIRS = ("api", "auditlog", "audits", "config", "filings", "operators", "outflows")
+# config and every app of the project (a folder with an apps.py).
+CODE_DIRS = ("config", *sorted(p.parent.name for p in ROOT.glob("*/apps.py")))
 TRANSLATE_TAG = re.compile(r"""\{%\s*(?:translate|trans)\s+(["'])(.*?)\1""", re.S)
 BLOCK_TAG = re.compile(r"\{%\s*blocktrans(?:late)?\b([^%]*)%\}(.*?)\{%\s*endblocktrans(?:late)?\s*%\}", re.S)
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
