@@ -23,6 +23,7 @@ from audits.review_errors import review_error_message
 from audits.subjects import flag_subject
 from operators.labels import country_name
 from audits.review_errors import review_error_message
+from audits.review_errors import review_error_message
 
 
 @admin.register(Rule)
@@ -62,6 +63,10 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def rule_title(self, obj):
         return obj.label
 
+    @admin.display(description=_("название"), ordering="title")
+    def rule_title(self, obj):
+        return obj.label
+
     def has_add_permission(self, request):
         return False  # a rule without code behind it would do nothing
 
@@ -75,6 +80,10 @@ class HighRiskCountryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["country", "country_name", "list_name", "active", "note", "updated_at"]
     list_filter = ["list_name", "active"]
     list_editable = ["active"]
+
+    @admin.display(description=_("название страны"))
+    def country_name(self, obj):
+        return country_name(obj.country)
 
     @admin.display(description=_("название страны"))
     def country_name(self, obj):
@@ -126,6 +135,10 @@ class FlagAdmin(admin.ModelAdmin):
         admin.action(description=_("Подтвердить"))(_bulk("confirm", services.flag_confirm)),
     ]
     # Dismissing and referring need a reason (and an agency): done on the flag page, not in bulk.
+
+    @admin.display(description=_("предмет"))
+    def subject_text(self, obj):
+        return flag_subject(obj)
 
     @admin.display(description=_("предмет"))
     def subject_text(self, obj):
@@ -203,7 +216,7 @@ def _approve(modeladmin, request, queryset):
             services.proposal_approve(proposal=proposal, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
             done += 1
         except (ValidationError, PermissionDenied) as exc:
-            failed.append(f"#{proposal.pk}: {exc}")
+            failed.append(f"#{proposal.pk}: {review_error_message(exc)}")
     if done:
         modeladmin.message_user(request, _("Выполнено: %(n)d") % {"n": done}, messages.SUCCESS)
     if failed:
