@@ -47,6 +47,10 @@ EVENT_LABELS = {
     "api.download.referrals": _("API: выдача пакета передачи"),
     "referral.package": _("Собран пакет передачи"),
     "referral.download": _("Скачан пакет передачи"),
+    "message.post": _("Сообщение отправлено"),
+    "message.broadcast": _("Уведомление разослано операторам"),
+    "message.attachment_read": _("Скачано вложение сообщения"),
+    "data_request.close": _("Запрос данных закрыт"),
 }
 # An event not named above is said by its family.
 FAMILY_LABELS = {
@@ -59,6 +63,8 @@ FAMILY_LABELS = {
     "admin": _("Администрирование"),
     "api": _("API"),
     "referral": _("Пакет передачи"),
+    "message": _("Сообщение"),
+    "data_request": _("Запрос данных"),
 }
 
 

@@ -7,4 +7,7 @@ class CaseworkConfig(AppConfig):
     verbose_name = _("Работа с делами")
 
     def ready(self) -> None:
-        from casework import receivers  # noqa: F401 - a referral that takes effect builds its package
+        from casework import inbox, receivers  # noqa: F401 - receivers: a referral builds its package
+
+        # Answers and overdue requests on the notifications page; data requests a correction may cite.
+        inbox.register()
