@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, Rule
@@ -19,7 +19,8 @@ from operators.access import Access
 from operators.calendar import periods_owed
 from operators.models import FilingKind, FilingStatus, Operator, OperatorStatus, RegistrationFiling
 from outflows import selectors as outflow_selectors
-from outflows.models import CrossBorderTransfer, Dimension, Direction
+from outflows.destinations import operator_destinations
+from outflows.models import Dimension
 
 
 def flag_counts_by_rule_and_severity() -> list[dict]:
@@ -219,12 +220,8 @@ def operator_outflow(*, operator: Operator) -> dict:
         stats = list(outflow_selectors.outflow_stats(run=run, dimension=Dimension.OPERATOR, key=operator.unp))
         total = next((s for s in stats if s.cohort == "all"), None)
         by_cohort = [s for s in stats if s.cohort != "all" and s.non_return_share is not None]
-    destinations = list(
-        CrossBorderTransfer.objects.filter(operator=operator, direction=Direction.OUT)
-        .values("platform__slug", "platform__name", "platform__country", "platform__verified")
-        .annotate(value=Sum("value_byn"), count=Count("id"))
-        .order_by("-value")[:15]
-    )
+    # Cached until the transfers change: an aggregate over all the operator's outbound rows otherwise.
+    destinations = operator_destinations(operator_id=operator.pk, limit=15)
     return {"run": run, "total": total, "by_cohort": by_cohort, "destinations": destinations}
 
 
