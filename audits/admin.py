@@ -105,17 +105,27 @@ class FlagNoteInline(admin.TabularInline):
         return False
 
 
-def _bulk(action_name: str, call):
+def _numbers(pks: list[int], shown: int = 20) -> str:
+    """'№1, №2 и ещё 3': which objects an action changed, for its confirmation."""
+    text = ", ".join(f"№{pk}" for pk in pks[:shown])
+    if len(pks) > shown:
+        text += " " + _("и ещё %(n)d") % {"n": len(pks) - shown}
+    return text
+
+
+def _bulk(action_name: str, call, done_text):
+    """An admin action over the selected flags; ``done_text`` (with %(ids)s) says what was done to which."""
+
     def action(modeladmin, request, queryset):
-        done, failed = 0, []
+        done, failed = [], []
         for flag in queryset:
             try:
                 call(flag=flag, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
-                done += 1
+                done.append(flag.pk)
             except (ValidationError, PermissionDenied) as exc:
                 failed.append(f"#{flag.pk}: {review_error_message(exc)}")
         if done:
-            modeladmin.message_user(request, _("Выполнено: %(n)d") % {"n": done}, messages.SUCCESS)
+            modeladmin.message_user(request, done_text % {"ids": _numbers(done)}, messages.SUCCESS)
         if failed:
             modeladmin.message_user(request, "; ".join(failed)[:1000], messages.ERROR)
 
@@ -131,8 +141,12 @@ class FlagAdmin(admin.ModelAdmin):
     list_select_related = ["operator", "rule", "assignee"]
     inlines = [FlagNoteInline]
     actions = [
-        admin.action(description=_("Взять себе"))(_bulk("take", services.flag_take)),
-        admin.action(description=_("Подтвердить"))(_bulk("confirm", services.flag_confirm)),
+        admin.action(description=_("Взять себе"))(
+            _bulk("take", services.flag_take, _("Взяты вами в работу нарушения: %(ids)s."))
+        ),
+        admin.action(description=_("Подтвердить"))(
+            _bulk("confirm", services.flag_confirm, _("Подтверждены нарушения: %(ids)s."))
+        ),
     ]
     # Dismissing and referring need a reason (and an agency): done on the flag page, not in bulk.
 
@@ -210,15 +224,16 @@ class SeverityDeadlineAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 def _approve(modeladmin, request, queryset):
     """Four eyes from the admin: approve the selected pending proposals (never one's own: the service refuses)."""
-    done, failed = 0, []
+    done, failed = [], []
     for proposal in queryset.filter(status=ProposalStatus.PENDING):
         try:
             services.proposal_approve(proposal=proposal, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
-            done += 1
+            done.append(proposal.flag_id)
         except (ValidationError, PermissionDenied) as exc:
             failed.append(f"#{proposal.pk}: {review_error_message(exc)}")
     if done:
-        modeladmin.message_user(request, _("Выполнено: %(n)d") % {"n": done}, messages.SUCCESS)
+        text = _("Утверждены решения по нарушениям: %(ids)s.") % {"ids": _numbers(done)}
+        modeladmin.message_user(request, text, messages.SUCCESS)
     if failed:
         modeladmin.message_user(request, "; ".join(failed)[:1000], messages.ERROR)
 

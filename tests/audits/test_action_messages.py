@@ -38,3 +38,13 @@ def test_actions_say_what_they_did(client, flag):
     messages = _post(client, flag, action="nonsense")
     assert messages == ["Неизвестное действие."]
     assert not any("Готово" in m for m in messages)
+
+
+def test_admin_bulk_action_names_the_flags_it_changed(client, flag):
+    auditor = h.user("aud", group="auditors")
+    auditor.is_staff = True
+    auditor.save()
+    client.force_login(auditor)
+    response = client.post("/admin/audits/flag/", {"action": "take", "_selected_action": [flag.pk]}, follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert f"Взяты вами в работу нарушения: №{flag.pk}." in messages, messages
