@@ -25,6 +25,9 @@ app.conf.beat_schedule = {
     # 07:45 every day: flags overdue by more than their severity's working days reach the supervisors
     # (notification + e-mail) before the working day starts; the service escalates each level once.
     "audits-daily-escalations": {"task": "audits.escalate_overdue_flags", "schedule": crontab(hour=7, minute=45)},
+    # 08:05 every day: data requests past due become overdue; operators are e-mailed once when one falls due
+    # soon and once when it is overdue (the reminders' recipients and once-only rule, casework/nudges.py).
+    "casework-daily-nudges": {"task": "casework.data_request_nudges", "schedule": crontab(hour=8, minute=5)},
     # Every minute: a filing no worker is importing is re-sent: its worker died (its work lease
     # lapsed a minute after the last renewal) or its message was lost (Redis restarted without
     # it, or down when the upload was committed; re-sent 90 s after upload). With the minute's

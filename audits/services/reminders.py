@@ -93,3 +93,14 @@ def _reminder_mail(*, operator: Operator, period, kind: str, to: list[str]) -> N
             f"The {kind_en} filing for {start:%d.%m.%Y}–{end:%d.%m.%Y} was due on {due:%d.%m.%Y} and is missing."
         )
     send_mail(subject, body, None, to)
+
+
+def operator_mail_recipients(*, operator: Operator) -> list[str]:
+    """Whom an operator's reminders go to: its active staff's e-mails and the operator's own (the same
+    rule as the filing reminders; the casework's data-request nudges use it too)."""
+    staff = (
+        OperatorMembership.objects.filter(operator=operator, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    return sorted(set(staff) | ({operator.email} if operator.email else set()))

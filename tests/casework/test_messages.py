@@ -14,6 +14,7 @@ from auditlog.models import AuditEvent
 from audits.notifications import inbox_sources
 from casework import messaging
 from casework.models import DataRequest, Message, MessageRead, RequestStatus
+from casework.nudges import data_request_nudges
 from filings.corrections import data_request_choices
 from tests.audits import helpers as h
 
@@ -187,3 +188,17 @@ def test_scc_sends_a_data_request_from_the_page_and_staff_answer(world):
     page = scc.get(url).content.decode()
     assert "clients.csv" in page
     assert "Прочитано" in page  # the staff member opened the request
+
+
+def test_nudges_reuse_the_reminders_once_each(world, mailoutbox):
+    request = _request(world, due=date(2025, 6, 20))  # a Friday
+    assert data_request_nudges(today=date(2025, 6, 1)) == 0  # not due soon yet
+    assert data_request_nudges(today=date(2025, 6, 18)) == 1
+    assert data_request_nudges(today=date(2025, 6, 19)) == 0
+    assert mailoutbox[0].to == ["staff_a@example.by"]
+    assert f"№{request.pk}" in mailoutbox[0].subject
+    assert data_request_nudges(today=date(2025, 6, 23)) == 1
+    assert data_request_nudges(today=date(2025, 6, 24)) == 0
+    request.refresh_from_db()
+    assert (request.status, request.nudged) == (RequestStatus.OVERDUE, "overdue")
+    assert "пропущен" in mailoutbox[1].subject
