@@ -20,7 +20,8 @@ class SccTwoFactorMiddleware:
     API token is the token's business (scopes, expiry), not the session's: it passes untouched.
     """
 
-    OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz")
+    # What a browser fetches on its own (icon, robots) is public and answered before the second factor too.
+    OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/favicon.ico", "/robots.txt")
     API_PREFIX = "/api/"
 
     @staticmethod

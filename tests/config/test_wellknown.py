@@ -48,3 +48,12 @@ def test_admin_pages_link_the_icon(client, django_user_model):
     assert page.status_code == 200
     assert 'rel="icon"' in page.content.decode()
     assert "favicon.svg" in page.content.decode()
+
+
+def test_favicon_is_served_before_the_second_factor(client, settings):
+    settings.OTP_REQUIRED_FOR_SCC = True
+    client.force_login(auditor())  # an SCC user who has not confirmed a code yet
+    assert client.get("/robots.txt").status_code == 200
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301
+    assert icon["Location"].endswith("favicon.svg")
