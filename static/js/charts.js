@@ -9,8 +9,6 @@
     en: { share: "Non-return share, %", within: "Returned within {d} days, %" },
     be: { share: "Доля невяртання, %", within: "Вярнулася за {d} дз., %" }
   }[lang] || { share: "Доля невозврата, %", within: "Вернулось за {d} дн., %" };
-  // A cohort month "2025-03" reads "03.2025", like every date on the pages.
-  var cohort = function (c) { var m = /^(\d{4})-(\d{2})$/.exec(c || ""); return m ? m[2] + "." + m[1] : c; };
   var percentAxis = { y: { min: 0, max: 100, ticks: { callback: function (v) { return v + " %"; } } } };
 
   function draw(dataId, build) {
@@ -28,7 +26,7 @@
     new Chart(canvas, {
       type: "bar",
       data: {
-        labels: rows.map(function (r) { return cohort(r.cohort); }),
+        labels: rows.map(function (r) { return r.cohort; }),
         datasets: [{ label: labels.share, data: rows.map(function (r) { return percent(r.share); }),
                      backgroundColor: "#0b4f8a" }]
       },
@@ -43,7 +41,7 @@
     new Chart(canvas, {
       type: "line",
       data: {
-        labels: rows.map(function (r) { return cohort(r.cohort); }),
+        labels: rows.map(function (r) { return r.cohort; }),
         datasets: ["30", "90", "180", "365"].map(function (d) {
           return { label: labels.within.replace("{d}", d), borderColor: colours[d], backgroundColor: colours[d],
                    data: rows.map(function (r) { return percent(r[d]); }), spanGaps: true };
