@@ -7,7 +7,9 @@ class AuditsConfig(AppConfig):
     verbose_name = _("Проверки")
 
     def ready(self) -> None:
-        from audits import filing_hooks
+        from audits import filing_hooks, flag_rows
 
         # The operator staff's desk on the filings page (filings.hooks: the intake does not import audits).
         filing_hooks.register()
+        # ?flag=<id> on the transfers page (outflows.hooks): the rows of a flag's figure, from its rule.
+        flag_rows.register()

@@ -1,13 +1,16 @@
 """Outflow figures for auditors: stats of a run by dimension, key and cohort, the run itself, exports."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from config.paging import keyset_page, list_total
 from operators.access import access_of
-from outflows import selectors
+from outflows import hooks, selectors
 from outflows.models import Dimension, OutflowRun
 
 TRANSFER_FILTERS = (
@@ -78,6 +81,13 @@ def transfer_list(request):
     """Auditors and supervisors: the transfers a figure or a flag is about (filters from the evidence links)."""
     access = access_of(request)
     access.require_auditor()
+    if "flag" in request.GET:  # ?flag=<id>[&figure=<key>]: a flag's rows as its rule selects them (outflows.hooks)
+        found = hooks.filters_from(
+            "flag", access=access, value=request.GET["flag"][:12], figure=request.GET.get("figure", "")[:64]
+        )
+        if found is None:
+            raise Http404
+        return redirect(f"{reverse('outflows:transfers')}?{urlencode(found)}")
     filters = {key: request.GET.get(key, "")[:64] for key in TRANSFER_FILTERS}
     transfers = selectors.transfer_list(access=access, **filters)
     # The total (and value) of a filtered list, so a figure that links here can be checked against it.

@@ -154,9 +154,9 @@ def test_every_rule_has_a_case():
 # --- reading the pages -----------------------------------------------------------------------
 
 
-def list_figures(client, url: str) -> tuple[int, Decimal | None]:
+def list_figures(client, url: str, *, follow: bool = False) -> tuple[int, Decimal | None]:
     """The total (and sum, when the list shows one) of a list page: its one data-total, exact here."""
-    response = client.get(url)
+    response = client.get(url, follow=follow)
     assert response.status_code == 200, url
     body = response.content.decode()
     [(total, exact)] = re.findall(r'data-total="(\d+)" data-total-exact="([01])"', body)
@@ -221,3 +221,25 @@ def test_unregistered_client_count_is_not_the_operators_transfers_in_those_dates
     [(url, _value)] = {(html.unescape(u), v) for u, k, v in LINK.findall(body) if k == "transfer_count"}
     assert list_figures(client, url) == (2, Decimal("15.00"))
     assert list_figures(client, f"{reverse('outflows:transfers')}?operator={op.unp}")[0] == 3  # what it opened
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["CERTIFICATE_EXPIRED", "UNREGISTERED_CLIENT", "UNKNOWN_PLATFORM", "HIGH_RISK_JURISDICTION", "HIGH_NON_RETURN"],
+)
+def test_transfers_page_opens_a_flags_rows_by_its_id(client, code):
+    """?flag=<id>[&figure=<key>]: the rows of a flag's figure as its rule selects them."""
+    operator_fields, build = CASES[code]
+    op = h.operator(**operator_fields)
+    build(op)
+    scan_run(now=h.NOW)
+    flag = Flag.objects.get(operator=op, rule__code=code, evidence__has_key="rows")
+    client.force_login(auditor())
+    url = reverse("outflows:transfers")
+    count = flag.evidence.get("transfer_count", flag.evidence.get("outbound_count"))
+    assert list_figures(client, f"{url}?flag={flag.pk}", follow=True)[0] == count
+    value_key = "value_byn" if "value_byn" in flag.evidence else "outbound_value_byn"
+    value = list_figures(client, f"{url}?flag={flag.pk}&figure={value_key}", follow=True)[1]
+    assert value == Decimal(flag.evidence[value_key])
+    assert client.get(f"{url}?flag={flag.pk + 999}").status_code == 404
+    assert client.get(f"{url}?flag={flag.pk}&figure=nonsense").status_code == 404
