@@ -4,6 +4,8 @@ The package itself is built by the casework app when the referral takes effect (
 commit): this module only refers, through the review services, as the demo auditors would.
 """
 
+from collections.abc import Callable
+
 from django.contrib.auth import get_user_model
 from django.db.models import Case, IntegerField, Value, When
 
@@ -13,6 +15,16 @@ from audits.services.review import flag_refer
 
 # Flags whose evidence selects transfers (and so filings) make the fullest package.
 PREFERRED_RULES = ("UNKNOWN_PLATFORM", "HIGH_RISK_JURISDICTION", "UNREGISTERED_CLIENT", "DECLARED_TOTALS_MISMATCH")
+# Demo steps of the apps above audits (the casework's open data request), registered from their
+# AppConfig.ready(); generate_demo_data runs them last, each returning the line it reports (or None).
+demo_steps: list[Callable[[], str | None]] = []
+
+
+def demo_step_register(step: Callable[[], str | None]) -> None:
+    if step not in demo_steps:
+        demo_steps.append(step)
+
+
 REASON = "Переводы на непроверенную зарубежную платформу: признаки вывода средств; материалы переданы для проверки."
 
 

@@ -1,4 +1,4 @@
-"""generate_demo_data leaves a referred flag with its referral package (issue 18 item 5)."""
+"""generate_demo_data leaves a referred flag with its referral package and an open data request (issue 18)."""
 
 from io import StringIO
 
@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from audits.models import Flag, FlagStatus
-from casework.models import ReferralPackage
+from casework.models import DataRequest, ReferralPackage, RequestStatus
 from casework.referrals.package import package_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,3 +19,7 @@ def test_demo_data_has_a_referred_flag_with_its_package():
     package = ReferralPackage.objects.get(flag=flag, referred_at=flag.decided_at)
     assert package_verify(bytes(package.content), expected_sha256=package.sha256).ok
     assert f"Flag #{flag.pk} referred" in out.getvalue()
+    # ... and an open data request to the demo operator's company.
+    request = DataRequest.objects.get(status=RequestStatus.OPEN)
+    assert request.operator.memberships.filter(user__username="operator").exists()
+    assert f"Data request #{request.pk}" in out.getvalue()

@@ -4,7 +4,7 @@ in the top app that may import them all)."""
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from audits.demo_referral import demo_referral
+from audits.demo_referral import demo_referral, demo_steps
 from audits.services import scan_run
 from filings.demo import generate_demo_filings
 from operators.demo import generate_demo_users, generate_registry
@@ -43,6 +43,10 @@ class Command(BaseCommand):
         referred = demo_referral()
         if referred is not None:
             self.stdout.write(f"Flag #{referred.pk} referred to {referred.referred_to}, with its referral package.")
+        for step in demo_steps:
+            line = step()
+            if line:
+                self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS("Demo accounts (new passwords):"))
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<11} {password}")
