@@ -96,7 +96,7 @@ def check_report(request, token: str, fmt: str):
         details={"file": kept.original_name, "kind": kept.kind, "format": fmt, "rows": len(rows)},
     )
     name = f"check_{kept.operator.unp}_{kept.kind}_{kept.period_start:%Y-%m-%d}"
-    return export_response(headers=header, rows=rows, fmt=fmt, filename=name)
+    return export_response(headers=header, rows=rows, fmt=fmt, filename=name, sheet=_("Ошибки проверки"))
 
 
 @login_required
