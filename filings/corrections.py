@@ -76,3 +76,19 @@ def correction_record(*, filing: RegistrationFiling, correction: Correction) -> 
 def period_versions(*, filings: list[RegistrationFiling]) -> dict[int, FilingCorrection]:
     """The reasons of these filings, by filing id (one query)."""
     return {c.filing_id: c for c in FilingCorrection.objects.filter(filing__in=[f.pk for f in filings])}
+
+
+def correction_context(*, operator_id: int, resubmission: bool) -> dict | None:
+    """What a page asking for a resubmission's reason offers (None when it is the period's first filing)."""
+    if not resubmission:
+        return None
+    return {"categories": CorrectionCategory.choices, "requests": data_request_choices(operator_id=operator_id)}
+
+
+def correction_from_post(post, *, operator_id: int) -> Correction:
+    """The reason posted with a resubmission; ValueError when it is missing or cites another's request."""
+    request_id = str(post.get("data_request", "")).strip()
+    cited = int(request_id) if request_id.isdigit() else None
+    if cited is not None and cited not in {pk for pk, _label in data_request_choices(operator_id=operator_id)}:
+        raise ValueError("the data request is not this operator's")
+    return Correction(str(post.get("correction_category", "")), str(post.get("correction_reason", ""))[:2000], cited)

@@ -15,6 +15,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from filings.corrections import Correction
 from filings.kept_purge import kept_upload_discard, kept_uploads_purge
 from filings.models import KeptUpload
 from filings.progress import upload_progress
@@ -99,8 +100,11 @@ def kept_errors(kept: KeptUpload) -> list[RowError]:
     return [RowError(*e) for e in kept.errors]
 
 
-def kept_upload_submit(*, kept: KeptUpload, user: AbstractBaseUser, upload_token: str | None = None) -> FilingResult:
-    """File the kept file as it was checked (same operator, kind, period, declared totals), then remove it."""
+def kept_upload_submit(
+    *, kept: KeptUpload, user: AbstractBaseUser, upload_token: str | None = None, correction: Correction | None = None
+) -> FilingResult:
+    """File the kept file as it was checked (same operator, kind, period, declared totals), then remove it.
+    ``correction``: why the period is filed again (filings.corrections)."""
     with kept.file.open("rb") as fh:
         result = filing_submit(
             operator=kept.operator,
@@ -113,6 +117,7 @@ def kept_upload_submit(*, kept: KeptUpload, user: AbstractBaseUser, upload_token
             declared_out_byn=kept.declared_out_byn,
             declared_in_byn=kept.declared_in_byn,
             upload_token=upload_token,
+            correction=correction,
         )
     kept_upload_discard(kept)
     return result

@@ -24,6 +24,7 @@ from openpyxl import Workbook
 
 from auditlog.services import audit_event_record
 from config.spreadsheets import export_response
+from filings.corrections import correction_context, correction_from_post, period_latest
 from filings.kept import kept_errors, kept_upload_get, kept_upload_submit, new_upload_token
 from filings.models import KeptUpload
 from filings.processing import FINAL
@@ -36,6 +37,15 @@ from operators.models import RegistrationFiling
 
 ERRORS_PER_PAGE = 100
 TOKEN_MAX = 64
+
+
+def _resubmission(kept: KeptUpload) -> bool:
+    return (
+        period_latest(
+            operator=kept.operator, kind=kept.kind, period_start=kept.period_start, period_end=kept.period_end
+        )
+        is not None
+    )
 
 
 def _kept_or_404(request, token: str) -> KeptUpload:
@@ -55,7 +65,14 @@ def check_detail(request, token: str):
     return render(
         request,
         "filings/check.html",
-        {"kept": kept, "errors_page": errors_page, "page": errors_page, "upload_token": new_upload_token()},
+        {
+            "kept": kept,
+            "errors_page": errors_page,
+            "page": errors_page,
+            "upload_token": new_upload_token(),
+            # A period filed again says why (issue 18 item 4).
+            "correction": correction_context(operator_id=kept.operator_id, resubmission=_resubmission(kept)),
+        },
     )
 
 
@@ -68,7 +85,16 @@ def check_submit(request, token: str):
         messages.error(request, _("Файл не прошёл проверку; исправьте его и проверьте снова."))
         return redirect("filings:check", token=kept.token)
     name = kept.original_name
-    result = kept_upload_submit(kept=kept, user=request.user, upload_token=request.POST.get("upload_token", "")[:64])
+    correction = None
+    if _resubmission(kept):
+        try:
+            correction = correction_from_post(request.POST, operator_id=kept.operator_id)
+        except ValueError:
+            messages.error(request, _("За этот период отчёт уже подан: укажите причину повторной подачи"))
+            return redirect("filings:check", token=kept.token)
+    result = kept_upload_submit(
+        kept=kept, user=request.user, upload_token=request.POST.get("upload_token", "")[:64], correction=correction
+    )
     if result.filing is None:
         messages.error(request, _("Файл «%(name)s» не подан.") % {"name": name})
         return redirect("filings:list")

@@ -129,3 +129,27 @@ def test_dossier_timeline_shows_the_versions_with_reasons(client):
     assert "Исправление по запросу КГК" in page
     assert "Исправлены суммы." in page
     assert "№12" in page
+
+
+def test_a_checked_file_filed_again_asks_its_reason_on_the_check_page(staff_client):
+    client, operator = staff_client
+    _post(client, operator, transfer_rows(3))
+    checked = _post(client, operator, transfer_rows(4), action="dry_run")
+    check_url = checked["Location"]
+    page = client.get(check_url).content.decode()
+    assert 'id="correction-fields"' in page
+    submit_url = f"{check_url.rstrip('/')}/submit"
+    refused = client.post(submit_url, {"action": "submit"})
+    assert refused["Location"] == check_url
+    assert RegistrationFiling.objects.count() == 1
+    filed = client.post(
+        submit_url, {"action": "submit", "correction_category": "late_data", "correction_reason": "Дошли данные."}
+    )
+    assert filed.status_code == 302
+    correction = FilingCorrection.objects.get()
+    assert (correction.category, correction.reason) == ("late_data", "Дошли данные.")
+    # The period's first filing is checked and filed without being asked.
+    other = OperatorFactory()
+    client.force_login(operator_staff(other))
+    first_check = _post(client, other, transfer_rows(2), action="dry_run")["Location"]
+    assert 'id="correction-fields"' not in client.get(first_check).content.decode()
