@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -287,3 +288,18 @@ def test_templates_have_exactly_the_checked_columns(client):
     header = next(load_workbook(io.BytesIO(xlsx.content), read_only=True).worksheets[0].iter_rows(values_only=True))
     assert list(header) == ["investor_ref", "residency_country", "registered_at", "kyc_level"]
     assert client.get("/filings/templates/nothing.csv").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_status_request_does_not_write_the_session(client):
+    """Polled every second: no write (on the embedded default the import holds SQLite's write lock), and the
+    session does not outlive the user's own activity because a page polls."""
+    operator = OperatorFactory()
+    client.force_login(operator_staff(operator))
+    key = client.session.session_key
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + timedelta(minutes=5))
+    before = Session.objects.get(session_key=key).expire_date
+    assert client.get("/filings/uploads/none/progress.json").status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == before
+    client.get("/filings/")  # an ordinary page does extend it
+    assert Session.objects.get(session_key=key).expire_date > before
