@@ -21,9 +21,9 @@ def registry_header_problems(headers: list[str]) -> list[str]:
     unknown = [h for h in present if h not in REGISTRY_REQUIRED_COLUMNS + REGISTRY_OPTIONAL_COLUMNS]
     problems = []
     if missing:
-        problems.append(f"нет столбцов / missing columns: {', '.join(missing)}")
+        problems.append(f"нет столбцов: {', '.join(missing)} / missing columns: {', '.join(missing)}")
     if unknown:
-        problems.append(f"лишние столбцы / unknown columns: {', '.join(unknown)}")
+        problems.append(f"лишние столбцы: {', '.join(unknown)} / unknown columns: {', '.join(unknown)}")
     return problems
 
 
