@@ -11,7 +11,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from auditlog.models import AuditEvent
 from filings.kept_purge import kept_uploads_purge
@@ -303,3 +303,22 @@ def test_a_status_request_does_not_write_the_session(client):
     assert Session.objects.get(session_key=key).expire_date == before
     client.get("/filings/")  # an ordinary page does extend it
     assert Session.objects.get(session_key=key).expire_date > before
+
+
+def test_an_xlsx_reports_its_sheet_read_then_its_rows(tmp_path: Path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(TRANSFER_HEADER.strip().split(","))
+    for i in range(5_000):
+        sheet.append([f"T{i}", "2025-03-05T10:00:00Z", "OUT", f"inv{i}", "binance", "AE", "USDT", "1.5", "2.25"])
+    path = tmp_path / "register.xlsx"
+    workbook.save(path)
+    seen: list[dict] = []
+    with prepare_table(path, progress=Progress(seen.append, interval=0)) as source:
+        assert source.rejected is None
+        assert sum(1 for _ in source.table().records) == 5_000
+    reading = [s for s in seen if s["phase"] == READING]
+    assert reading[-1]["rows_read"] == 4096  # the sheet's rows as they are unpacked, total unknown
+    assert reading[-1]["rows_total"] is None
+    assert seen[-1]["phase"] == ROWS
+    assert seen[-1]["rows_total"] == 5_000
