@@ -180,7 +180,7 @@ class FlagNote(models.Model):
         verbose_name_plural = _("заметки и ответы")
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} on flag #{self.flag_id}"
+        return f"{self.get_kind_display()} №{self.pk}, {Flag._meta.verbose_name} №{self.flag_id}"
 
 
 class OperatorRisk(models.Model):
@@ -225,7 +225,7 @@ class ScanRun(models.Model):
         verbose_name_plural = _("проверки")
 
     def __str__(self) -> str:
-        return f"scan #{self.pk} [{self.status}]"
+        return f"{self._meta.verbose_name} №{self.pk} [{self.get_status_display()}]"
 
 
 class ReminderKind(models.TextChoices):

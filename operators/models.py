@@ -68,7 +68,7 @@ class OperatorStatusChange(models.Model):
         verbose_name_plural = _("история статусов")
 
     def __str__(self) -> str:
-        return f"{self.operator.unp}: {self.from_status or '—'} → {self.to_status}"
+        return f"{self.operator.unp}: {self.get_from_status_display() or '—'} → {self.get_to_status_display()}"
 
 
 class ForeignPlatform(models.Model):
@@ -222,9 +222,11 @@ class ClientRecord(models.Model):
         indexes = [models.Index(fields=["operator", "investor_ref"])]
         verbose_name = _("клиент из реестра")
         verbose_name_plural = _("клиенты из реестров")
+        verbose_name = _("клиент из реестра")
+        verbose_name_plural = _("клиенты из реестров")
 
     def __str__(self) -> str:
-        return f"{self.investor_ref} ({self.kyc_level})"
+        return f"{self.investor_ref} ({self.get_kyc_level_display()})"
 
 
 class Periodicity(models.TextChoices):
