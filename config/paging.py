@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 from django.db.models import Q, QuerySet
 
 # A filtered list of at most this many rows shows its exact total (the evidence links rely on it).
@@ -28,9 +28,13 @@ TOTAL_EXACT_LIMIT = 100_000
 # Estimates are rough (an unanalysed table is guessed from its size): up to this many times the limit
 # the rows are still counted, when that is cheap.
 ESTIMATE_SKIP_FACTOR = 3
-# The most a count may cost in the planner's units (seq_page_cost = 1): about a sequential read of
-# 300 000 narrow rows. Counting a whole table of TOTAL_EXACT_LIMIT rows costs about 3 000.
-COUNT_COST_BUDGET = 10_000
+# The most a count may cost in the planner's units (seq_page_cost = 1), to rule out at once the counts
+# no index serves (a sequential read of millions of rows). Counting a whole table of TOTAL_EXACT_LIMIT
+# rows costs about 3 000; the planner overrates the ranges a BRIN reads (an operator's month of
+# registers at 10 M rows: about 60 000, read in a few milliseconds).
+COUNT_COST_BUDGET = 100_000
+# And the most it may take (PostgreSQL's statement_timeout, milliseconds): then the estimate is shown.
+COUNT_TIMEOUT_MS = 150
 CURSOR_PARAMS = ("after", "before", "page")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -76,19 +80,41 @@ def list_total(queryset: QuerySet, *, limit: int = TOTAL_EXACT_LIMIT) -> Total:
 
     Counted when the planner expects at most a few times `limit` rows and counting them costs it
     at most COUNT_COST_BUDGET (an index reads them, or the table is small); the count stops at
-    limit + 1 rows and is exact when it stops short of that. At most two queries (an EXPLAIN and that count), whatever the table's size.
+    limit + 1 rows (within COUNT_TIMEOUT_MS) and is exact when it stops short of that. A fixed
+    number of queries (an EXPLAIN, then that count in its own transaction), whatever the table's size.
     """
     figures = planner_figures(queryset, limit=limit)
     if figures is not None:
         estimate, cost = figures
         if estimate > ESTIMATE_SKIP_FACTOR * limit or cost > COUNT_COST_BUDGET:
             return Total(estimate, exact=False)
-    capped = queryset.order_by().values("pk")[: limit + 1].count()
+        capped = _capped_count_within(queryset, limit=limit)
+        if capped is None:  # the planner misjudged it: too slow after all
+            return Total(estimate, exact=False)
+    else:
+        capped = queryset.order_by().values("pk")[: limit + 1].count()
     if capped <= limit:
         return Total(capped, exact=True)
     if figures is not None:
         return Total(max(figures[0], limit + 1), exact=False)
     return Total(queryset.order_by().count(), exact=True)  # no planner figure (SQLite): count it
+
+
+def _capped_count_within(queryset: QuerySet, *, limit: int) -> int | None:
+    """At most limit + 1 of the rows counted within COUNT_TIMEOUT_MS (PostgreSQL), else None."""
+    try:
+        sql, params = _capped_count_sql(queryset, limit)
+    except EmptyResultSet:
+        return 0
+    try:
+        with transaction.atomic(using=queryset.db), connections[queryset.db].cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = %s", [COUNT_TIMEOUT_MS])
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
+    except OperationalError as exc:  # psycopg's QueryCanceled
+        if getattr(exc.__cause__, "sqlstate", None) == "57014":
+            return None
+        raise
 
 
 def _to_key(value) -> int:

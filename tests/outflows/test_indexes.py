@@ -23,6 +23,7 @@ def test_filing_and_updated_at_have_brin_indexes_and_nothing_else_is_indexed_per
     # measured in bench/README_ingest.md), the primary key and the unique (operator, external_id).
     assert indexes.pop("transfer_occurred_idx") == "btree"
     assert indexes.pop("transfer_investor_idx") == "hash"
+    assert indexes.pop("transfer_operator_time_brin") == "brin"
     assert sorted(indexes.values()) == ["btree", "btree"]
     assert "transfer_external_id_unique" in indexes
 
