@@ -93,7 +93,9 @@ def thread(request, operator_pk: int):
     access, operator = _thread_operator(request, operator_pk)
     requests = messaging.requests_of(operator=operator)
     waiting = [r for r in requests if r.status in messaging.WAITING]
-    form = MessageForm(scc=access.is_auditor, waiting=waiting)
+    # A link from a flag or a filing page (?flag=, ?filing=) starts a message about it.
+    linked = {k: request.GET[k] for k in ("flag", "filing") if request.GET.get(k, "").isdigit()}
+    form = MessageForm(scc=access.is_auditor, waiting=waiting, initial=linked)
     if request.method == "POST":
         form = MessageForm(request.POST, request.FILES, scc=access.is_auditor, waiting=waiting)
         if form.is_valid():

@@ -17,6 +17,7 @@ from casework.models import DataRequest, Message, MessageRead, RequestStatus
 from casework.nudges import data_request_nudges
 from filings.corrections import data_request_choices
 from tests.audits import helpers as h
+from tests.casework import helpers as ch
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +203,18 @@ def test_nudges_reuse_the_reminders_once_each(world, mailoutbox):
     request.refresh_from_db()
     assert (request.status, request.nudged) == (RequestStatus.OVERDUE, "overdue")
     assert "пропущен" in mailoutbox[1].subject
+
+
+def test_flag_page_starts_a_message_about_the_flag(world):
+    flag = ch.flag_with_evidence(op=world["a"])
+    scc = _client(world["auditor"])
+    page = scc.get(f"/audits/flags/{flag.pk}/").content.decode()
+    link = f"/casework/messages/{world['a'].pk}/?flag={flag.pk}"
+    assert link in page
+    form = scc.get(link).content.decode()
+    assert f'name="flag" value="{flag.pk}"' in form
+    # A flag of another operator cannot be linked into this thread.
+    with pytest.raises(messaging.MessageError, match="another operator"):
+        messaging.message_post(
+            operator=world["b"], author=world["auditor"], text="x", category="clarification", flag=flag
+        )

@@ -153,3 +153,15 @@ def test_a_checked_file_filed_again_asks_its_reason_on_the_check_page(staff_clie
     client.force_login(operator_staff(other))
     first_check = _post(client, other, transfer_rows(2), action="dry_run")["Location"]
     assert 'id="correction-fields"' not in client.get(first_check).content.decode()
+
+
+def test_filing_page_shows_its_reason_and_previous_version(client):
+    operator = OperatorFactory()
+    first = submit(operator, transfer_rows(3)).filing
+    second = submit(operator, transfer_rows(4), correction=Correction("own_error", "Двойная строка удалена.")).filing
+    client.force_login(operator_staff(operator))
+    page = client.get(f"/filings/{second.pk}/").content.decode()
+    assert 'id="correction"' in page
+    assert "Найдена собственная ошибка" in page
+    assert f'href="/filings/{first.pk}/"' in page
+    assert 'id="correction"' not in client.get(f"/filings/{first.pk}/").content.decode()
