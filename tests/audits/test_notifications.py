@@ -2,6 +2,7 @@
 what needs the user (their flags by due date, others' proposals, their notifications); other parts add
 sections through the registry (answers from operators and overdue data requests come that way)."""
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -66,7 +67,9 @@ def test_a_registered_section_shows_on_the_page_and_adds_to_the_count(world, cli
     settings.OTP_REQUIRED_FOR_SCC = False
     monkeypatch.setattr(notifications, "_SOURCES", {})
     (tmp_path / "answers.html").write_text("{% for item in items %}<p class='answer'>{{ item }}</p>{% endfor %}")
-    settings.TEMPLATES[0]["DIRS"] = [*settings.TEMPLATES[0]["DIRS"], str(tmp_path)]
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], str(tmp_path)]
+    settings.TEMPLATES = templates  # assigned: the template engines are rebuilt
     source = notifications.InboxSource(
         key="answers",
         title="Ответы операторов",
