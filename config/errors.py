@@ -25,8 +25,7 @@ ERROR_HTML = (
     "<h1>Внутренняя ошибка / Internal error</h1></html>"
 )
 BAD_REQUEST_HTML = (
-    "<!doctype html><html lang=ru><meta charset=utf-8><title>400</title>"
-    "<h1>Неверный запрос / Bad request</h1></html>"
+    "<!doctype html><html lang=ru><meta charset=utf-8><title>400</title><h1>Неверный запрос / Bad request</h1></html>"
 )
 
 # Redis unreachable: as the cache (django-redis wraps its errors, or a script's raw ones)
@@ -85,14 +84,19 @@ def bad_request(request, exception):
     return _page(request, "400.html", BAD_REQUEST_HTML, status=400)
 
 
-def _page(request, template_name: str, fallback: str, *, status: int) -> HttpResponse:
+def _page(request, template_name: str, fallback: str, *, status: int, context: dict | None = None) -> HttpResponse:
     """The error page in the portal's layout and the request's language (templates/<status>.html).
 
     Rendered with the request, so the navigation and the next steps fit the user; if the page
     itself cannot be rendered (the error came from the layout), the bare fallback is answered.
     """
     try:
-        body = loader.get_template(template_name).render({}, request)
+        body = loader.get_template(template_name).render(context or {}, request)
     except Exception:  # noqa: BLE001 - an error page must never fail
         body = fallback
     return HttpResponse(body, status=status)
+
+
+def bad_parameter(request, reason: str) -> HttpResponse:
+    """A refused parameter (config.middleware.RefuseControlCharactersMiddleware): the 400 page, saying why."""
+    return _page(request, "400.html", BAD_REQUEST_HTML, status=400, context={"reason": reason})

@@ -5,9 +5,12 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
+
+from config.errors import bad_parameter
 
 
 class RussianFirstLocaleMiddleware(LocaleMiddleware):
@@ -87,10 +90,6 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A date-time whose UTC offset is beyond ±15:59: Python parses it, PostgreSQL refuses it (a 500 in
 # any filter on a date-time field, such as the admin's `?<field>__gte=`).
 _FAR_OFFSET = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?[+-](?:1[6-9]|[2-9]\d)(?::?\d\d)?(?=&|$)")
-_BAD_PARAMETER_HTML = (
-    "<!doctype html><html lang=ru><meta charset=utf-8><title>400</title>"
-    "<h1>Неверный запрос / Bad request</h1><p>{ru} / {en}</p></html>"
-)
 
 
 def _parameter_problem(raw: bytes) -> tuple[str, str] | None:
@@ -134,4 +133,5 @@ class RefuseControlCharactersMiddleware:
         ru, en = problem
         if request.path.startswith("/api/"):
             return JsonResponse({"status": 400, "code": "invalid", "detail": f"Invalid input: {en}."}, status=400)
-        return HttpResponseBadRequest(_BAD_PARAMETER_HTML.format(ru=ru.capitalize(), en=en.capitalize()))
+        # The portal's 400 page, in the user's language (the Russian reason is the catalogue's msgid).
+        return bad_parameter(request, gettext(ru))

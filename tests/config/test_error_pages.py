@@ -101,3 +101,14 @@ def test_csrf_failure_is_403_in_the_layout():
     response = client.post("/audits/flags/")
     assert response.status_code == 403
     assert "Обновите страницу с формой" in response.content.decode()
+
+
+@OFF
+def test_a_refused_parameter_is_400_in_the_layout_saying_why():
+    response = _client(auditor()).get("/filings/?status=%00")
+    assert response.status_code == 400
+    body = response.content.decode()
+    _layout(body)
+    assert "Управляющий символ в параметре запроса." in body
+    english = _client(auditor(), language="en").get("/filings/?status=%00").content.decode()
+    assert "A control character in a request parameter." in english

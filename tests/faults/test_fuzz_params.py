@@ -103,6 +103,8 @@ def _urls(w, note) -> list[tuple[str, str]]:
         "operators:dossier_export": w.op_a.pk,
         "filings:detail": w.filing_a.pk,
         "filings:error_report": w.filing_a.pk,
+        "filings:file": w.filing_a.pk,
+        "filings:progress": w.filing_a.pk,
         "audits:flag_detail": w.flag_a.pk,
         "audits:answer_attachment": w.flag_a.pk,
         "outflows:run": w.run.pk,
@@ -133,6 +135,10 @@ def _urls(w, note) -> list[tuple[str, str]]:
                 choices[arg] = [str(note.pk)]
             elif arg == "filing_pk":
                 choices[arg] = [str(w.filing_a.pk)]
+            elif arg == "token":  # a dry run's kept file or an upload form's status: an unknown one
+                choices[arg] = ["no-such-token"]
+            elif arg == "kind":
+                choices[arg] = ["transfer_register"]
             elif arg == "pk" and name.startswith("api:"):
                 choices[arg] = [_api_pk(pattern.callback, w)]
             elif arg == "pk":
