@@ -322,3 +322,15 @@ def test_an_xlsx_reports_its_sheet_read_then_its_rows(tmp_path: Path):
     assert reading[-1]["rows_total"] is None
     assert seen[-1]["phase"] == ROWS
     assert seen[-1]["rows_total"] == 5_000
+
+
+@pytest.mark.django_db
+def test_check_page_names_a_declared_total_that_differs(client):
+    operator = OperatorFactory(unp=UNP)
+    client.force_login(operator_staff(operator))
+    data = _form(operator, SAMPLE.read_bytes(), action="dry_run")
+    data["declared_rows"] = "999"
+    page = client.get(client.post("/filings/", data)["Location"]).content.decode()
+    assert "проверка пройдена" in page  # a differing declared total is a warning, not an error
+    assert "declared_rows" not in page
+    assert "999" in page
