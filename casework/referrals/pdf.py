@@ -1,6 +1,7 @@
 """The referral package's summary.pdf: Russian, rendered on the server by fpdf2 with the DejaVu Sans fonts
 that ship with the project (static/fonts; no CDN, no browser)."""
 
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -17,6 +18,8 @@ from operators.templatetags.portal import day, when
 from .build import Built
 
 FONTS = Path(settings.BASE_DIR) / "static" / "fonts"
+# fpdf2 subsets the fonts with fontTools, which logs every table it prunes at INFO.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 ACTIONS = {
     "flag.opened": "Нарушение выявлено проверкой",
     "flag.cleared": "Снято: условие исчезло",
