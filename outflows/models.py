@@ -66,9 +66,10 @@ class CrossBorderTransfer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["operator", "external_id"], name="transfer_external_id_unique"),
         ]
-        # The lists' indexes (migration 0006): the order (occurred_at, id) for keyset pages and periods,
-        # and an investor's rows (a hash index on PostgreSQL). Each btree costs the intake about as much
-        # as the row itself, so no more (bench/README_ingest.md, bench/README_pages.md).
+        # The lists' btree (migration 0006): the order (occurred_at, id) for keyset pages and periods.
+        # Each random-order btree costs the intake about as much as the row itself, so no other: the
+        # migration adds BRIN indexes on (operator_id, occurred_at) and on investor_ref (bloom) on
+        # PostgreSQL (bench/README_ingest.md, bench/README_pages.md).
         indexes = [models.Index(fields=["occurred_at", "id"], name="transfer_occurred_idx")]
 
     def __str__(self) -> str:

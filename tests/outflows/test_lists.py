@@ -176,7 +176,7 @@ def _plan(sql: str, params=()) -> str:
         cursor.execute("SET LOCAL enable_seqscan = off")
         for scan in ("bitmapscan", "indexscan", "indexonlyscan"):
             cursor.execute(f"SET LOCAL enable_{scan} = on")
-        if "count(*)" not in sql:
+        if "count(*)" not in sql and "investor_ref" not in sql:
             cursor.execute("SET LOCAL enable_bitmapscan = off")
         else:  # a BRIN is read by bitmap scans only
             cursor.execute("SET LOCAL enable_indexscan = off")
