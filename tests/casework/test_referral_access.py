@@ -133,3 +133,18 @@ def test_operator_staff_never_get_packages_over_the_api(world, who):
     session.force_login(world[who])
     assert session.get(LIST).status_code == 403
     assert session.get(f"{LIST}files/{world['package'].pk}/").status_code == 403
+
+
+def test_supervisor_and_users_without_a_role(world):
+    sup = h.user("sup", group="supervisors")
+    client = Client()
+    client.force_login(sup)
+    assert client.get(f"/casework/referrals/flag/{world['flag'].pk}.zip").status_code == 200
+    assert client.get("/casework/messages/").status_code == 200
+    nobody = Client()
+    nobody.force_login(h.user("nobody"))
+    assert nobody.get(f"/casework/referrals/flag/{world['flag'].pk}.zip").status_code == 404
+    assert nobody.get("/casework/messages/").status_code == 404
+    session = APIClient()
+    session.force_login(h.user("nobody2"))
+    assert session.get(LIST).status_code == 403
