@@ -17,10 +17,12 @@ import re
 from collections import deque
 from html.parser import HTMLParser
 from io import StringIO
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pycountry
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -29,6 +31,8 @@ from django.urls import reverse
 from auditlog.labels import EVENT_LABELS
 from auditlog.models import AuditEvent
 from audits.models import Flag, FlagNote, FlagStatus, HighRiskCountry, Rule, Severity
+from casework.models import DataRequest, Message
+from filings.models import FilingCorrection
 from filings.validate import COLUMNS
 from operators.models import (
     FilingKind,
@@ -44,11 +48,12 @@ from tests.audits.otp_login import login_verified
 pytestmark = pytest.mark.django_db
 
 LANGUAGES = ("ru", "en", "be")
+PROJECT_APPS = {p.parent.name for p in Path(__file__).resolve().parent.parent.glob("*/apps.py")}
 # Codes and abbreviations a Russian page may show as they are.
 ALLOWED_LATIN = {
     "BYN", "OUT", "IN", "API", "CSV", "XLSX", "PDF", "ISO", "UTF", "SHA", "FATF", "HTP", "ID", "URL", "RU", "EN",
     "BE", "e-mail", "E-mail", "email", "Email", "JSON", "OpenAPI", "ZIP", "KYC", "AML", "IP", "TOTP",
-    "Google", "Authenticator", "Windows", "Excel", "LibreOffice", "Calc", "NUL", "Token",
+    "Google", "Authenticator", "Windows", "Excel", "LibreOffice", "Calc", "NUL", "Token", "webhooks", "webhook",
 }  # fmt: skip
 PAIR = re.compile(r"[А-Яа-яЁёІіЎў][^/<>\n]{0,60}\s/\s[A-Za-z]")
 TOKEN = re.compile(r"[\w@.:/+'’-]+")
@@ -123,12 +128,32 @@ def _data_words() -> set[str]:
     words |= _words(*CrossBorderTransfer.objects.values_list("asset", flat=True).distinct())
     words |= _words(*FlagNote.objects.values_list("text", flat=True))
     words |= _words(*OperatorStatusChange.objects.values_list("reason", flat=True))
+    words |= _words(*_free_texts())
     words |= _words(*Flag.objects.exclude(decision_reason="").values_list("decision_reason", flat=True))
     words |= {c for columns in COLUMNS.values() for c in columns} | {"errors"}
     words |= _words(*HighRiskCountry.objects.values_list("note", flat=True))
     words |= _words(*Group.objects.values_list("name", flat=True))
     words |= _words(*AuditEvent.objects.values_list("object_repr", flat=True).distinct())
+    # The casework's messages, data requests and correction reasons are the users' own text.
+    words |= _words(*Message.objects.values_list("text", flat=True))
+    words |= _words(*DataRequest.objects.values_list("subject", flat=True))
+    words |= _words(*FilingCorrection.objects.values_list("reason", flat=True))
     return words
+
+
+FREE_TEXT_FIELDS = ("text", "subject", "reason", "note", "original_name", "decision_reason", "decision_note")
+
+
+def _free_texts() -> list[str]:
+    """What people wrote (messages, requests, reasons, file names) in any app of the project: data."""
+    texts = []
+    for model in apps.get_models():
+        if model.__module__.split(".")[0] not in PROJECT_APPS:
+            continue
+        for field in model._meta.get_fields():
+            if field.name in FREE_TEXT_FIELDS and field.get_internal_type() in ("CharField", "TextField"):
+                texts += model.objects.values_list(field.name, flat=True)[:5000]
+    return texts
 
 
 def _problems(text: str, language: str, *, allowed: set[str], codes: set[str], admin: bool) -> list[str]:
@@ -190,6 +215,8 @@ def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> dict[st
         pages += 1
         html = response.content.decode()
         assert f'<html lang="{language}"' in html or url.startswith("/admin/"), (url, language)
+        if url.startswith("/admin/"):
+            allowed = _data_words()  # the audit log has grown by what the crawl itself did
         parser = _Text(admin=url.startswith("/admin/"))
         parser.feed(html)
         problems = _problems(
