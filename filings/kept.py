@@ -65,18 +65,25 @@ def kept_upload_check(
         expires_at=timezone.now() + timedelta(seconds=settings.FILING_KEPT_UPLOAD_SECONDS),
         **fields,
     )
+    # A file over the upload limit is refused by the check before it is read: it is not kept either.
+    too_large = kept.size_bytes > settings.FILING_MAX_UPLOAD_BYTES
     with transaction.atomic():
-        kept.file.save(token, uploaded_file, save=False)
+        if not too_large:
+            kept.file.save(token, uploaded_file, save=False)
         kept.save()
-    with kept.file.open("rb") as fh:
-        result = filing_submit(
-            operator=operator,
-            uploaded_file=File(fh, name=kept.original_name),
-            user=user,
-            dry_run=True,
-            progress=upload_progress(token=progress_token, user_id=user.pk),
-            **fields,
-        )
+    progress = upload_progress(token=progress_token, user_id=user.pk)
+    if too_large:
+        result = filing_submit(operator=operator, uploaded_file=uploaded_file, user=user, dry_run=True, **fields)
+    else:
+        with kept.file.open("rb") as fh:
+            result = filing_submit(
+                operator=operator,
+                uploaded_file=File(fh, name=kept.original_name),
+                user=user,
+                dry_run=True,
+                progress=progress,
+                **fields,
+            )
     kept.status = "valid" if result.status == "valid" else "rejected"
     kept.rows = result.rows
     kept.errors = [[e.row, e.column, e.value, e.code] for e in result.errors]

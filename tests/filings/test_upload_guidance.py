@@ -334,3 +334,18 @@ def test_check_page_names_a_declared_total_that_differs(client):
     assert "проверка пройдена" in page  # a differing declared total is a warning, not an error
     assert "declared_rows" not in page
     assert "999" in page
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_limit_is_refused_and_not_kept(client, settings):
+    settings.FILING_MAX_UPLOAD_BYTES = 100
+    operator = OperatorFactory()
+    client.force_login(operator_staff(operator))
+    response = client.post("/filings/", _form(operator, _rows(50), action="dry_run"))
+    kept = KeptUpload.objects.get()
+    assert not kept.file
+    assert kept.errors[0][3] == "file_too_large"
+    page = client.get(response["Location"]).content.decode()
+    assert "проверка не пройдена" in page
+    report = client.get(f"/filings/checks/{kept.token}/errors.csv").content.decode("utf-8-sig")
+    assert "file_too_large" in report
