@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _now
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -58,6 +59,15 @@ class MessageForm(forms.Form):
         self.fields["request"].choices = [("", "—"), *((r.pk, f"№{r.pk}: {r.subject}") for r in waiting)]
         if scc or not waiting:
             del self.fields["request"]
+
+    def clean(self):
+        data = super().clean()
+        if "due_date" in self.fields and data.get("category") == MessageCategory.DATA_REQUEST:
+            if data.get("due_date") is None:
+                self.add_error("due_date", _("Укажите срок ответа на запрос"))
+            elif data["due_date"] < timezone.localdate():
+                self.add_error("due_date", _("Срок ответа уже прошёл"))
+        return data
 
 
 def _thread_operator(request, operator_pk: int):

@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audits.models import Agency, Flag
@@ -167,3 +168,13 @@ class DataRequest(models.Model):
 
     def __str__(self) -> str:
         return f"data request #{self.pk} operator #{self.operator_id} [{self.status}]"
+
+    @property
+    def status_now(self) -> str:
+        """The status as of today: an open request past its due date is overdue even before the daily job."""
+        if self.status == RequestStatus.OPEN and self.due_date < timezone.localdate():
+            return RequestStatus.OVERDUE
+        return self.status
+
+    def get_status_now_display(self) -> str:
+        return str(RequestStatus(self.status_now).label)

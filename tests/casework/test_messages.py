@@ -218,3 +218,16 @@ def test_flag_page_starts_a_message_about_the_flag(world):
         messaging.message_post(
             operator=world["b"], author=world["auditor"], text="x", category="clarification", flag=flag
         )
+
+
+def test_a_data_request_needs_a_future_due_date_and_shows_overdue_at_once(world):
+    scc = _client(world["auditor"])
+    url = f"/casework/messages/{world['a'].pk}/"
+    for due, error in (("", "Укажите срок ответа"), ((timezone.localdate() - timedelta(days=1)).isoformat(), "прошёл")):
+        response = scc.post(url, {"category": "data_request", "subject": "S", "due_date": due, "text": "T"})
+        assert response.status_code == 200
+        assert error in response.content.decode()
+    assert DataRequest.objects.count() == 0
+    request = _request(world, due=timezone.localdate() - timedelta(days=2))
+    assert request.status == RequestStatus.OPEN
+    assert f'data-request="{request.pk}" data-status="overdue"' in scc.get(url).content.decode()
