@@ -349,3 +349,14 @@ def test_a_file_over_the_limit_is_refused_and_not_kept(client, settings):
     assert "проверка не пройдена" in page
     report = client.get(f"/filings/checks/{kept.token}/errors.csv").content.decode("utf-8-sig")
     assert "file_too_large" in report
+
+
+@pytest.mark.django_db
+def test_a_pending_filing_shows_its_progress_not_zero_rows(client):
+    operator = OperatorFactory()
+    filing = submit(operator, _rows(3), process_now=False).filing
+    client.force_login(operator_staff(operator))
+    page = client.get(f"/filings/{filing.pk}/").content.decode()
+    assert f'data-progress-url="/filings/{filing.pk}/progress.json"' in page
+    assert "считаются" in page
+    assert '<noscript><meta http-equiv="refresh"' in page
