@@ -231,3 +231,17 @@ def test_a_data_request_needs_a_future_due_date_and_shows_overdue_at_once(world)
     request = _request(world, due=timezone.localdate() - timedelta(days=2))
     assert request.status == RequestStatus.OPEN
     assert f'data-request="{request.pk}" data-status="overdue"' in scc.get(url).content.decode()
+
+
+def test_broadcast_page(world):
+    scc = _client(world["auditor"])
+    assert scc.get("/casework/messages/broadcast/").status_code == 200
+    response = scc.post("/casework/messages/broadcast/", {"activity": "miner", "text": "Новая форма отчёта."})
+    assert response.status_code == 302
+    assert list(Message.objects.values_list("operator_id", "category")) == [(world["b"].pk, "notice")]
+    staff_b = _client(world["staff_b"])
+    assert "Новая форма отчёта." in staff_b.get(f"/casework/messages/{world['b'].pk}/").content.decode()
+    assert (
+        "Новая форма отчёта."
+        not in _client(world["staff_a"]).get(f"/casework/messages/{world['a'].pk}/").content.decode()
+    )
