@@ -245,3 +245,17 @@ def test_broadcast_page(world):
         "Новая форма отчёта."
         not in _client(world["staff_a"]).get(f"/casework/messages/{world['a'].pk}/").content.decode()
     )
+
+
+def test_answers_and_overdue_requests_on_the_notifications_page(world):
+    answered_request = _request(world)
+    messaging.message_post(
+        operator=world["a"], author=world["staff_a"], text="Ответ.", category="clarification", request=answered_request
+    )
+    late = _request(world, due=date(2025, 1, 10))
+    messaging.data_requests_overdue(today=date(2025, 1, 11))
+    page = _client(world["auditor"]).get("/notifications/").content.decode()
+    assert 'id="request-answers"' in page
+    assert f'data-request="{answered_request.pk}"' in page
+    assert 'id="requests-overdue"' in page
+    assert f'data-request="{late.pk}"' in page
