@@ -33,6 +33,8 @@ ESTIMATE_SKIP_FACTOR = 3
 # rows costs about 3 000; the planner overrates the ranges a BRIN reads (an operator's month of
 # registers at 10 M rows: about 60 000, read in a few milliseconds).
 COUNT_COST_BUDGET = 100_000
+# A count that reads the table itself (no index) is estimated well, and is held to less.
+SEQ_SCAN_COST_BUDGET = 20_000
 # And the most it may take (PostgreSQL's statement_timeout, milliseconds): then the estimate is shown.
 COUNT_TIMEOUT_MS = 150
 CURSOR_PARAMS = ("after", "before", "page")
@@ -53,16 +55,17 @@ def _capped_count_sql(queryset: QuerySet, limit: int) -> tuple[str, tuple]:
     return f"SELECT COUNT(*) FROM ({sql}) AS capped", params  # noqa: S608 - Django's own SQL
 
 
-def planner_figures(queryset: QuerySet, *, limit: int = TOTAL_EXACT_LIMIT) -> tuple[int, float] | None:
-    """The planner's estimate of the rows the queryset selects and its cost of counting at most
-    limit + 1 of them (PostgreSQL: one EXPLAIN, nothing read); None elsewhere."""
+def planner_figures(queryset: QuerySet, *, limit: int = TOTAL_EXACT_LIMIT) -> tuple[int, float, bool] | None:
+    """The planner's estimate of the rows the queryset selects, its cost of counting at most
+    limit + 1 of them and whether that reads a table without an index (PostgreSQL: one EXPLAIN,
+    nothing read); None elsewhere."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     try:
         sql, params = _capped_count_sql(queryset, limit)
     except EmptyResultSet:  # a filter no row can match (e.g. an unknown operator)
-        return 0, 0.0
+        return 0, 0.0, False
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
@@ -72,7 +75,7 @@ def planner_figures(queryset: QuerySet, *, limit: int = TOTAL_EXACT_LIMIT) -> tu
     while node.get("Node Type") != "Limit" and node.get("Plans"):
         node = node["Plans"][0]
     scan = node["Plans"][0] if node.get("Node Type") == "Limit" and node.get("Plans") else node
-    return int(scan["Plan Rows"]), float(top["Total Cost"])
+    return int(scan["Plan Rows"]), float(top["Total Cost"]), '"Seq Scan"' in json.dumps(scan)
 
 
 def list_total(queryset: QuerySet, *, limit: int = TOTAL_EXACT_LIMIT) -> Total:
@@ -85,8 +88,9 @@ def list_total(queryset: QuerySet, *, limit: int = TOTAL_EXACT_LIMIT) -> Total:
     """
     figures = planner_figures(queryset, limit=limit)
     if figures is not None:
-        estimate, cost = figures
-        if estimate > ESTIMATE_SKIP_FACTOR * limit or cost > COUNT_COST_BUDGET:
+        estimate, cost, sequential = figures
+        budget = SEQ_SCAN_COST_BUDGET if sequential else COUNT_COST_BUDGET
+        if estimate > ESTIMATE_SKIP_FACTOR * limit or cost > budget:
             return Total(estimate, exact=False)
         capped = _capped_count_within(queryset, limit=limit)
         if capped is None:  # the planner misjudged it: too slow after all
@@ -109,6 +113,8 @@ def _capped_count_within(queryset: QuerySet, *, limit: int) -> int | None:
     try:
         with transaction.atomic(using=queryset.db), connections[queryset.db].cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = %s", [COUNT_TIMEOUT_MS])
+            # Parallel workers cost more to start than a count of this size gains from them.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             cursor.execute(sql, params)
             return cursor.fetchone()[0]
     except OperationalError as exc:  # psycopg's QueryCanceled
@@ -159,6 +165,7 @@ class KeysetPage:
     next_link: str = ""
     previous_link: str = ""
     first_link: str = ""
+    complete: bool = False  # every row of the list is on this page
     keyset: bool = field(default=True, init=False)
 
     def __iter__(self):
@@ -197,15 +204,16 @@ def keyset_page(
     """The page of `queryset` that `params` (request.GET: `after` or `before`) points at.
 
     `keys`: one or two model fields (the last unique, e.g. ("occurred_at", "id")), all in one
-    direction. Two queries at most for the rows, plus the total's (list_total unless given).
+    direction. Two queries at most for the rows, plus the total's (list_total unless given; none when
+    the first page holds every row).
     """
     meta = queryset.model._meta
     fields = [meta.pk if k in ("id", "pk") else meta.get_field(k) for k in keys]
     order = [f"-{k}" if descending else k for k in keys]
     reverse = [k if descending else f"-{k}" for k in keys]
     after, before = _decode(params.get("after", ""), fields), _decode(params.get("before", ""), fields)
-    total = total if total is not None else list_total(queryset)
     if before is not None and after is None:
+        total = total if total is not None else list_total(queryset)
         rows = list(queryset.filter(_beyond(keys, before, descending=not descending)).order_by(*reverse)[: size + 1])
         if len(rows) > size:  # more before them: a page in the middle
             rows = rows[:size][::-1]
@@ -222,9 +230,13 @@ def keyset_page(
         page_rows = page_rows.filter(_beyond(keys, after, descending=descending))
     rows = list(page_rows[: size + 1])
     more, rows = len(rows) > size, rows[:size]
+    complete = after is None and not more
+    if total is None:  # the first page holding every row counts them itself
+        total = Total(len(rows), exact=True) if complete else list_total(queryset)
     return KeysetPage(
         rows=rows,
         total=total,
+        complete=complete,
         next_link=_link(params, after=_cursor(rows[-1], keys)) if more else "",
         previous_link=_link(params, before=_cursor(rows[0], keys)) if after is not None and rows else "",
         first_link=_link(params) if after is not None else "",

@@ -46,15 +46,15 @@ class CrossBorderTransferAdmin(KeysetPagedAdmin, ReadOnlyAdmin):
     raw_id_fields = ("operator", "filing", "platform")
 
     def get_search_results(self, request, queryset, search_term):
-        """Rows whose external_id, investor_ref or operator UNP equals the term (not Django's
-        UPPER(...) = UPPER(...), which no index serves). external_id is looked up through the unique
-        (operator, external_id) index, one probe per operator."""
+        """An operator's rows when the term is its UNP, else the rows whose external_id or investor_ref
+        equals the term (not Django's UPPER(...) = UPPER(...), which no index serves). external_id is
+        looked up through the unique (operator, external_id) index, one probe per operator."""
         term = search_term.strip()
         if not term:
             return queryset, False
         operators = list(Operator.objects.values_list("pk", "unp"))
         by_unp = [pk for pk, unp in operators if unp == term]
+        if by_unp:  # an operator's UNP: its rows (newest first, read in the primary key's order)
+            return queryset.filter(operator_id__in=by_unp), False
         match = Q(investor_ref=term) | Q(operator_id__in=[pk for pk, _ in operators], external_id=term)
-        if by_unp:
-            match |= Q(operator_id__in=by_unp)
         return queryset.filter(match), False

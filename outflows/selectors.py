@@ -156,6 +156,11 @@ def transfer_figures(transfers: QuerySet) -> dict:
     return {"n": figures["n"], "value": figures["value"] or Decimal("0.00")}
 
 
+def transfer_figures_of(rows: list) -> dict:
+    """The same figures of transfers already read (a list whose one page holds them all): no query."""
+    return {"n": len(rows), "value": sum((t.value_byn for t in rows), Decimal("0.00"))}
+
+
 def transfers_visible(*, access: Access, queryset: QuerySet | None = None) -> QuerySet:
     """The transfer rows the caller may read: agencies (their `transfers` scope is the API's
     question) and the SCC all of them; operator staff and anyone else none (DESIGN section 7:

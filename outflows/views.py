@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from config.paging import keyset_page, list_total
+from config.paging import keyset_page
 from operators.access import access_of
 from outflows import hooks, selectors
 from outflows.models import Dimension, OutflowRun
@@ -90,10 +90,11 @@ def transfer_list(request):
         return redirect(f"{reverse('outflows:transfers')}?{urlencode(found)}")
     filters = {key: request.GET.get(key, "")[:64] for key in TRANSFER_FILTERS}
     transfers = selectors.transfer_list(access=access, **filters)
-    # The total (and value) of a filtered list, so a figure that links here can be checked against it.
     # Keyset pages on (occurred_at, id): a deep page costs what the first does; the total is exact up to
     # config.paging.TOTAL_EXACT_LIMIT rows, else the planner's estimate (no COUNT over millions of rows).
-    total = list_total(transfers)
-    figures = selectors.transfer_figures(transfers) if total.exact and any(filters.values()) else None
-    page = keyset_page(transfers, params=request.GET, keys=("occurred_at", "id"), size=100, total=total)
+    page = keyset_page(transfers, params=request.GET, keys=("occurred_at", "id"), size=100)
+    # The total (and value) of a filtered list, so a figure that links here can be checked against it.
+    figures = None
+    if page.total.exact and any(filters.values()):
+        figures = selectors.transfer_figures_of(page.rows) if page.complete else selectors.transfer_figures(transfers)
     return render(request, "outflows/transfers.html", {"page": page, "filters": filters, "figures": figures})

@@ -227,7 +227,7 @@ def _page_queries(client, ops) -> dict:
         "transfers country": (transfers, {"country": "CY"}),
         "transfers investor": (transfers, {"investor": "inv-x-1"}),
         "transfers direction": (transfers, {"direction": "OUT"}),
-        "transfers period": (transfers, {"since": "2025-01-01T00:00:00Z", "until": "2025-01-02T00:00:00Z"}),
+        "transfers period": (transfers, {"since": "2025-01-01T00:00:00Z", "until": "2025-01-10T00:00:00Z"}),
         "admin": (admin, {}),
         "admin deep": (admin + admin_page.next_link, None),
         "admin search investor": (admin, {"q": "inv-x-1"}),
