@@ -3,7 +3,7 @@
 // A form with data-progress-url is sent with fetch (the page stays, so the bar can move); meanwhile
 // this polls the status URL once a second and shows the phase and rows read of rows total. Its
 // buttons are disabled while the request is in flight. The answer (the page a redirect leads to,
-// or the form again with its errors) then replaces this page's body, its address in the history.
+// or the form again with its errors) then replaces this page's body, with its address in the history.
 // Without script the form is sent as usual. A filing's page (an element with data-progress-url and
 // data-reload) polls the same way and reloads itself when processing is over.
 (function () {
@@ -87,7 +87,8 @@
 
   function replacePage(html, url) {
     var doc = new DOMParser().parseFromString(html, "text/html");
-    if (url && url !== window.location.href) { window.history.replaceState(null, "", url); }
+    // A new history entry, as a page the form led to would be; Back reloads the page it returns to.
+    if (url && url !== window.location.href) { window.history.pushState({ upload: true }, "", url); }
     document.title = doc.title;
     document.body.replaceWith(document.adoptNode(doc.body));
     window.scrollTo(0, 0);
@@ -105,5 +106,6 @@
     Array.prototype.forEach.call(document.querySelectorAll(".progress[data-reload][data-progress-url]"), watchPage);
   }
 
+  window.addEventListener("popstate", function () { window.location.reload(); });
   init();
 }());

@@ -104,7 +104,10 @@ def test_dry_run_report_fix_submit_the_kept_file_with_progress(
     # 3. The file fixed and checked again; the bar follows the check, the buttons are disabled meanwhile.
     fixed = tmp_path / "register-fixed.csv"
     fixed.write_text(HEADER + "\n".join(GOOD_ROWS) + "\n")
-    page.get_by_role("link", name="Проверить исправленный файл").click()
+    # Back leads to the form again (the check's page was a new history entry).
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/filings/")
+    expect(page.locator("#upload-form")).to_be_visible()
     _fill(page, fixed)
     lock = _operator_locked(operator)
     try:
