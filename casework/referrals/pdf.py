@@ -9,6 +9,7 @@ from django.utils import translation
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from auditlog.labels import event_label
 from audits.evidence_format import evidence_shown
 from audits.models import FlagStatus, Severity
 from operators.labels import choice_label
@@ -20,23 +21,6 @@ from .build import Built
 FONTS = Path(settings.BASE_DIR) / "static" / "fonts"
 # fpdf2 subsets the fonts with fontTools, which logs every table it prunes at INFO.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
-ACTIONS = {
-    "flag.opened": "Нарушение выявлено проверкой",
-    "flag.cleared": "Снято: условие исчезло",
-    "flag.reopened": "Выявлено снова",
-    "flag.assign": "Назначено аудитору",
-    "flag.take": "Взято аудитором",
-    "flag.confirm": "Подтверждено",
-    "flag.dismiss": "Отклонено",
-    "flag.refer": "Передано в ведомство",
-    "flag.reopen": "Решение отменено",
-    "flag.note": "Заметка аудитора",
-    "flag.answer": "Ответ оператора",
-    "flag.propose": "Предложено решение",
-    "flag.proposal_approved": "Предложение одобрено",
-    "flag.proposal_returned": "Предложение возвращено",
-    "flag.escalated": "Эскалация просрочки",
-}
 
 
 class _Pdf(FPDF):
@@ -124,7 +108,7 @@ def _render(built: Built) -> bytes:
         status = ""
         if isinstance(e.after, dict) and e.after.get("status"):
             status = f" → {choice_label(FlagStatus, e.after['status']) or e.after['status']}"
-        label = ACTIONS.get(e.action, e.action)
+        label = event_label(e.action)
         _line(pdf, f"№{e.pk} {when(e.created_at)} · {e.actor_username or 'система'} · {label}{status}", size=9)
     chain = built.chain
     pdf.ln(3)
