@@ -1,7 +1,6 @@
 """Admin: outflow runs with their stats (read-only: a finished run is never changed), transfers to look up."""
 
 from django.contrib import admin
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin
@@ -46,9 +45,9 @@ class CrossBorderTransferAdmin(KeysetPagedAdmin, ReadOnlyAdmin):
     raw_id_fields = ("operator", "filing", "platform")
 
     def get_search_results(self, request, queryset, search_term):
-        """An operator's rows when the term is its UNP, else the rows whose external_id or investor_ref
-        equals the term (not Django's UPPER(...) = UPPER(...), which no index serves). external_id is
-        looked up through the unique (operator, external_id) index, one probe per operator."""
+        """Exact, through an index each (not Django's UPPER(...) = UPPER(...), which none serves): an
+        operator's rows when the term is its UNP, else the transfers with that number (the unique
+        (operator, external_id) index, one probe per operator), else an investor's (the bloom BRIN)."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -56,5 +55,7 @@ class CrossBorderTransferAdmin(KeysetPagedAdmin, ReadOnlyAdmin):
         by_unp = [pk for pk, unp in operators if unp == term]
         if by_unp:  # an operator's UNP: its rows (newest first, read in the primary key's order)
             return queryset.filter(operator_id__in=by_unp), False
-        match = Q(investor_ref=term) | Q(operator_id__in=[pk for pk, _ in operators], external_id=term)
-        return queryset.filter(match), False
+        numbered = queryset.filter(operator_id__in=[pk for pk, _ in operators], external_id=term)
+        if numbered.exists():  # a transfer number (one probe per operator), else an investor's code
+            return numbered, False
+        return queryset.filter(investor_ref=term), False
