@@ -26,7 +26,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from auditlog.labels import EVENT_LABELS
 from auditlog.models import AuditEvent
@@ -197,13 +197,14 @@ def _followable(href: str, *, admin_ok: bool) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> dict[str, list[str]]:
-    """{url: problems} for every page reachable from the seeds, in `language` (chosen with the switch)."""
+def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> tuple[dict[str, list[str]], set[str]]:
+    """({url: problems}, names of the pages seen) for every page reachable from the seeds, in `language`
+    (chosen with the switch)."""
     response = client.post(reverse("set_language"), {"language": language, "next": "/"})
     assert response.status_code == 302
     allowed, codes = _data_words(), _known_codes()
     # Seeds are all visited (one flag page per rule); links found on the way once per URL pattern.
-    seen, queue, report, pages = set(), deque((url, True) for url in seeds), {}, 0
+    seen, queue, report, pages, names = set(), deque((url, True) for url in seeds), {}, 0, set()
     while queue and pages < MAX_PAGES:
         url, seed = queue.popleft()
         if _pattern(url) in seen and not seed:
@@ -213,6 +214,7 @@ def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> dict[st
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
         pages += 1
+        names.add(resolve(urlsplit(url).path).view_name)
         html = response.content.decode()
         assert f'<html lang="{language}"' in html or url.startswith("/admin/"), (url, language)
         if url.startswith("/admin/"):
@@ -226,7 +228,7 @@ def crawl(client, language: str, *, seeds: list[str], admin_ok: bool) -> dict[st
             report[url] = sorted(set(problems))
         queue.extend((u, False) for u in (_followable(h, admin_ok=admin_ok) for h in parser.links) if u)
     assert pages > 3, f"only {pages} pages reached from {seeds}"
-    return report
+    return report, names
 
 
 @pytest.fixture
@@ -235,6 +237,16 @@ def demo():
     rules = set(Flag.objects.values_list("rule__code", flat=True))
     assert len(rules) >= 3, rules
     return rules
+
+
+# The pages each role must have been through (the crawl follows links; this says it got everywhere).
+_PORTAL = {"filings:list", "filings:detail", "audits:flag_list", "audits:flag_detail", "operators:list"}
+_SCC = _PORTAL | {"dashboard", "queue", "operators:detail", "outflows:transfers", "outflows:stats", "outflows:run"}
+REACHED = {
+    "operator": _PORTAL,
+    "auditor": _SCC,
+    "supervisor": _SCC | {"admin:index", "admin:audits_flag_changelist", "admin:auditlog_auditevent_changelist"},
+}
 
 
 def _seeds(role: str) -> list[str]:
@@ -265,6 +277,7 @@ def test_every_page_speaks_one_language(client, demo, role):
             Flag.objects.filter(pk=flag.pk).update(status=FlagStatus.CONFIRMED)
     failures = {}
     for language in LANGUAGES:
-        report = crawl(client, language, seeds=_seeds(role), admin_ok=role == "supervisor")
+        report, names = crawl(client, language, seeds=_seeds(role), admin_ok=role == "supervisor")
         failures.update({f"{language} {url}": problems for url, problems in report.items()})
+        assert REACHED[role] <= names, f"{role} {language}: not reached {REACHED[role] - names}"
     assert not failures, "\n".join(f"{url}: {', '.join(p[:40])}" for url, p in sorted(failures.items()))
