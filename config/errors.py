@@ -57,7 +57,12 @@ def _unavailable(request, service: str = "database") -> HttpResponse:
             status=503,
         )
     else:
-        response = HttpResponse(UNAVAILABLE_HTML, status=503)
+        try:
+            # Without the request: its context processors would ask the database that is down.
+            body = loader.get_template("503.html").render({})
+        except Exception:  # noqa: BLE001 - an error page must never fail
+            body = UNAVAILABLE_HTML
+        response = HttpResponse(body, status=503)
     response["Retry-After"] = "5"
     return response
 

@@ -59,3 +59,16 @@ def test_page_answers_503_when_the_database_fails_while_saving_the_session(clien
     response = client.get(reverse("operators:list"))
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
+
+
+def test_the_503_page_is_in_the_portals_look_and_the_users_language(client, database_down):
+    client.force_login(auditor())
+    client.cookies["django_language"] = "en"
+    client.raise_request_exception = False
+    database_down()
+    response = client.get(reverse("operators:list"))
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert 'class="topbar"' in body
+    assert "Service temporarily unavailable" in body
+    assert "Сервис временно недоступен" not in body
