@@ -172,13 +172,15 @@ PHASES = {
     "saving": gettext_lazy("Сохранение результата"),
     DONE: gettext_lazy("Обработка завершена"),
 }
+IMPORTING = gettext_lazy("Проверка и загрузка строк")
 
 
-def _payload(data: dict, **extra) -> JsonResponse:
+def _payload(data: dict, *, importing: bool = False, **extra) -> JsonResponse:
+    """``importing``: a filing's processing, whose rows phase also loads the rows (a dry run only checks)."""
     phase = data.get("phase", SENDING)
     read, total = int(data.get("rows_read") or 0), data.get("rows_total")
     percent = 100 if phase == DONE else (min(100, read * 100 // total) if total else None)
-    label = str(PHASES.get(phase, PHASES[SENDING]))
+    label = str(IMPORTING if importing and phase == "rows" else PHASES.get(phase, PHASES[SENDING]))
     if total:
         label += ": " + _("%(read)s из %(total)s строк") % {
             "read": number_format(read, force_grouping=True),
@@ -198,7 +200,7 @@ def _filing_payload(filing: RegistrationFiling) -> JsonResponse:
         done = {"phase": DONE, "rows_read": filing.rows_total, "rows_total": filing.rows_total}
         return _payload(done, status=filing.status, filing=filing.pk, url=url)
     data = progress_get(key=filing_key(filing.pk)) or {"phase": QUEUED}
-    return _payload(data, status=filing.status, filing=filing.pk, url=url)
+    return _payload(data, importing=True, status=filing.status, filing=filing.pk, url=url)
 
 
 @login_required

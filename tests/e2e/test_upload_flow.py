@@ -132,7 +132,8 @@ def test_dry_run_report_fix_submit_the_kept_file_with_progress(
         page.wait_for_url("**/filings/*/", timeout=30_000)
         bar = page.locator("#filing-progress")
         expect(bar).to_be_visible(timeout=20_000)
-        expect(bar.locator(".progress-label")).to_contain_text("Проверка строк", timeout=20_000)
+        expect(bar.locator(".progress-label")).to_contain_text("Проверка и загрузка строк", timeout=20_000)
+        expect(bar.locator(".progress-label")).to_contain_text("из 400 строк")
         screenshot(page, "upload-progress")
     finally:
         lock.__exit__(None, None, None)

@@ -105,6 +105,7 @@ def test_filing_progress_while_pending_and_who_may_read_it(client):
     client.force_login(operator_staff(mine))
     body = client.get(url).json()
     assert (body["phase"], body["percent"], body["done"]) == (ROWS, 25, False)
+    assert body["label"].startswith("Проверка и загрузка строк")
     assert "50 000" in body["label"].replace("\xa0", " ")
     assert "200 000" in body["label"].replace("\xa0", " ")
 
