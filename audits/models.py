@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from operators.models import Operator
@@ -87,7 +87,8 @@ class FlagStatus(models.TextChoices):
     OPEN = "open", _("Открыт")
     IN_REVIEW = "in_review", _("На рассмотрении")
     CONFIRMED = "confirmed", _("Подтверждён")
-    DISMISSED = "dismissed", _("Отклонён")
+    # "Отклонён" is also a rejected filing's status: a flag's reads "Dismissed" in English.
+    DISMISSED = "dismissed", pgettext_lazy("flag status", "Отклонён")
     REFERRED = "referred", _("Передан")
     CLEARED = "cleared", _("Снят (условие исчезло)")
 

@@ -7,11 +7,12 @@ import pytest
 from django.utils import translation
 
 from auditlog.labels import EVENT_LABELS, event_label
-from audits.models import Flag, Rule
+from audits.models import Flag, FlagStatus, Rule
 from audits.review_errors import review_error_message
 from audits.services.review import FlagTransitionError
 from audits.subjects import flag_subject
 from operators.labels import country_name
+from operators.models import FilingStatus
 
 EVIDENCE = {
     "MISSING_FILING": {"kind": "transfer_register", "period_start": "2026-01-01", "period_end": "2026-01-31"},
@@ -104,3 +105,10 @@ def test_a_refused_dismissal_says_why_in_the_readers_language(language, expected
     error = FlagTransitionError("a reason is required to dismiss a flag", code="reason_required")
     with translation.override(language):
         assert review_error_message(error).startswith(expected)
+
+
+def test_a_dismissed_flag_is_not_a_rejected_filing_in_english():
+    with translation.override("en"):
+        assert (str(FlagStatus.DISMISSED.label), str(FilingStatus.REJECTED.label)) == ("Dismissed", "Rejected")
+    with translation.override("ru"):
+        assert str(FlagStatus.DISMISSED.label) == str(FilingStatus.REJECTED.label) == "Отклонён"
