@@ -113,12 +113,16 @@ class ApiTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Отозвать"))
     def revoke(self, request, queryset):
-        revoked = 0
+        revoked = []
         for token in queryset:
             if token.revoked_at is not None:
                 continue  # already revoked: nothing changes, nothing to log
             before = self._audit_snapshot(token)
             api_token_revoke(token=token)
             self.log_change_fields(request, token, fields=["revoked_at"], before=before)
-            revoked += 1
-        self.message_user(request, f"{revoked} revoked.")
+            revoked.append(f"«{token.name}»")
+        if revoked:
+            text = gettext_now("Отозваны токены: %(names)s.") % {"names": ", ".join(revoked[:20])}
+            self.message_user(request, text, messages.SUCCESS)
+        else:
+            self.message_user(request, gettext_now("Ничего не отозвано: выбранные токены уже отозваны."), messages.INFO)

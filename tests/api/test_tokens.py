@@ -59,7 +59,8 @@ def test_auditors_cannot_manage_tokens(db, client):
 def test_revoke_action(db, client, world):
     client.force_login(supervisor())
     token = ApiToken.objects.get(name="NB all")
-    client.post("/admin/api/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    response = client.post("/admin/api/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Отозваны токены: «NB all»."]
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert client_with(world.keys["agency_all"]).get("/api/v1/operators/").status_code == 401
