@@ -25,6 +25,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import resolve, reverse
 
@@ -128,7 +129,7 @@ def _data_words() -> set[str]:
     words |= _words(*CrossBorderTransfer.objects.values_list("asset", flat=True).distinct())
     words |= _words(*FlagNote.objects.values_list("text", flat=True))
     words |= _words(*OperatorStatusChange.objects.values_list("reason", flat=True))
-    words |= _words(*_free_texts())
+    words |= _words(*_free_texts(), BAD_ROW)
     words |= _words(*Flag.objects.exclude(decision_reason="").values_list("decision_reason", flat=True))
     words |= {c for columns in COLUMNS.values() for c in columns} | {"errors"}
     words |= _words(*HighRiskCountry.objects.values_list("note", flat=True))
@@ -243,7 +244,7 @@ def demo():
 _PORTAL = {"filings:list", "filings:detail", "audits:flag_list", "audits:flag_detail", "operators:list"}
 _SCC = _PORTAL | {"dashboard", "queue", "operators:detail", "outflows:transfers", "outflows:stats", "outflows:run"}
 REACHED = {
-    "operator": _PORTAL,
+    "operator": _PORTAL | {"filings:check"},
     "auditor": _SCC,
     "supervisor": _SCC | {"admin:index", "admin:audits_flag_changelist", "admin:auditlog_auditevent_changelist"},
 }
@@ -267,6 +268,30 @@ def _seeds(role: str) -> list[str]:
     ]
 
 
+# A row of a file with errors; its values are shown back to the filer as they are (data).
+BAD_ROW = "T1,yesterday,SIDEWAYS,inv,??,XX,usdt,-1,abc"
+
+
+def _dry_run_with_errors(client, user) -> str:
+    """The dry-run result page of a file with errors (its own URL, kept for a while): crawled too."""
+    operator = Operator.objects.filter(memberships__user=user).first()
+    header = ",".join(COLUMNS["transfer_register"])
+    upload = SimpleUploadedFile("bad.csv", f"{header}\n{BAD_ROW}\n".encode())
+    response = client.post(
+        reverse("filings:list"),
+        {
+            "operator": operator.pk,
+            "kind": "transfer_register",
+            "period_start": "2026-01-01",
+            "period_end": "2026-01-31",
+            "file": upload,
+            "action": "dry_run",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    return response["Location"]
+
+
 @pytest.mark.parametrize("role", ["supervisor", "auditor", "operator"])
 def test_every_page_speaks_one_language(client, demo, role):
     user = get_user_model().objects.get(username=role)
@@ -275,9 +300,10 @@ def test_every_page_speaks_one_language(client, demo, role):
         flag = Flag.objects.filter(operator__memberships__user=user).first()
         if flag is not None:
             Flag.objects.filter(pk=flag.pk).update(status=FlagStatus.CONFIRMED)
+    seeds = _seeds(role) + ([_dry_run_with_errors(client, user)] if role == "operator" else [])
     failures = {}
     for language in LANGUAGES:
-        report, names = crawl(client, language, seeds=_seeds(role), admin_ok=role == "supervisor")
+        report, names = crawl(client, language, seeds=seeds, admin_ok=role == "supervisor")
         failures.update({f"{language} {url}": problems for url, problems in report.items()})
         assert REACHED[role] <= names, f"{role} {language}: not reached {REACHED[role] - names}"
     assert not failures, "\n".join(f"{url}: {', '.join(p[:40])}" for url, p in sorted(failures.items()))
