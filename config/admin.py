@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import BadRequest
+from django.utils.translation import gettext
 from import_export.admin import ImportExportModelAdmin
 
 
@@ -28,7 +29,7 @@ class ImportExportAdmin(ImportExportModelAdmin):
         try:
             return super().get_export_queryset(request)
         except IncorrectLookupParameters as exc:
-            raise BadRequest("Неверный фильтр выгрузки / Invalid export filter") from exc
+            raise BadRequest(gettext("Неверный фильтр выгрузки")) from exc
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
