@@ -66,8 +66,11 @@ def flag_subject(flag, *, platform_names: dict | None = None) -> str:
     if code == "UNREGISTERED_CLIENT":
         return _("Переводы инвесторов, которых нет в реестре клиентов")
     if code == "UNKNOWN_PLATFORM":
+        platform = _platform(e, platform_names)
+        if not e.get("country"):
+            return _("Непроверенная платформа %(platform)s") % {"platform": platform}
         return _("Непроверенная платформа %(platform)s (%(country)s)") % {
-            "platform": _platform(e, platform_names),
+            "platform": platform,
             "country": country_name(e.get("country")),
         }
     if code == "HIGH_RISK_JURISDICTION":

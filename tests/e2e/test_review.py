@@ -43,13 +43,13 @@ def test_auditor_confirms_the_worst_operators_flag_with_a_note(page, live_server
     first_row = page.locator("table.grid tbody tr").first
     assert "ООО «Худший»" in first_row.inner_text()  # riskiest first
     first_row.get_by_role("link", name="ООО «Худший»").click()
-    page.get_by_role("link", name="unverified platform garantex").click()
+    page.get_by_role("link", name="Непроверенная платформа garantex").click()  # the subject from the evidence
     page.get_by_label("Заметка / основание").fill("Платформа не проверена, переводы продолжаются.")
     page.get_by_role("button", name="Подтвердить").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("[data-status]").first.get_attribute("data-status") == "confirmed"
     assert page.locator("ul.notes").get_by_text("Платформа не проверена, переводы продолжаются.").is_visible()
-    assert page.locator("table.grid td.mono", has_text="flag.confirm").count() >= 1
+    assert page.locator("table.grid td[title='flag.confirm']", has_text="Подтверждено").count() >= 1
     flag.refresh_from_db()
     assert flag.status == "confirmed"
     assert AuditEvent.objects.filter(object_id=str(flag.pk), action="flag.confirm").exists()
