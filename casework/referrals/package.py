@@ -43,6 +43,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,7 +128,7 @@ def _bad(member: str, reason: str, sha: str = "") -> Verdict:
 def _read(archive: zipfile.ZipFile, name: str) -> bytes | None:
     try:
         return archive.read(name)
-    except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
         return None
 
 

@@ -217,3 +217,18 @@ def test_added_member_and_garbage_are_named(package, tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(CommandError, match=r"bad member \(zip\)"):
         call_command("verify_referral", str(path))
+
+
+def test_a_flipped_byte_in_the_zip_file_itself_names_its_member(package, tmp_path):
+    """Not rewritten by a tool: one byte of the stored (compressed) data of each member flipped in place."""
+    data = bytes(package.content)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = z.infolist()
+    for info in infos:
+        name_len = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+        extra_len = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+        start = info.header_offset + 30 + name_len + extra_len
+        path = tmp_path / "flipped.zip"
+        path.write_bytes(_flip(data, start + info.compress_size // 2))
+        with pytest.raises(CommandError, match=re.escape(f"bad member {info.filename}:")):
+            call_command("verify_referral", str(path))
