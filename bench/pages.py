@@ -243,7 +243,7 @@ def _pages(world: dict) -> dict[str, str]:
         "transfers, operator + month (evidence link)": f"{t}?operator={op.unp}&{month}",
         "transfers, operator + month + OUT": f"{t}?operator={op.unp}&direction=OUT&{month}",
         "admin transfers, first page": admin,
-        "admin transfers, deep page (middle id)": f"{admin}?after={(ids['lo'] + ids['hi']) // 2}",
+        "admin transfers, deep page (middle of the time range)": f"{admin}?after={middle}_{ids['hi']}",
         "admin transfers, direction filter": f"{admin}?direction__exact=IN",
         "admin search: investor": f"{admin}?q={investor}",
         "admin search: transfer number": f"{admin}?q={external}",

@@ -9,12 +9,11 @@ so a deep page costs what the first does. Columns are not sortable (the order is
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 
-from config.paging import CURSOR_PARAMS, keyset_page, list_total
+from config.paging import CURSOR_PARAMS, keyset_page
 
 
 class KeysetChangeList(ChangeList):
-    keys: tuple[str, ...] = ("id",)
-    descending: bool = True
+    descending: bool = True  # newest first, in the order of the admin's keyset_keys
 
     def __init__(self, request, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -30,18 +29,16 @@ class KeysetChangeList(ChangeList):
         return lookup_params
 
     def get_results(self, request):
-        total = list_total(self.queryset)
         page = keyset_page(
             self.queryset,
             params=request.GET,
-            keys=self.keys,
+            keys=self.model_admin.keyset_keys,
             descending=self.descending,
             size=self.list_per_page,
-            total=total,
         )
         self.keyset_page = page
-        self.result_count = total.value
-        self.total = total
+        self.result_count = page.total.value
+        self.total = page.total
         self.show_full_result_count = False
         self.show_admin_actions = True
         self.full_result_count = None
@@ -52,10 +49,11 @@ class KeysetChangeList(ChangeList):
 
 
 class KeysetPagedAdmin(admin.ModelAdmin):
-    """A ModelAdmin paged by keyset (newest id first): its change_list template shows the total and
+    """A ModelAdmin paged by keyset on keyset_keys, latest first: its change_list template shows the total and
     the cursor links (templates/admin/keyset_change_list.html)."""
 
     change_list_template = "admin/keyset_change_list.html"
+    keyset_keys: tuple[str, ...] = ("id",)  # one or two indexed fields, the last unique
     sortable_by = ()
     show_full_result_count = False
 

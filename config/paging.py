@@ -113,14 +113,31 @@ def _capped_count_within(queryset: QuerySet, *, limit: int) -> int | None:
     try:
         with transaction.atomic(using=queryset.db), connections[queryset.db].cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = %s", [COUNT_TIMEOUT_MS])
-            # Parallel workers cost more to start than a count of this size gains from them.
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            _no_startup_costs(cursor)
             cursor.execute(sql, params)
             return cursor.fetchone()[0]
     except OperationalError as exc:  # psycopg's QueryCanceled
         if getattr(exc.__cause__, "sqlstate", None) == "57014":
             return None
         raise
+
+
+def _no_startup_costs(cursor) -> None:
+    """A page's queries read at most a few thousand rows: starting parallel workers or compiling
+    with JIT costs more than it gains (the planner, misled by a BRIN's coarse estimate, would)."""
+    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    cursor.execute("SET LOCAL jit = off")
+
+
+def _fetch(queryset: QuerySet) -> list:
+    """The rows of a (sliced) page query; on PostgreSQL in a transaction without parallel workers or JIT."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    with transaction.atomic(using=queryset.db):
+        with connection.cursor() as cursor:
+            _no_startup_costs(cursor)
+        return list(queryset)
 
 
 def _to_key(value) -> int:
@@ -214,7 +231,7 @@ def keyset_page(
     after, before = _decode(params.get("after", ""), fields), _decode(params.get("before", ""), fields)
     if before is not None and after is None:
         total = total if total is not None else list_total(queryset)
-        rows = list(queryset.filter(_beyond(keys, before, descending=not descending)).order_by(*reverse)[: size + 1])
+        rows = _fetch(queryset.filter(_beyond(keys, before, descending=not descending)).order_by(*reverse)[: size + 1])
         if len(rows) > size:  # more before them: a page in the middle
             rows = rows[:size][::-1]
             return KeysetPage(
@@ -228,7 +245,7 @@ def keyset_page(
     page_rows = queryset.order_by(*order)
     if after is not None:
         page_rows = page_rows.filter(_beyond(keys, after, descending=descending))
-    rows = list(page_rows[: size + 1])
+    rows = _fetch(page_rows[: size + 1])
     more, rows = len(rows) > size, rows[:size]
     complete = after is None and not more
     if total is None:  # the first page holding every row counts them itself
