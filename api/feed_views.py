@@ -27,6 +27,13 @@ class FeedParams(forms.Form):
     until = IsoDateTimeField(required=False)
     after_id = forms.IntegerField(min_value=0, required=False)
 
+    def clean(self):
+        # As the lists' filtersets: a typed parameter sent empty is an error, not "no filter".
+        for name in self.fields:
+            if name in self.data and any(value == "" for value in self.data.getlist(name)):
+                self.add_error(name, forms.ValidationError("May not be empty.", code="required"))
+        return super().clean()
+
 
 FEED_PARAMETERS = [
     OpenApiParameter("format", str, enum=list(FORMATS), description="csv (default) or parquet."),

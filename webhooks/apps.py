@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class WebhooksConfig(AppConfig):
     name = "webhooks"
-    verbose_name = _("Уведомления ведомствам (webhooks)")
+    verbose_name = _("Уведомления ведомствам")

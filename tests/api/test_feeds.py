@@ -102,6 +102,8 @@ def test_scope_and_role_are_those_of_the_list(world):
     assert client_with(flags_only).get("/api/v1/exports/transfers").status_code == 403
     assert client_with(world.keys["operator_a"]).get("/api/v1/exports/transfers").status_code == 403
     assert client_with(None).get("/api/v1/exports/transfers").status_code == 401
+    empty = client_with(world.keys["agency_all"]).get("/api/v1/exports/transfers?until=")
+    assert empty.status_code == 400
     bad = client_with(world.keys["agency_all"]).get("/api/v1/exports/transfers?format=xml")
     assert bad.status_code == 400
     assert "format" in bad.json()["errors"]
