@@ -52,5 +52,6 @@ def test_beat_schedule_names_only_registered_tasks():
         "audits.escalate_overdue_flags",
         "filings.purge_kept_uploads",
         "webhooks.collect",
+        "casework.data_request_nudges",
     }
     assert scheduled <= set(app.tasks)
