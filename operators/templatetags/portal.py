@@ -98,8 +98,12 @@ def _moment(value) -> datetime | date | None:
 
 
 def _local(moment: datetime) -> datetime:
-    """A datetime in the portal's time zone (Europe/Minsk); a naive one is taken as already local."""
-    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    """A datetime in the portal's time zone (Europe/Minsk); a naive one is taken as already local.
+    One Minsk cannot hold (year 1 at +14:00, typed into a filter link) is shown as it came."""
+    try:
+        return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    except OverflowError:
+        return moment
 
 
 @register.filter

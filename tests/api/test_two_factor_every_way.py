@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from tests.factories import supervisor
 
 # Answers that hold no data, whoever asks: the two-factor page itself, logging in and out,
-# the language switch, the health probe.
-OPEN = ("/accounts/", "/i18n/", "/healthz")
+# the language switch, the health probe, what a browser fetches on its own (icon, robots).
+OPEN = ("/accounts/", "/i18n/", "/healthz", "/favicon.ico", "/robots.txt")
 
 
 def _walk(patterns, prefix=""):

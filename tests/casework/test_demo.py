@@ -5,14 +5,17 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from audits.models import Flag, FlagStatus
+from audits.models import Flag, FlagStatus, Rule
 from casework.models import DataRequest, ReferralPackage, RequestStatus
 from casework.referrals.package import package_verify
+from tests.audits.helpers import seed_catalogue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_demo_data_has_a_referred_flag_with_its_package():
+    if not Rule.objects.exists():  # an earlier transactional test flushed what the migrations seeded
+        seed_catalogue()
     out = StringIO()
     call_command("generate_demo_data", transfers=600, operators=6, seed=18, stdout=out)
     flag = Flag.objects.get(status=FlagStatus.REFERRED)

@@ -108,6 +108,8 @@ def _urls(w, note) -> list[tuple[str, str]]:
         "audits:flag_detail": w.flag_a.pk,
         "audits:answer_attachment": w.flag_a.pk,
         "outflows:run": w.run.pk,
+        "casework:request_close": 999_999,  # none exists: the 404 path, under hostile parameters
+        "casework:attachment": 999_999,
     }
     urls = []
     for name, pattern in _patterns():
@@ -135,11 +137,15 @@ def _urls(w, note) -> list[tuple[str, str]]:
                 choices[arg] = [str(note.pk)]
             elif arg == "filing_pk":
                 choices[arg] = [str(w.filing_a.pk)]
+            elif arg == "flag_pk":
+                choices[arg] = [str(w.flag_a.pk)]
+            elif arg == "operator_pk":
+                choices[arg] = [str(w.op_a.pk)]
             elif arg == "token":  # a dry run's kept file or an upload form's status: an unknown one
                 choices[arg] = ["no-such-token"]
             elif arg == "kind":
                 choices[arg] = ["transfer_register"]
-            elif arg == "pk" and name.startswith("api:"):
+            elif arg == "pk" and name.startswith(("api:", "api-referrals:")):
                 choices[arg] = [_api_pk(pattern.callback, w)]
             elif arg == "pk":
                 choices[arg] = [str(site_ids[name])]
