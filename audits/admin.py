@@ -22,8 +22,6 @@ from audits.models import (
 from audits.review_errors import review_error_message
 from audits.subjects import flag_subject
 from operators.labels import country_name
-from audits.review_errors import review_error_message
-from audits.review_errors import review_error_message
 
 
 @admin.register(Rule)
@@ -63,10 +61,6 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def rule_title(self, obj):
         return obj.label
 
-    @admin.display(description=_("название"), ordering="title")
-    def rule_title(self, obj):
-        return obj.label
-
     def has_add_permission(self, request):
         return False  # a rule without code behind it would do nothing
 
@@ -80,14 +74,6 @@ class HighRiskCountryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["country", "country_name", "list_name", "active", "note", "updated_at"]
     list_filter = ["list_name", "active"]
     list_editable = ["active"]
-
-    @admin.display(description=_("название страны"))
-    def country_name(self, obj):
-        return country_name(obj.country)
-
-    @admin.display(description=_("название страны"))
-    def country_name(self, obj):
-        return country_name(obj.country)
 
     @admin.display(description=_("название страны"))
     def country_name(self, obj):
@@ -149,14 +135,6 @@ class FlagAdmin(admin.ModelAdmin):
         ),
     ]
     # Dismissing and referring need a reason (and an agency): done on the flag page, not in bulk.
-
-    @admin.display(description=_("предмет"))
-    def subject_text(self, obj):
-        return flag_subject(obj)
-
-    @admin.display(description=_("предмет"))
-    def subject_text(self, obj):
-        return flag_subject(obj)
 
     @admin.display(description=_("предмет"))
     def subject_text(self, obj):

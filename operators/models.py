@@ -222,8 +222,6 @@ class ClientRecord(models.Model):
         indexes = [models.Index(fields=["operator", "investor_ref"])]
         verbose_name = _("клиент из реестра")
         verbose_name_plural = _("клиенты из реестров")
-        verbose_name = _("клиент из реестра")
-        verbose_name_plural = _("клиенты из реестров")
 
     def __str__(self) -> str:
         return f"{self.investor_ref} ({self.get_kyc_level_display()})"
