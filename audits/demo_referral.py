@@ -9,9 +9,9 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 from django.db.models import Case, IntegerField, Value, When
 
-from audits.models import ACTIVE_STATUSES, Agency, Flag, FlagStatus
+from audits.models import ACTIVE_STATUSES, Agency, Flag, FlagProposal, FlagStatus, ProposalStatus
 from audits.services.approvals import flag_propose, four_eyes_required, proposal_approve
-from audits.services.review import flag_refer
+from audits.services.review import FOUR_EYES_SEVERITIES, flag_refer
 
 # Flags whose evidence selects transfers (and so filings) make the fullest package.
 PREFERRED_RULES = ("UNKNOWN_PLATFORM", "HIGH_RISK_JURISDICTION", "UNREGISTERED_CLIENT", "DECLARED_TOTALS_MISMATCH")
@@ -52,3 +52,30 @@ def demo_referral() -> Flag | None:
         return flag_refer(flag=flag, actor=auditor, agency=Agency.FMD, reason=REASON)
     proposal = flag_propose(flag=flag, actor=supervisor, action="refer", agency=Agency.FMD, reason=REASON)
     return proposal_approve(proposal=proposal, actor=auditor, note="Согласен с передачей.")
+
+
+PROPOSAL_REASON = (
+    "Подтверждаю нарушение: переводы не отражены в отчётности оператора; прошу второго аудитора согласовать."
+)
+
+
+def demo_pending_approval() -> str | None:
+    """One approval waiting (issue 18 item 5): the demo supervisor proposes to confirm an open high or
+    critical flag and nobody approves it, so the demo auditor's notifications page shows it waiting.
+    None when one is already waiting, or there is no such flag or no demo supervisor."""
+    supervisor = get_user_model().objects.filter(username="supervisor").first()
+    if supervisor is None or FlagProposal.objects.filter(status=ProposalStatus.PENDING).exists():
+        return None
+    flag = (
+        Flag.objects.filter(status=FlagStatus.OPEN, severity__in=FOUR_EYES_SEVERITIES)
+        .exclude(proposals__status=ProposalStatus.PENDING)
+        .order_by("severity", "id")
+        .first()
+    )
+    if flag is None:
+        return None
+    proposal = flag_propose(flag=flag, actor=supervisor, action="confirm", reason=PROPOSAL_REASON)
+    return f"Approval waiting: proposal #{proposal.pk} to confirm flag #{flag.pk} by {supervisor.username}."
+
+
+demo_step_register(demo_pending_approval)

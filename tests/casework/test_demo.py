@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from audits.models import Flag, FlagStatus, Rule
+from audits.models import Flag, FlagProposal, FlagStatus, ProposalStatus, Rule, Severity
 from casework.models import DataRequest, ReferralPackage, RequestStatus
 from casework.referrals.package import package_verify
 from tests.audits.helpers import seed_catalogue
@@ -26,3 +26,10 @@ def test_demo_data_has_a_referred_flag_with_its_package():
     request = DataRequest.objects.get(status=RequestStatus.OPEN)
     assert request.operator.memberships.filter(user__username="operator").exists()
     assert f"Data request #{request.pk}" in out.getvalue()
+    # ... and one approval waiting: a supervisor's proposal on a high or critical flag, not decided.
+    proposal = FlagProposal.objects.get(status=ProposalStatus.PENDING)
+    assert proposal.flag.severity in (Severity.HIGH, Severity.CRITICAL)
+    assert proposal.proposed_by.username == "supervisor"
+    assert proposal.decided_by is None
+    assert proposal.flag.status == FlagStatus.IN_REVIEW
+    assert f"Approval waiting: proposal #{proposal.pk}" in out.getvalue()
