@@ -22,14 +22,16 @@ from casework.models import ReferralPackage
 
 
 class ReferralPackageSerializer(serializers.ModelSerializer):
-    operator = serializers.CharField(source="flag.operator.unp", read_only=True, help_text="Operator UNP.")
-    rule = serializers.CharField(source="flag.rule.code", read_only=True, help_text="Rule code of the flag.")
+    operator = serializers.SerializerMethodField(help_text="Operator UNP.")
+    rule = serializers.SerializerMethodField(help_text="Rule code of the flag (null: an operator's referral).")
+    kind = serializers.SerializerMethodField(help_text="flag: one flag referred; operator: a whole operator.")
     download_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ReferralPackage
         fields = [
             "id",
+            "kind",
             "flag",
             "operator",
             "rule",
@@ -42,6 +44,15 @@ class ReferralPackageSerializer(serializers.ModelSerializer):
             "members",
             "download_url",
         ]
+
+    def get_kind(self, obj) -> str:
+        return "flag" if obj.flag_id is not None else "operator"
+
+    def get_operator(self, obj) -> str:
+        return obj.flag.operator.unp if obj.flag_id is not None else obj.operator.unp
+
+    def get_rule(self, obj) -> str | None:
+        return obj.flag.rule.code if obj.flag_id is not None else None
 
     def get_download_url(self, obj) -> str:
         request = self.context.get("request")
@@ -81,7 +92,7 @@ class ReferralPackageViewSet(PullAuditDetailMixin, ReadOnlyApiViewSet):
     audit_action = "api.pull.referrals"
 
     def base_queryset(self):
-        return ReferralPackage.objects.select_related("flag__operator", "flag__rule").defer("content")
+        return ReferralPackage.objects.select_related("flag__operator", "flag__rule", "operator").defer("content")
 
     def visible(self, queryset, access):
         return referral_packages_visible(access=access, queryset=queryset)

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from audits import ui_selectors
+from audits.models import Agency
 from operators import selectors
 from operators.access import access_of
 from operators.models import Operator
@@ -28,6 +29,8 @@ def _dossier_context(request, operator: Operator) -> dict:
         "flags": ui_selectors.operator_flags(operator=operator, access=access),
         "answers": ui_selectors.operator_answers(operator=operator) if auditor else [],
         "risk": getattr(operator, "risk", None) if auditor else None,
+        # Referring the operator (casework: operator_refer) to one of these.
+        "agencies": Agency.choices if auditor else [],
         "outflow": outflow,
         "chart": {
             "trend": [

@@ -22,7 +22,12 @@ class ReferralPackage(models.Model):
     a new one; the old stays). Kept in the database, not on disk, so that it is backed up with the audit
     log it quotes; on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0002)."""
 
-    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="referral_packages")
+    # A flag's referral names its flag; an operator's referral (casework.referrals.operator) names the
+    # operator and no flag.
+    flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.PROTECT, related_name="referral_packages")
+    operator = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.PROTECT, related_name="referral_packages"
+    )
     agency = models.CharField(_("передан в"), max_length=32, choices=Agency.choices)
     # The referral this package documents: the flag's decided_at when it was referred.
     referred_at = models.DateTimeField(_("передан"))
@@ -46,6 +51,8 @@ class ReferralPackage(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.flag_id is None:
+            return f"referral package #{self.pk} operator #{self.operator_id} ({self.sha256[:12]})"
         return f"referral package #{self.pk} flag #{self.flag_id} ({self.sha256[:12]})"
 
     def save(self, *args, **kwargs):
@@ -58,6 +65,8 @@ class ReferralPackage(models.Model):
 
     @property
     def filename(self) -> str:
+        if self.flag_id is None:
+            return f"referral-operator-{self.operator_id}-{self.sha256[:12]}.zip"
         return f"referral-flag-{self.flag_id}-{self.sha256[:12]}.zip"
 
 

@@ -1,0 +1,82 @@
+"""The summary.pdf of an operator's referral package: Russian, fpdf2 with the project's DejaVu Sans fonts
+(as a flag's summary, casework.referrals.pdf), listing the operator's confirmed and referred flags."""
+
+from django.utils import translation
+
+from audits.models import FlagStatus, Severity
+from operators.labels import choice_label
+from operators.models import FilingKind
+from operators.templatetags.portal import day, when
+
+from .build import Built
+from .pdf import FONTS, _fact, _line, _Pdf
+
+
+def operator_summary_pdf(built: Built) -> bytes:
+    with translation.override("ru"):
+        return _render(built)
+
+
+def _render(built: Built) -> bytes:
+    info, operator = built.info, built.flag
+    pdf = _Pdf(format="A4")
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(f"Пакет передачи материалов: оператор УНП {operator['unp']}")
+    pdf.set_author("Комитет государственного контроля Республики Беларусь")
+    pdf.set_margins(16, 16, 16)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    _line(pdf, "Пакет передачи материалов по оператору", size=15, bold=True, height=8)
+    _line(pdf, f"{operator['name']} (УНП {operator['unp']})", size=11.5, bold=True, height=6.5)
+    pdf.ln(2)
+    _fact(pdf, "Вид деятельности", operator["activity_label"])
+    _fact(pdf, "Статус в реестре", operator["status_label"])
+    _fact(
+        pdf, "Свидетельство ПВТ", f"№{operator['htp_certificate_no']} до {day(operator['htp_certificate_valid_until'])}"
+    )
+    _fact(pdf, "Передано в", info["agency_label"])
+    _fact(pdf, "Дата передачи", when(info["referred_at"]))
+    _fact(pdf, "Основание", info["reason"])
+    _fact(pdf, "Пакет собран", when(info["built_at"]))
+    pdf.ln(3)
+    flags = operator["flags"]
+    _line(pdf, f"Нарушения ({len(flags)})", size=12, bold=True, height=7)
+    for f in flags:
+        severity = choice_label(Severity, f["severity"])
+        status = choice_label(FlagStatus, f["status"])
+        _line(pdf, f"№{f['id']} {f['rule']['title']}", size=9.5, bold=True)
+        _line(pdf, f"  {f['subject']} · важность: {severity} · статус: {status}", size=8.5)
+        if f["decision_reason"]:
+            _line(pdf, f"  Решение: {f['decision_reason']}", size=8.5)
+        _line(
+            pdf, f"  Выявлено {when(f['opened_at'])}; файлы: flags/{f['id']}.json, flags/{f['id']}-history.csv", size=8
+        )
+    pdf.ln(3)
+    _line(pdf, f"Отчёты оператора ({len(info['filings'])})", size=12, bold=True, height=7)
+    for f in info["filings"]:
+        kind = choice_label(FilingKind, f["kind"]) or f["kind"]
+        text = f"№{f['id']} {kind} за {day(f['period_start'])}–{day(f['period_end'])}, подан {when(f['submitted_at'])}"
+        _line(pdf, text, size=9.5)
+        _line(pdf, f"  {f['original_name']} → {f['member'] or 'файл не прочитан'}", size=8)
+        _line(pdf, f"  SHA-256: {f['sha256']}", size=8)
+    transfers = info["transfers"]
+    pdf.ln(3)
+    _line(pdf, "Переводы", size=12, bold=True, height=7)
+    text = f"Строк в transfers.csv: {transfers['rows']}."
+    if transfers["truncated"]:
+        text += f" Доказательства отбирают больше; в пакете первые {transfers['limit']}."
+    _line(pdf, text, size=9.5)
+    chain = built.chain
+    pdf.ln(3)
+    _line(pdf, "Журнал аудита: сегмент хеш-цепочки", size=12, bold=True, height=7)
+    _line(
+        pdf,
+        f"События нарушений и передачи ({len(built.history)}) — audit_log/events.jsonl; звенья цепочки с "
+        f"№{chain.from_event_id} по №{chain.head_event_id} — audit_log/chain_segment.jsonl. Хеш головы: "
+        f"{chain.head_hash}. Проверка без портала: manage.py verify_referral.",
+        size=9,
+    )
+    pdf.ln(2)
+    _line(pdf, "SHA-256 каждого файла пакета и SHA-256 самого пакета — в manifest.json.", size=9)
+    return bytes(pdf.output())
