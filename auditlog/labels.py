@@ -50,6 +50,7 @@ EVENT_LABELS = {
     "api.download.referrals": _("API: выдача пакета передачи"),
     "referral.package": _("Собран пакет передачи"),
     "referral.download": _("Скачан пакет передачи"),
+    "operator.refer": _("Материалы по оператору переданы в ведомство"),
     "message.post": _("Сообщение отправлено"),
     "message.broadcast": _("Уведомление разослано операторам"),
     "message.attachment_read": _("Скачано вложение сообщения"),

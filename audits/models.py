@@ -360,7 +360,8 @@ class FlagProposal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} flag #{self.flag_id} [{self.status}]"
+        # The admin's labels (and its checkboxes' aria-label) show it: the choices' labels, no English words.
+        return f"#{self.pk}: {self.get_action_display()} #{self.flag_id} ({self.get_status_display()})"
 
 
 class NotificationKind(models.TextChoices):

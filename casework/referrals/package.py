@@ -19,6 +19,10 @@ A package is one zip file holding:
                                      to the chain head when the package was built (other events' content is
                                      not included: their links are enough to re-verify the chain offline)
 
+An operator's package (casework.referrals.operator: a whole operator referred) has the same manifest, hash
+rules and audit_log members; instead of flag.json and flag_history.csv it holds operator.json and, per
+flag, flags/<id>.json and flags/<id>-history.csv (package.json: "kind": "operator").
+
 The package's own SHA-256 (`package_sha256` in manifest.json, `sha256` in the API and the database) is
 defined exactly as: the SHA-256 of the UTF-8 text made of one line per member other than manifest.json,
 sorted by path (byte order), each line being the member's lowercase hex SHA-256, two spaces, its path and
