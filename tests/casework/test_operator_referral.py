@@ -187,3 +187,36 @@ def test_api_lists_operator_packages_to_their_agency_only(world):
     assert file.status_code == 200
     assert package_verify(file.content, expected_sha256=package.sha256).ok
     assert _api("fmd").get(f"{LIST}files/{package.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("principal", ["auditor", "supervisor", "staff", "other_staff", "stranger", "anonymous"])
+def test_operator_referral_permission_matrix(world, principal):
+    """Every role against the dossier action and the download: the SCC refers and downloads; operator
+    staff (its own or another operator's) and users without a role 404; anonymous users the login page."""
+    users = {
+        "auditor": world["auditor"],
+        "supervisor": h.user("sup", group="supervisors"),
+        "staff": world["staff"],
+        "other_staff": h.user("other", operator=world["other"]),
+        "stranger": h.user("stranger"),
+    }
+    client = Client()
+    if principal in users:
+        client.force_login(users[principal])
+    op = world["op"]
+    refer = client.post(f"/casework/referrals/operator/{op.pk}/", {"agency": "fmd", "reason": REASON})
+    download = client.get(f"/casework/referrals/operator/{op.pk}.zip")
+    if principal in ("auditor", "supervisor"):
+        assert refer.status_code == 302
+        assert refer["Location"] == f"/operators/{op.pk}/"
+        assert download.status_code == 200
+        assert ReferralPackage.objects.filter(operator=op).count() == 1
+        return
+    if principal == "anonymous":
+        assert "/login" in refer["Location"]
+        assert "/login" in download["Location"]
+    else:
+        assert refer.status_code == 404
+        assert download.status_code == 404
+    assert not ReferralPackage.objects.filter(operator=op).exists()
+    assert not AuditEvent.objects.filter(action="operator.refer").exists()
