@@ -99,7 +99,8 @@ def test_statistics_rows_lead_to_their_transfers(client, world, dimension):
 
 def test_run_input_rows_lead_to_the_transfers_read(client, world):
     client.force_login(auditor())
-    assert check_figures(client, reverse("outflows:run", args=[world["run"].pk])) == ["input_rows"] * 2  # and in the list
+    run_page = reverse("outflows:run", args=[world["run"].pk])
+    assert check_figures(client, run_page) == ["input_rows"] * 2  # and in the list
 
 
 def test_statistics_page_offers_the_keys_to_pick(client, world):
