@@ -126,10 +126,11 @@ def _usable(subscription: Subscription, now: datetime) -> bool:
     return token.revoked_at is None and not token.is_expired(now)
 
 
-def webhooks_collect(*, now: datetime | None = None) -> list[int]:
-    """Create the deliveries of the events since each cursor; return the pending deliveries due now."""
+def webhooks_collect(*, now: datetime | None = None, until: datetime | None = None) -> list[int]:
+    """Create the deliveries of the events since each cursor and before `until` (default: the feeds'
+    watermark); return the pending deliveries due now."""
     now = now or timezone.now()
-    until = feed_watermark()
+    until = until or feed_watermark()
     with transaction.atomic():
         subscriptions = [
             s
