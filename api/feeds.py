@@ -19,6 +19,8 @@ transaction still open on the database when the export begins (or now, if none i
 before W was written by a transaction that has ended, so the export's snapshot, taken after W,
 sees it, and a row written later carries a time at or after W and comes with the next pull. A
 broken download is resumed with `until=W&after_id=<last id received>` (same other filters).
+Only client sessions count (an autovacuum worker's transaction writes no rows of ours). A
+session left idle in a transaction holds the watermark back (rows come later, never lost).
 Seeing other sessions' `xact_start` needs the same database role (the portal's `portal_app`) or
 pg_read_all_stats.
 
@@ -122,6 +124,8 @@ def feed_watermark() -> datetime:
         cursor.execute(
             "SELECT least(clock_timestamp(), min(xact_start)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            # Client sessions only: autovacuum (hours on a big table) never writes a row of ours.
+            " AND backend_type = 'client backend'"
         )
         return cursor.fetchone()[0]
 
