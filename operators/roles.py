@@ -17,13 +17,16 @@ SUPERVISORS = "supervisors"
 # after every `migrate` (post_migrate, operators/apps.py; also after a test's flush) and from
 # operators/0002. Auditors read everything; supervisors also manage the registry, the rule
 # catalogue (rules are code: edited, never added or deleted), the high-risk list, the review deadlines
-# per severity, the filing calendar, users and agency tokens. Models not installed (yet) are skipped.
+# per severity, the filing calendar, users, agency tokens and their webhook subscriptions (the delivery
+# log read only). Models not installed (yet) are skipped.
 READ_EVERYTHING_APPS = ("auditlog", "operators", "outflows", "audits", "api")
 _ALL = ("view", "add", "change", "delete")
 SUPERVISOR_MANAGES = {
     "operators": {"operator": _ALL, "foreignplatform": _ALL, "operatormembership": _ALL, "filingcalendar": _ALL},
     "audits": {"rule": ("view", "change"), "highriskcountry": _ALL, "severitydeadline": ("view", "change")},
     "api": {"apitoken": _ALL},
+    # Agencies' webhook subscriptions (they go with the tokens) and their delivery log, read only.
+    "webhooks": {"subscription": _ALL, "delivery": ("view",)},
     "auth": {"user": _ALL},
 }
 
