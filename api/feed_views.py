@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from api import views
 from api.access import access_of
 from api.feeds import FORMATS, csv_stream, feed_for, feed_rows, feed_watermark, parquet_stream
-from api.filters import IsoDateTimeField
+from api.filters import IsoDateTimeField, sent_empty
 from api.querysets import transfers_with_codes
 from auditlog.services import audit_event_record
 from outflows.models import OutflowStat
@@ -28,10 +28,8 @@ class FeedParams(forms.Form):
     after_id = forms.IntegerField(min_value=0, required=False)
 
     def clean(self):
-        # As the lists' filtersets: a typed parameter sent empty is an error, not "no filter".
-        for name in self.fields:
-            if name in self.data and any(value == "" for value in self.data.getlist(name)):
-                self.add_error(name, forms.ValidationError("May not be empty.", code="required"))
+        for name in sent_empty(self.data, self.fields):
+            self.add_error(name, forms.ValidationError("May not be empty.", code="required"))
         return super().clean()
 
 

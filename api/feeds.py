@@ -43,9 +43,12 @@ from django.db.models.lookups import Regex
 from django.utils import timezone
 from rest_framework import serializers
 
+from config.spreadsheets import FORMULA_TRIGGERS
+
 CHUNK_BYTES = 1 << 20
 PARQUET_BLOCK_BYTES = 8 << 20
-FORMULA_START = r"^[=+\-@\t\r]"
+# A cell starting with one of config.spreadsheets' formula triggers, as a regular expression.
+FORMULA_START = "^[" + "".join("\\" + c if c in "-]\\^" else c for c in FORMULA_TRIGGERS) + "]"
 CSV_TYPE = "text/csv; charset=utf-8"
 PARQUET_TYPE = "application/vnd.apache.parquet"
 FORMATS = {"csv": CSV_TYPE, "parquet": PARQUET_TYPE}

@@ -20,7 +20,6 @@ def deliver(delivery_id: int) -> str | None:
     if delivery is None:
         return None
     if delivery.status == DeliveryStatus.PENDING:
-        delay = (delivery.next_attempt_at - delivery.created_at).total_seconds()  # only for the log line
         deliver.apply_async((delivery_id,), eta=delivery.next_attempt_at)
-        return f"retry at {delivery.next_attempt_at.isoformat()} ({delay:.0f} s after creation)"
+        return f"retry at {delivery.next_attempt_at.isoformat()}"
     return delivery.status
