@@ -5,6 +5,11 @@ CSV: UTF-8 (with or without BOM) or Windows-1251, delimiter `,` or `;`
 by operators/tabular/xlsx.py with its sizes capped before and while reading.
 Rows are numbered as the operator's spreadsheet numbers them: the header is
 row 1, and each CSV record (even one with a quoted line break) is one row.
+
+Why one module of about 400 lines: the one pass over a file's bytes (`_scan`: encoding, longest
+line, line count for the progress bar, the time budget) and the readers it prepares for (`open_csv`,
+`open_xlsx`, `prepare_table`) share the deadline and the refusals; split, each would import the
+other's internals.
 """
 
 import codecs
