@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from operators.models import RegistrationFiling
 from tests.conftest import wait_for
@@ -54,5 +55,5 @@ def test_operator_sees_every_error_then_files_a_valid_register(page, live_server
     # The real Celery worker processes the filing; the operator reloads its page.
     wait_for(lambda: RegistrationFiling.objects.get().status == "accepted", timeout=60)
     page.reload()
-    assert page.locator(".badge.status-accepted").first.is_visible()
+    expect(page.locator(".badge.status-accepted").first).to_be_visible()
     screenshot(page, "filing-accepted")

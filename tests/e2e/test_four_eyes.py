@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from auditlog.models import AuditEvent
 from audits.models import Flag, FlagEscalation, FlagProposal, Notification, ProposalStatus, Rule
@@ -73,7 +74,7 @@ def test_propose_by_a_approve_by_b_and_an_overdue_flag_escalated_once(page, live
     page.get_by_role("button", name="Предложить подтвердить").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("[data-status]").first.get_attribute("data-status") == "in_review"
-    assert page.get_by_text("Вы предложили это решение").is_visible()
+    expect(page.get_by_text("Вы предложили это решение")).to_be_visible()
     assert page.get_by_role("button", name="Утвердить решение").count() == 0
     logout(page)
 

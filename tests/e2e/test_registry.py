@@ -1,6 +1,7 @@
 """In a real browser: an auditor logs in and sees the registry; staff of one operator cannot open another's."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import login, screenshot
 from tests.factories import OperatorFactory, auditor, operator_staff
@@ -16,14 +17,14 @@ def test_auditor_logs_in_and_sees_the_registry_in_russian(page, live_server):
     assert "/accounts/login/" in page.url
     screenshot(page, "login")
     login(page, live_server, user.username)
-    assert page.get_by_role("heading", name="Сводка").is_visible()
+    expect(page.get_by_role("heading", name="Сводка")).to_be_visible()
     page.get_by_role("link", name="Реестр операторов").click()
-    assert page.get_by_role("heading", name="Реестр операторов").is_visible()
-    assert page.get_by_role("link", name="ООО «Крипто Обмен»").is_visible()
-    assert page.locator("td .badge", has_text="Приостановлен").is_visible()
+    expect(page.get_by_role("heading", name="Реестр операторов")).to_be_visible()
+    expect(page.get_by_role("link", name="ООО «Крипто Обмен»")).to_be_visible()
+    expect(page.locator("td .badge", has_text="Приостановлен")).to_be_visible()
     screenshot(page, "registry")
     page.get_by_role("link", name="ООО «Крипто Обмен»").click()
-    assert page.get_by_text("191234563").first.is_visible()
+    expect(page.get_by_text("191234563").first).to_be_visible()
     screenshot(page, "operator")
 
 
@@ -33,11 +34,11 @@ def test_language_switch_to_english_and_back(page, live_server):
     page.goto(f"{live_server.url}/operators/")
     page.locator("button[data-lang=en]").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_role("heading", name="Operator registry").is_visible()
+    expect(page.get_by_role("heading", name="Operator registry")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "en"
     page.locator("button[data-lang=ru]").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_role("heading", name="Реестр операторов").is_visible()
+    expect(page.get_by_role("heading", name="Реестр операторов")).to_be_visible()
 
 
 def test_operator_typing_another_operators_url_gets_404(page, live_server):

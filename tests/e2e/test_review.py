@@ -2,6 +2,7 @@
 (The README's screenshots of these pages come from test_screenshots.py, with demo data.)"""
 
 import pytest
+from playwright.sync_api import expect
 
 from auditlog.models import AuditEvent
 from audits.models import Flag, OperatorRisk, Rule
@@ -48,7 +49,7 @@ def test_auditor_confirms_the_worst_operators_flag_with_a_note(page, live_server
     page.get_by_role("button", name="Подтвердить").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("[data-status]").first.get_attribute("data-status") == "confirmed"
-    assert page.locator("ul.notes").get_by_text("Платформа не проверена, переводы продолжаются.").is_visible()
+    expect(page.locator("ul.notes").get_by_text("Платформа не проверена, переводы продолжаются.")).to_be_visible()
     assert page.locator("table.grid td[title='flag.confirm']", has_text="Подтверждено").count() >= 1
     flag.refresh_from_db()
     assert flag.status == "confirmed"
@@ -58,4 +59,4 @@ def test_auditor_confirms_the_worst_operators_flag_with_a_note(page, live_server
 def test_dashboard_draws_its_charts_from_local_assets(page, live_server):
     user = auditor()
     login(page, live_server, user.username)
-    assert page.get_by_role("heading", name="Сводка").is_visible()
+    expect(page.get_by_role("heading", name="Сводка")).to_be_visible()
