@@ -17,10 +17,11 @@ LAYERS = {
     "operators": 2,
     "filings": 3,
     "outflows": 4,
-    "audits": 5,
-    "casework": 6,
-    "api": 7,
-    "webhooks": 8,
+    "screening": 5,
+    "audits": 6,
+    "casework": 7,
+    "api": 8,
+    "webhooks": 9,
 }
 
 
