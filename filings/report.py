@@ -8,28 +8,24 @@ language (Russian, or English on English pages), with the error code.
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
 from operators.tabular.errors import RowError
 from operators.tabular.reader import FileRejected, open_table
 
 
 def _message(error: RowError) -> str:
-    # The catalogue's translation of the Russian message (as the pages show it); English from the
-    # error itself when the catalogue has none.
-    text = gettext(error.message_ru) if error.message_ru else ""
-    if text == error.message_ru and (get_language() or "ru").startswith("en") and error.message_en:
-        text = error.message_en
     where = f"{error.column}: " if error.column else ""
-    return f"{where}{text} [{error.code}]"
+    return f"{where}{error.in_language()} [{error.code}]"
 
 
 def _where(row_no: int) -> str:
     return gettext("строка %(n)s: ") % {"n": row_no}
 
 
-def report_rows(*, errors: Iterable[RowError], path: Path | None) -> tuple[list[str], Iterator[list[str]]]:
-    """(header, rows): the file's own columns plus "errors", one row per bad row, file-wide errors first."""
+def report_rows(*, errors: Iterable[RowError], path: Path | None) -> tuple[list[str], Iterator[list[str]], dict]:
+    """(header, rows, info): the file's own columns plus "errors", one row per bad row, file-wide errors
+    first; info is the file's encoding and delimiter (the filing's report is written back in them)."""
     by_row: dict[int, list[str]] = {}
     for error in errors:
         by_row.setdefault(error.row, []).append(_message(error))
@@ -38,6 +34,9 @@ def report_rows(*, errors: Iterable[RowError], path: Path | None) -> tuple[list[
     except (FileRejected, OSError):
         table = None
     header = list(table.header) if table is not None else []
+    info = {"encoding": "utf-8", "delimiter": ","}
+    if table is not None:
+        info = {"encoding": table.encoding, "delimiter": table.delimiter}
 
     def rows() -> Iterator[list[str]]:
         for row_no in (0, 1):  # the file as a whole, its header
@@ -56,4 +55,4 @@ def report_rows(*, errors: Iterable[RowError], path: Path | None) -> tuple[list[
         for row_no in sorted(by_row):
             yield [""] * len(header) + [_where(row_no) + "; ".join(by_row[row_no])]
 
-    return [*header, "errors"], rows()
+    return [*header, "errors"], rows(), info

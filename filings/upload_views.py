@@ -112,7 +112,7 @@ def check_report(request, token: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404
     kept = _kept_or_404(request, token)
-    header, rows = report_rows(errors=kept_errors(kept), path=kept.file.path if kept.file else None)
+    header, rows, _info = report_rows(errors=kept_errors(kept), path=kept.file.path if kept.file else None)
     rows = list(rows)
     audit_event_record(
         actor=request.user,

@@ -8,6 +8,7 @@ upload for an operator the user does not act for, is a 404.
 import csv
 import io
 from decimal import Decimal
+from pathlib import Path
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -23,12 +24,12 @@ from filings import hooks
 from filings.corrections import Correction, data_request_choices, period_latest
 from filings.kept import kept_upload_check, new_upload_token
 from filings.models import CorrectionCategory
+from filings.report import report_rows
 from filings.selectors import filings_visible
 from filings.services import filing_submit
 from operators.access import access_of
-from operators.models import FilingKind, FilingStatus, Operator, RegistrationFiling
+from operators.models import FilingKind, FilingStatus, Operator
 from operators.tabular.errors import RowError
-from operators.tabular.reader import FileRejected, open_table
 
 ERRORS_PER_PAGE = 100
 
@@ -243,47 +244,6 @@ def filing_detail(request, pk: int):
     )
 
 
-def _report_rows(filing: RegistrationFiling):
-    """Header and rows of the error report: the operator's own columns plus `errors`, bad rows only.
-
-    Only rows with errors are listed (a register can have millions of good
-    ones); each errors cell starts with the spreadsheet row number.
-    """
-    by_row: dict[int, list[str]] = {}
-    for e in filing.errors.all().iterator(chunk_size=5000):
-        err = RowError(e.row, e.column, e.value, e.code)
-        where = f"{e.column}: " if e.column else ""
-        by_row.setdefault(e.row, []).append(f"{where}{err.message_ru} / {err.message_en} [{e.code}]")
-    info = {"encoding": "utf-8", "delimiter": ","}
-    try:
-        table = open_table(filing.file.path)
-    except (FileRejected, OSError):
-        table = None
-    header = list(table.header) if table is not None else []
-    if table is not None:
-        info = {"encoding": table.encoding, "delimiter": table.delimiter}
-
-    def rows():
-        # Errors about the file as a whole (row 0) and its header (row 1) come first.
-        for row_no in (0, 1):
-            if row_no in by_row:
-                yield [""] * len(header) + [f"row {row_no}: " + "; ".join(by_row.pop(row_no))]
-        if table is not None and by_row:
-            try:
-                for row_no, cells in table.rows:
-                    if row_no in by_row:
-                        padded = [*cells[: len(header)], *([""] * (len(header) - len(cells)))]
-                        yield [*padded, f"row {row_no}: " + "; ".join(by_row.pop(row_no))]
-                        if not by_row:
-                            break
-            except FileRejected:
-                pass
-        for row_no in sorted(by_row):
-            yield [""] * len(header) + [f"row {row_no}: " + "; ".join(by_row[row_no])]
-
-    return [*header, "errors"], rows(), info
-
-
 def _safe_rows(header: list[str], rows, counter: list[int]):
     """Every cell through the one formula-escaping helper (config.spreadsheets.safe_cell); counts the rows."""
     yield [safe_cell(h) for h in header]
@@ -298,7 +258,8 @@ def filing_error_report(request, pk: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404
     filing = get_object_or_404(_filings_for(request), pk=pk)
-    header, rows, info = _report_rows(filing)
+    errors = (RowError(e.row, e.column, e.value, e.code) for e in filing.errors.all().iterator(chunk_size=5000))
+    header, rows, info = report_rows(errors=errors, path=Path(filing.file.path) if filing.file else None)
     name = f"errors_{filing.operator.unp}_{filing.kind}_{filing.period_start:%Y-%m-%d}"
     written = [0]
     if fmt == "xlsx":

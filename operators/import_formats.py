@@ -17,7 +17,7 @@ from pathlib import Path
 import tablib
 from django import forms
 from django.conf import settings
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 from import_export.formats import base_formats
 from import_export.forms import ImportForm
 
@@ -88,24 +88,12 @@ class SizeCappedImportForm(ImportForm):
         return upload
 
 
-def _in_language(error: RowError) -> str:
-    """The error's message in the page's language: the catalogue's, else the English half on English pages,
-    else the Russian one (a registry error's text is "ru / en" for the command line and the API)."""
-    russian = error.message_ru
-    translated = gettext(russian) if russian else ""
-    if translated != russian:
-        return translated
-    if (get_language() or "ru").startswith("en") and error.message_en:
-        return error.message_en
-    return russian
-
-
 def error_text(error: RowError) -> str:
     """One refused row as the admin's import form shows it, in the page's language."""
     where = gettext("строка %(row)s: ") % {"row": error.row} if error.row else ""
     column = f"[{error.column}] " if error.column else ""
     value = f"{error.value!r}: " if error.value else ""
-    return f"{where}{column}{value}{_in_language(error)} ({error.code})"
+    return f"{where}{column}{value}{error.in_language()} ({error.code})"
 
 
 def _refusal_errors(e: Exception) -> list[RowError] | None:

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.utils.translation import get_language, gettext
+
 from config.spreadsheets import visible
 
 # Machine code -> (Russian, English). One place, so the page, the report and the
@@ -151,6 +153,26 @@ class RowError:
 
     def as_dict(self) -> dict:
         return {"row": self.row, "column": self.column, "value": self.value, "code": self.code, "message": self.message}
+
+    def in_language(self) -> str:
+        """The message in the reader's language (the pages, the reports)."""
+        return message_in_language(code=self.code, russian=self.message_ru, english=self.message_en)
+
+
+def message_in_language(*, code: str, russian: str = "", english: str = "") -> str:
+    """An error's message in the active language: the one way every page, report and admin form says it.
+
+    A known code's Russian text through the catalogue; else the stored Russian text through the
+    catalogue, else its English half on English pages, else the Russian one.
+    """
+    if code in MESSAGES:
+        russian, english = MESSAGES[code]
+    translated = gettext(russian) if russian else ""
+    if translated != russian:
+        return translated
+    if (get_language() or "ru").startswith("en") and english:
+        return english
+    return russian
 
 
 def clip(value: object, limit: int = 200) -> str:

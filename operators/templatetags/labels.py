@@ -9,7 +9,7 @@ statuses, audit events, operators with their UNP.
 from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.html import format_html
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
 from auditlog.labels import event_label as _event_label
 from operators.labels import choice_label, country_name
@@ -22,7 +22,7 @@ from operators.models import (
     OperatorStatus,
     RegistrationFiling,
 )
-from operators.tabular.errors import MESSAGES
+from operators.tabular.errors import message_in_language
 
 register = template.Library()
 
@@ -126,16 +126,10 @@ def error_message(error) -> str:
     the catalogue, else the stored Russian (English on English pages) message. Takes a FilingError,
     a RowError or a dict with code / message_ru / message_en."""
     get = error.get if isinstance(error, dict) else lambda name, default="": getattr(error, name, default)
-    code = get("code", "")
-    if code in MESSAGES:
-        return gettext(MESSAGES[code][0])
-    russian = get("message_ru", "") or ""
-    translated = gettext(russian) if russian else ""
-    if translated != russian:
-        return translated
-    if (get_language() or "ru").startswith("en") and get("message_en", ""):
-        return get("message_en", "")
-    return russian or get("message", "")
+    text = message_in_language(
+        code=get("code", ""), russian=get("message_ru", "") or "", english=get("message_en", "") or ""
+    )
+    return text or get("message", "")
 
 
 @register.filter

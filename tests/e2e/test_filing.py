@@ -45,7 +45,7 @@ def test_operator_sees_every_error_then_files_a_valid_register(page, live_server
         assert page.locator("td", has_text=row).count() >= 1
     for column in ("occurred_at", "direction", "platform_country", "amount", "value_byn"):
         assert column in body, column
-    screenshot(page, "filing-errors")
+    screenshot(page, "dry-run-errors")
     assert not RegistrationFiling.objects.exists()  # a dry run stores nothing
 
     page.get_by_role("link", name="Проверить исправленный файл").click()  # back to the form

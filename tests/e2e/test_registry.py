@@ -22,7 +22,6 @@ def test_auditor_logs_in_and_sees_the_registry_in_russian(page, live_server):
     expect(page.get_by_role("heading", name="Реестр операторов")).to_be_visible()
     expect(page.get_by_role("link", name="ООО «Крипто Обмен»")).to_be_visible()
     expect(page.locator("td .badge", has_text="Приостановлен")).to_be_visible()
-    screenshot(page, "registry")
     page.get_by_role("link", name="ООО «Крипто Обмен»").click()
     expect(page.get_by_text("191234563").first).to_be_visible()
     screenshot(page, "operator")
