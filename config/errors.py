@@ -12,21 +12,31 @@ import redis.exceptions
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.translation import get_language, gettext
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError as BrokerError
 
-UNAVAILABLE_HTML = (
-    "<!doctype html><html lang=ru><meta charset=utf-8><title>503</title>"
-    "<h1>Сервис временно недоступен / Service temporarily unavailable</h1>"
-    "<p>Повторите через несколько секунд. / Please retry in a few seconds.</p></html>"
-)
-ERROR_HTML = (
-    "<!doctype html><html lang=ru><meta charset=utf-8><title>500</title>"
-    "<h1>Внутренняя ошибка / Internal error</h1></html>"
-)
-BAD_REQUEST_HTML = (
-    "<!doctype html><html lang=ru><meta charset=utf-8><title>400</title><h1>Неверный запрос / Bad request</h1></html>"
-)
+
+def _bare(status: int, title: str, text: str = "") -> str:
+    """The last-resort page when the layout itself cannot be rendered: one language, the request's."""
+    paragraph = f"<p>{text}</p>" if text else ""
+    return (
+        f"<!doctype html><html lang={get_language() or 'ru'}><meta charset=utf-8><title>{status}</title>"
+        f"<h1>{title}</h1>{paragraph}</html>"
+    )
+
+
+def _unavailable_html() -> str:
+    return _bare(503, gettext("Сервис временно недоступен"), gettext("Повторите через несколько секунд."))
+
+
+def _error_html() -> str:
+    return _bare(500, gettext("Внутренняя ошибка"))
+
+
+def _bad_request_html() -> str:
+    return _bare(400, gettext("Неверный запрос"))
+
 
 # Redis unreachable: as the cache (django-redis wraps its errors, or a script's raw ones)
 # or as the broker (kombu, when a task is sent).
@@ -61,7 +71,7 @@ def _unavailable(request, service: str = "database") -> HttpResponse:
             # Without the request: its context processors would ask the database that is down.
             body = loader.get_template("503.html").render({})
         except Exception:  # noqa: BLE001 - an error page must never fail
-            body = UNAVAILABLE_HTML
+            body = _unavailable_html()
         response = HttpResponse(body, status=503)
     response["Retry-After"] = "5"
     return response
@@ -73,7 +83,7 @@ def server_error(request):
         return _unavailable(request, service)
     if request.path.startswith("/api/"):
         return JsonResponse({"status": 500, "code": "server_error", "detail": "Internal error."}, status=500)
-    return _page(request, "500.html", ERROR_HTML, status=500)
+    return _page(request, "500.html", _error_html, status=500)
 
 
 def bad_request(request, exception):
@@ -86,10 +96,10 @@ def bad_request(request, exception):
     service = _outage(exception)
     if service is not None:
         return _unavailable(request, service)
-    return _page(request, "400.html", BAD_REQUEST_HTML, status=400)
+    return _page(request, "400.html", _bad_request_html, status=400)
 
 
-def _page(request, template_name: str, fallback: str, *, status: int, context: dict | None = None) -> HttpResponse:
+def _page(request, template_name: str, fallback, *, status: int, context: dict | None = None) -> HttpResponse:
     """The error page in the portal's layout and the request's language (templates/<status>.html).
 
     Rendered with the request, so the navigation and the next steps fit the user; if the page
@@ -98,10 +108,10 @@ def _page(request, template_name: str, fallback: str, *, status: int, context: d
     try:
         body = loader.get_template(template_name).render(context or {}, request)
     except Exception:  # noqa: BLE001 - an error page must never fail
-        body = fallback
+        body = fallback()
     return HttpResponse(body, status=status)
 
 
 def bad_parameter(request, reason: str) -> HttpResponse:
     """A refused parameter (config.middleware.RefuseControlCharactersMiddleware): the 400 page, saying why."""
-    return _page(request, "400.html", BAD_REQUEST_HTML, status=400, context={"reason": reason})
+    return _page(request, "400.html", _bad_request_html, status=400, context={"reason": reason})

@@ -1,6 +1,7 @@
 """400/403/404/500 pages in the portal's layout and the user's language, with DEBUG off (issue 16, item 5)."""
 
 import pytest
+from django.template import loader
 from django.test import Client, override_settings
 
 from tests.factories import OperatorFactory, auditor, operator_staff
@@ -112,3 +113,22 @@ def test_a_refused_parameter_is_400_in_the_layout_saying_why():
     assert "Управляющий символ в параметре запроса." in body
     english = _client(auditor(), language="en").get("/filings/?status=%00").content.decode()
     assert "A control character in a request parameter." in english
+
+
+@OFF
+@pytest.mark.parametrize(
+    ("language", "shown", "not_shown"),
+    [("ru", "Внутренняя ошибка", "Internal error"), ("en", "Internal error", "Внутренняя ошибка")],
+)
+def test_when_the_layout_itself_fails_the_bare_page_is_in_one_language(monkeypatch, language, shown, not_shown):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the layout cannot be rendered")
+
+    monkeypatch.setattr(loader, "get_template", broken)
+    response = _client(auditor(), language=language).get("/test-only/boom/")
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert shown in body
+    assert not_shown not in body
+    assert " / " not in body
+    assert f"lang={language}" in body
