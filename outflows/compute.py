@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from operators.models import ForeignPlatform, Operator
-from outflows import engine, readers
+from outflows import engine, readers, uncertainty
 from outflows.readers import RawTransfers
 
 
@@ -49,8 +49,8 @@ class Registry:
 
 def compute_cells(
     raw: RawTransfers, registry: Registry, *, as_of: dt.datetime, window_days: int, partitions: int = 1
-) -> tuple[dict[tuple[str, str, str], np.ndarray], int]:
-    """The stat cells and the excess return of the transfers read.
+) -> tuple[dict[tuple[str, str, str], np.ndarray], int, tuple[np.ndarray, np.ndarray]]:
+    """The stat cells, the excess return and the bootstrap sums (outflows.uncertainty) of the transfers read.
 
     partitions > 1 splits the pairs by a stable hash of (investor_ref, platform)
     and sums the partial results: pairs never cross partitions and the sums are
@@ -70,24 +70,36 @@ def compute_cells(
         "window_days": window_days,
         "n_operators": len(registry.operators),
         "n_platforms": len(registry.platforms),
-        "per_row": False,
+        "per_row": True,  # what each outbound got back: the bootstrap's input
     }
     if partitions <= 1:
         result = engine.compute(arrays, cohorts=cohorts, **compute_kwargs)
+        returned, matured = result.returned, result.matured
     else:
         part = engine.partition_of(raw.investor_hash[raw.investor], raw.platform_id, partitions)
         result = None
+        returned, matured = np.zeros(len(arrays), np.int64), np.zeros(len(arrays), bool)
         for p in range(partitions):
             index = np.flatnonzero(part == p)
             partial = engine.compute(arrays.take(index), cohorts=cohorts, **compute_kwargs)
+            returned[index], matured[index] = partial.returned, partial.matured
             result = partial if result is None else result.merge(partial)
+    bootstrap = uncertainty.resample_sums(
+        investor=arrays.investor,
+        investor_hash=raw.investor_hash,
+        operator=arrays.operator,
+        value=arrays.value,
+        returned=returned,
+        matured=matured,
+        n_operators=len(registry.operators),
+    )
     cells = engine.aggregate(
         result,
         operator_keys=[unp for unp, _ in registry.operators],
         platform_keys=[slug for slug, _, _ in registry.platforms],
         platform_countries=[country for _, _, country in registry.platforms],
     )
-    return cells, result.excess_return
+    return cells, result.excess_return, bootstrap
 
 
 @dataclass
@@ -99,6 +111,7 @@ class OutflowComputation:
     input_rows: int
     fingerprint: str
     timings: dict[str, float]
+    uncertainty: dict
 
 
 def outflow_compute(
@@ -115,8 +128,16 @@ def outflow_compute(
     fingerprint = readers.fingerprint(raw)
     timings["read_s"] = round(time.perf_counter() - started, 3)
     mark = time.perf_counter()
-    cells, excess = compute_cells(raw, Registry.read(), as_of=as_of, window_days=window_days, partitions=partitions)
+    registry = Registry.read()
+    cells, excess, (sums, investors) = compute_cells(
+        raw, registry, as_of=as_of, window_days=window_days, partitions=partitions
+    )
     timings["compute_s"] = round(time.perf_counter() - mark, 3)
     return OutflowComputation(
-        cells=cells, excess_return=excess, input_rows=len(raw.investor), fingerprint=fingerprint, timings=timings
+        cells=cells,
+        excess_return=excess,
+        input_rows=len(raw.investor),
+        fingerprint=fingerprint,
+        timings=timings,
+        uncertainty=uncertainty.summary(sums, investors, [unp for unp, _ in registry.operators]),
     )

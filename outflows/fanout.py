@@ -22,7 +22,7 @@ import time
 import numpy as np
 from celery import chord, current_app
 
-from outflows import readers, runs
+from outflows import readers, runs, uncertainty
 from outflows.compute import Registry, compute_cells
 from outflows.models import OutflowRun, RunStatus, TransferChange
 
@@ -96,7 +96,7 @@ def outflow_partition_compute(plan: dict, partition: int) -> dict:
         rows, total = readers.fingerprint_parts(raw)
     read_s = time.perf_counter() - started
     registry = Registry(operators=plan["operators"], platforms=plan["platforms"])
-    cells, excess = compute_cells(raw, registry, as_of=as_of, window_days=plan["window_days"])
+    cells, excess, (sums, investors) = compute_cells(raw, registry, as_of=as_of, window_days=plan["window_days"])
     return {
         "partition": partition,
         "stale": False,
@@ -104,6 +104,7 @@ def outflow_partition_compute(plan: dict, partition: int) -> dict:
         "fingerprint_sum": total,
         "excess_return": excess,
         "cells": [[*key, [int(v) for v in metrics]] for key, metrics in cells.items()],
+        "bootstrap": {"sums": sums.tolist(), "investors": investors.tolist()},
         "read_s": round(read_s, 3),
         "compute_s": round(time.perf_counter() - started - read_s, 3),
     }
@@ -127,6 +128,9 @@ def outflow_fan_out_finish(plan: dict, partials: list[dict]) -> OutflowRun | Non
                 cell = (dimension, key, cohort)
                 cells[cell] = cells[cell] + values if cell in cells else values
         rows = sum(p["rows"] for p in partials)
+        # Same weights for the same investor in every partition (outflows.uncertainty): the sums add up.
+        sums = sum(np.asarray(p["bootstrap"]["sums"], dtype=np.int64) for p in partials)
+        investors = sum(np.asarray(p["bootstrap"]["investors"], dtype=np.int64) for p in partials)
         runs.run_finish(
             run,
             cells=cells,
@@ -139,6 +143,7 @@ def outflow_fan_out_finish(plan: dict, partials: list[dict]) -> OutflowRun | Non
                 "read_s": max(p["read_s"] for p in partials),  # the slowest partition's
                 "compute_s": max(p["compute_s"] for p in partials),
             },
+            uncertainty=uncertainty.summary(sums, investors, [unp for unp, _ in plan["operators"]]),
         )
     except Exception as exc:
         logger.exception("outflow run %s failed in its merge", run.pk)

@@ -118,6 +118,11 @@ class OutflowRun(models.Model):
     started_at = models.DateTimeField(_("начат"), null=True, blank=True)
     finished_at = models.DateTimeField(_("завершён"), null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    # Bootstrap interval of the share, overall and per operator, with distinct outbound investors
+    # (outflows.uncertainty.summary); coverage of the transfer registers per operator and month
+    # (outflows.coverage.run_coverage). Both written with the stats, when the run finishes.
+    uncertainty = models.JSONField(_("неопределённость"), default=dict, blank=True)
+    coverage = models.JSONField(_("полнота отчётов"), default=dict, blank=True)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

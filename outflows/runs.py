@@ -30,6 +30,7 @@ from filings import leases
 from operators.models import WorkLease
 from outflows import engine
 from outflows.compute import outflow_compute
+from outflows.coverage import run_coverage
 from outflows.models import OutflowRun, OutflowStat, RunStatus
 from outflows.selectors import STAT_FIELDS
 
@@ -136,9 +137,23 @@ def run_start(run: OutflowRun | None, *, as_of, window_days: int, partitions: in
 
 
 def run_finish(
-    run: OutflowRun, *, cells: dict, excess_return: int, input_rows: int, fingerprint: str, timings: dict
+    run: OutflowRun,
+    *,
+    cells: dict,
+    excess_return: int,
+    input_rows: int,
+    fingerprint: str,
+    timings: dict,
+    uncertainty: dict | None = None,
 ) -> None:
-    """Store the stats and mark the run finished, in one transaction: from here on it never changes."""
+    """Store the stats and mark the run finished, in one transaction: from here on it never changes.
+
+    The coverage of the transfer registers (outflows.coverage) is read here, beside the stats it describes.
+    """
+    mark = time.perf_counter()
+    run.uncertainty = uncertainty or {}
+    run.coverage = run_coverage(as_of=run.as_of, window_days=run.window_days, cells=cells)
+    timings = {**timings, "coverage_s": round(time.perf_counter() - mark, 3)}
     mark = time.perf_counter()
     with transaction.atomic():
         _stats_store(run, cells)
@@ -217,6 +232,7 @@ def _run_compute(run: OutflowRun, *, reader: str | None) -> None:
             input_rows=result.input_rows,
             fingerprint=result.fingerprint,
             timings=result.timings,
+            uncertainty=result.uncertainty,
         )
     except Exception as exc:
         logger.exception("outflow run %s failed", run.pk)
