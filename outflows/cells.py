@@ -1,0 +1,86 @@
+"""Which transfers a stat cell (dimension, key, cohort) of a run counts: the one mapping, for every dimension.
+
+A cell of a run (an OutflowStat row) counts the OUT transfers with occurred_at <= the run's as_of
+whose key in its dimension is `key` and whose cohort (calendar month of occurred_at in Minsk) is
+`cohort`, or any for "all": the matured ones (occurred_at + W <= as_of) in outbound_value_byn,
+returned_value_byn and outbound_count, the others in pending_*. The engine groups them the same way
+(outflows.engine.aggregate); tests/outflows/test_drilldown.py drills every cell of a run down to its
+transfers and adds them up again.
+
+DIMENSION_FILTERS maps each dimension to the filter of its key on the transfer table: a new
+dimension (e.g. operator x platform, asset, investor residency) adds one entry here and every page,
+export and API endpoint of the drill-down serves it (`dimension_register`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet
+
+from operators.models import ForeignPlatform, Operator
+from outflows.models import CrossBorderTransfer, Direction, OutflowRun
+
+MINSK = ZoneInfo("Europe/Minsk")
+ALL = "all"
+
+
+def _ids(queryset: QuerySet) -> list[int]:
+    # Looked up first (one small query): the planner then knows the ids (bench/README_pages.md).
+    return list(queryset.values_list("pk", flat=True))
+
+
+DIMENSION_FILTERS: dict[str, Callable[[str], Q]] = {
+    "overall": lambda key: Q() if key == ALL else Q(pk__in=[]),
+    "operator": lambda key: Q(operator_id__in=_ids(Operator.objects.filter(unp=key))),
+    "platform": lambda key: Q(platform_id__in=_ids(ForeignPlatform.objects.filter(slug=key))),
+    "country": lambda key: Q(platform_id__in=_ids(ForeignPlatform.objects.filter(country=key))),
+}
+
+
+def dimension_register(dimension: str, key_filter: Callable[[str], Q]) -> None:
+    """Add a dimension: key_filter(key) is a Q on CrossBorderTransfer selecting the transfers of that key."""
+    DIMENSION_FILTERS[dimension] = key_filter
+
+
+def dimension_known(dimension: str) -> bool:
+    return dimension in DIMENSION_FILTERS
+
+
+def matured_until(run: OutflowRun) -> datetime:
+    """The last instant an outbound may have occurred at to be matured in this run."""
+    return run.as_of - timedelta(days=run.window_days)
+
+
+def cohort_bounds(cohort: str) -> tuple[datetime, datetime] | None:
+    """A "YYYY-MM" cohort's first instant and the next month's first instant, in Minsk; None for "all".
+
+    ValueError for anything else.
+    """
+    if cohort == ALL:
+        return None
+    year, month = (int(part) for part in cohort.split("-"))
+    start = datetime(year, month, 1, tzinfo=MINSK)
+    return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=MINSK)
+
+
+def cell_outbounds(*, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "") -> QuerySet:
+    """The OUT transfers the cell counts (state "matured" or "pending": only those), unordered.
+
+    LookupError for a dimension no entry maps, ValueError for a malformed cohort.
+    """
+    if dimension not in DIMENSION_FILTERS:
+        raise LookupError(f"unknown dimension {dimension!r}")
+    transfers = CrossBorderTransfer.objects.filter(
+        DIMENSION_FILTERS[dimension](key), direction=Direction.OUT, occurred_at__lte=run.as_of
+    )
+    bounds = cohort_bounds(cohort)
+    if bounds is not None:
+        transfers = transfers.filter(occurred_at__gte=bounds[0], occurred_at__lt=bounds[1])
+    if state == "matured":
+        transfers = transfers.filter(occurred_at__lte=matured_until(run))
+    elif state == "pending":
+        transfers = transfers.filter(occurred_at__gt=matured_until(run))
+    return transfers

@@ -1,0 +1,242 @@
+"""Drill-down of a stat cell to its transfers: each outbound with what came back to it (issue 17 item 1).
+
+The allocation is recomputed on demand, never stored: FIFO runs per (investor_ref, platform) pair
+(DESIGN section 5), so an outbound's returned amount depends only on the transfers of its own pair.
+For the outbounds asked about (a page, an export chunk) `allocations` reads every transfer of their
+pairs up to the run's as_of and runs the engine's own sort and sweep on them (outflows.engine.compute,
+per_row=True), with the run's window: the same code and order as the run, so the two cannot drift.
+The rows go in ordered by external_id, so that the engine's stable sort ends in DESIGN's last
+tie-break (simultaneous outbounds of one pair and operator); the run's figures do not depend on it.
+Why not stored per run: bench/README_drilldown.md (measured both ways).
+
+The figures of a cell (outflows.cells) added up from its transfers equal the stored OutflowStat row
+to the kopeck (`cell_totals`; tested for every cell of a run, and on random sets).
+A run's input is a snapshot; when the transfers changed since, `inputs_check` says whether the
+run's inputs are still the same (its fingerprint, outflows.readers), so a page can say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Max
+
+from outflows import cells, engine, readers
+from outflows.compute import Registry, _positions
+from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, TransferChange
+from outflows.runs import read_snapshot
+
+CHUNK = 2_000  # outbounds whose pairs are read and swept together (an export, the totals)
+INVESTORS_PER_QUERY = 1_000
+# Changes to the transfer table this long before a run started may still have been uncommitted
+# when it took its snapshot (a long import): after that instant the inputs are compared.
+CHANGE_SLACK = dt.timedelta(minutes=30)
+FINGERPRINT_CACHE_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """What one outbound got back in a run (kopecks), and its state there."""
+
+    value: int
+    returned: int
+    matured: bool  # occurred_at + W <= as_of: counted in the share; else pending
+    window_closes: dt.datetime  # occurred_at + W: returns after this instant are excess, never credited
+
+    @property
+    def unreturned(self) -> int:
+        return self.value - self.returned
+
+
+def _kopecks(value) -> int:
+    return int(value.scaleb(2))  # exact: value_byn has two decimal places
+
+
+def allocations(*, run: OutflowRun, pairs: Iterable[tuple[str, int]], registry: Registry | None = None) -> dict:
+    """{transfer id: Allocation} for every OUT transfer of these (investor_ref, platform id) pairs in the run.
+
+    Reads the pairs' transfers with occurred_at <= run.as_of (by investor: the bloom index) and
+    sweeps them with the run's as_of and window.
+    """
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    registry = registry or Registry.read()
+    investors = sorted({investor for investor, _ in wanted})
+    platforms = sorted({platform for _, platform in wanted})
+    rows = []
+    for lo in range(0, len(investors), INVESTORS_PER_QUERY):
+        rows += [
+            row
+            for row in CrossBorderTransfer.objects.filter(
+                investor_ref__in=investors[lo : lo + INVESTORS_PER_QUERY],
+                platform_id__in=platforms,
+                occurred_at__lte=run.as_of,
+            )
+            .values_list("external_id", "id", "investor_ref", "platform_id", "operator_id", "occurred_at", "direction",
+                         "value_byn")
+            .iterator(chunk_size=10_000)
+            if (row[2], row[3]) in wanted
+        ]  # fmt: skip
+    rows.sort()  # by external_id: DESIGN's last tie-break, kept by the engine's stable sort
+    if not rows:
+        return {}
+    _, ids, investor_refs, platform_ids, operator_ids, occurred, directions, values = zip(*rows, strict=True)
+    codes: dict[str, int] = {}
+    occurred_us = np.fromiter((engine.epoch_us(t) for t in occurred), np.int64, len(rows))
+    arrays = engine.TransferArrays(
+        investor=np.fromiter((codes.setdefault(r, len(codes)) for r in investor_refs), np.int64, len(rows)),
+        platform=_positions([pk for _, pk, _ in registry.platforms], np.asarray(platform_ids, np.int64)),
+        occurred_at=occurred_us,
+        is_in=np.asarray([d == Direction.IN for d in directions], bool),
+        operator=_positions([pk for _, pk in registry.operators], np.asarray(operator_ids, np.int64)),
+        value=np.fromiter((_kopecks(v) for v in values), np.int64, len(rows)),
+    )
+    result = engine.compute(
+        arrays,
+        as_of_us=engine.epoch_us(run.as_of),
+        window_days=run.window_days,
+        n_operators=len(registry.operators),
+        n_platforms=len(registry.platforms),
+        per_row=True,
+    )
+    window = dt.timedelta(days=run.window_days)
+    return {
+        ids[i]: Allocation(
+            value=int(arrays.value[i]),
+            returned=int(result.returned[i]),
+            matured=bool(result.matured[i]),
+            window_closes=occurred[i] + window,
+        )
+        for i in range(len(rows))
+        if not arrays.is_in[i]
+    }
+
+
+def allocate(run: OutflowRun, transfers: list, *, registry: Registry | None = None) -> list[tuple]:
+    """[(transfer, Allocation)] for outbounds already read (model instances with investor_ref, platform_id)."""
+    found = allocations(run=run, pairs={(t.investor_ref, t.platform_id) for t in transfers}, registry=registry)
+    return [(t, found[t.pk]) for t in transfers]
+
+
+def cell_rows(
+    *, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "", limit: int | None = None
+) -> Iterator[tuple]:
+    """Every outbound of the cell with its Allocation, in (occurred_at, id) order, CHUNK at a time."""
+    transfers = (
+        cells.cell_outbounds(run=run, dimension=dimension, key=key, cohort=cohort, state=state)
+        .select_related("operator", "platform")
+        .order_by("occurred_at", "id")
+    )
+    registry = Registry.read()
+    after = None
+    sent = 0
+    while limit is None or sent < limit:
+        chunk = (
+            transfers
+            if after is None
+            else transfers.filter(occurred_at__gte=after[0]).exclude(occurred_at=after[0], id__lte=after[1])
+        )
+        size = CHUNK if limit is None else min(CHUNK, limit - sent)
+        batch = list(chunk[:size])
+        if not batch:
+            return
+        yield from allocate(run, batch, registry=registry)
+        sent += len(batch)
+        after = (batch[-1].occurred_at, batch[-1].pk)
+
+
+@dataclass
+class CellTotals:
+    """A cell's figures added up from its transfers (kopecks), in the terms of an OutflowStat row."""
+
+    outbound: int = 0
+    returned: int = 0
+    count: int = 0
+    pending_outbound: int = 0
+    pending_returned: int = 0
+    pending_count: int = 0
+
+    def add(self, allocation: Allocation) -> None:
+        if allocation.matured:
+            self.outbound += allocation.value
+            self.returned += allocation.returned
+            self.count += 1
+        else:
+            self.pending_outbound += allocation.value
+            self.pending_returned += allocation.returned
+            self.pending_count += 1
+
+    def equals(self, stat: OutflowStat) -> bool:
+        """Equal to the stored row to the kopeck (outbound, returned, unreturned, pending, count)."""
+        return (
+            self.outbound == _kopecks(stat.outbound_value_byn)
+            and self.returned == _kopecks(stat.returned_value_byn)
+            and self.outbound - self.returned == _kopecks(stat.unreturned_value_byn)
+            and self.pending_outbound == _kopecks(stat.pending_outbound_value_byn)
+            and self.pending_returned == _kopecks(stat.pending_returned_value_byn)
+            and self.count == stat.outbound_count
+        )
+
+
+def cell_totals(*, run: OutflowRun, dimension: str, key: str, cohort: str) -> CellTotals:
+    """The cell's figures added up from every one of its transfers (all of them are read: small cells,
+    tests, exports; a page shows its stored row and the allocation of the transfers it lists)."""
+    totals = CellTotals()
+    for _, allocation in cell_rows(run=run, dimension=dimension, key=key, cohort=cohort):
+        totals.add(allocation)
+    return totals
+
+
+def cell_size(*, run: OutflowRun, dimension: str, key: str, cohort: str, cap: int) -> int:
+    """How many outbounds the cell has, counted up to cap + 1."""
+    outbounds = cells.cell_outbounds(run=run, dimension=dimension, key=key, cohort=cohort)
+    return outbounds.order_by().values("pk")[: cap + 1].count()
+
+
+@dataclass(frozen=True)
+class InputsCheck:
+    """Whether the transfers a run read are still what it read (its fingerprint)."""
+
+    changed: bool
+    compared: bool  # False: no change to the transfer table since the run, nothing to compare
+    fingerprint: str = ""
+
+
+def _transfers_version() -> str:
+    # Rows are only added to TransferChange: a later snapshot that sees more of them has a higher count.
+    found = TransferChange.objects.aggregate(n=Count("id"), last=Max("id"))
+    return f"{found['n']}-{found['last']}"
+
+
+def inputs_fingerprint(run: OutflowRun) -> str:
+    """The fingerprint of the transfers a run with this as_of would read now (one full read)."""
+    with read_snapshot():
+        return readers.fingerprint(readers.read_transfers(as_of=run.as_of))
+
+
+def inputs_check(run: OutflowRun) -> InputsCheck:
+    """Same inputs as the run? On PostgreSQL the transfer table's changes (a statement trigger) say
+    whether anything was written since the run began; only then is the fingerprint of the run's
+    inputs computed again (once per state of the table, cached) and compared with the run's."""
+    if connection.vendor == "postgresql":
+        since = (run.started_at or run.created_at) - CHANGE_SLACK
+        if not TransferChange.objects.filter(changed_at__gte=since).exists():
+            return InputsCheck(changed=False, compared=False)
+        key = f"outflows:drilldown:inputs:{run.pk}:{_transfers_version()}"
+        fingerprint = cache.get(key)
+        if fingerprint is None:
+            fingerprint = inputs_fingerprint(run)
+            cache.set(key, fingerprint, FINGERPRINT_CACHE_S)
+    else:
+        fingerprint = inputs_fingerprint(run)
+    return InputsCheck(changed=fingerprint != run.input_fingerprint, compared=True, fingerprint=fingerprint)
+
+
+def stat_of(*, run: OutflowRun, dimension: str, key: str, cohort: str) -> OutflowStat | None:
+    return OutflowStat.objects.filter(run=run, dimension=dimension, key=key, cohort=cohort).first()
