@@ -17,6 +17,9 @@ app.conf.beat_schedule = {
     # (seconds even at national scale) is done well before the violation scan reads it
     # for HIGH_NON_RETURN and before auditors open the dashboard in the morning.
     "outflows-nightly-compute": {"task": "outflows.compute", "schedule": crontab(hour=1, minute=30)},
+    # 02:15: counterparties screened again when a list version was imported (or the registry changed)
+    # since the last screening; before the 02:30 scan, which reads the confirmed sanctioned platforms.
+    "screening-nightly-rescreen": {"task": "screening.rescreen", "schedule": crontab(hour=2, minute=15)},
     # 02:30: after the nightly outflow run, so auditors find fresh flags at 09:00; few users online.
     "audits-nightly-scan": {"task": "audits.scan_violations", "schedule": crontab(hour=2, minute=30)},
     # 08:00 every day: reminders reach operator staff at the start of their working day;

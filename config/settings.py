@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "operators",
     "filings",
     "outflows",
+    # Counterparty screening against sanctions lists (issue 19): above outflows, below audits.
+    "screening",
     "audits",
     # Case work (issue 18): referral packages, messages and data requests; above audits, below api.
     "casework",

@@ -24,6 +24,8 @@ urlpatterns = [
     # dashboard/, queue/, queue.<fmt>
     path("", include("audits.page_urls")),
     path("outflows/", include("outflows.urls")),
+    # sanctions screening review (issue 19): SCC only
+    path("screening/", include("screening.urls")),
     path("casework/", include("casework.urls")),
     # referral packages for agencies (issue 18), before api.urls: its last route answers every other path
     path("api/v1/referrals/", include("api.referral_urls")),

@@ -19,12 +19,14 @@ SUPERVISORS = "supervisors"
 # catalogue (rules are code: edited, never added or deleted), the high-risk list, the review deadlines
 # per severity, the filing calendar, users, agency tokens and their webhook subscriptions (the delivery
 # log read only). Models not installed (yet) are skipped.
-READ_EVERYTHING_APPS = ("auditlog", "operators", "outflows", "audits", "api")
+READ_EVERYTHING_APPS = ("auditlog", "operators", "outflows", "screening", "audits", "api")
 _ALL = ("view", "add", "change", "delete")
 SUPERVISOR_MANAGES = {
     "operators": {"operator": _ALL, "foreignplatform": _ALL, "operatormembership": _ALL, "filingcalendar": _ALL},
     "audits": {"rule": ("view", "change"), "highriskcountry": _ALL, "severitydeadline": ("view", "change")},
     "api": {"apitoken": _ALL},
+    # Sanctions lists: supervisors upload new versions in the admin (hits are decided on the review page).
+    "screening": {"listimport": ("view", "add")},
     # Agencies' webhook subscriptions (they go with the tokens) and their delivery log, read only.
     "webhooks": {"subscription": _ALL, "delivery": ("view",)},
     "auth": {"user": _ALL},

@@ -10,6 +10,7 @@ from filings.demo import generate_demo_filings
 from operators.demo import generate_demo_users, generate_registry
 from operators.models import Operator
 from outflows.services import outflow_run_compute
+from screening.demo import demo_screening
 
 
 class Command(BaseCommand):
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         overall = run.stats.filter(dimension="overall", key="all", cohort="all").first()
         share = overall.non_return_share if overall else None
         self.stdout.write(f"Outflow run #{run.pk}: {run.input_rows} transfers, non-return share {share}.")
+        self.stdout.write(demo_screening())
         scan = scan_run()
         self.stdout.write(f"Violation scan: {scan.opened} flags opened.")
         referred = demo_referral()
