@@ -1,7 +1,9 @@
 # Production image: gunicorn web, Celery worker and beat all run from it (see docker-compose.yml).
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-RUN apt-get update && apt-get install -y --no-install-recommends gettext curl postgresql-client && rm -rf /var/lib/apt/lists/*
+# libicu-dev, pkg-config, g++: PyICU (normality, under followthemoney/rigour for screening) builds from source.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext curl postgresql-client libicu-dev pkg-config g++ \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --uid 10001 portal
 WORKDIR /app
 COPY requirements.lock ./

@@ -12,6 +12,10 @@ compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need_apt+=(postgre
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 command -v msgfmt >/dev/null || need_apt+=(gettext)
+# PyICU (for normality, under followthemoney/rigour: screening) builds from source against ICU.
+dpkg -s libicu-dev >/dev/null 2>&1 || need_apt+=(libicu-dev)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v g++ >/dev/null || need_apt+=(g++)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "missing: ${need_apt[*]} (install with apt-get as root)" >&2; exit 1; fi
   apt-get update -qq
