@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api import feed_views, views
+from api import drilldown_views, feed_views, views
 from api.exceptions import not_found_json
 
 app_name = "api"
@@ -19,6 +19,7 @@ router.register("flags", views.FlagViewSet, basename="flag")
 router.register("transfers", views.TransferViewSet, basename="transfer")
 router.register("outflows/runs", views.OutflowRunViewSet, basename="outflow-run")
 router.register("outflows/stats", views.OutflowStatViewSet, basename="outflow-stat")
+router.register("outflows/drilldown", drilldown_views.OutflowDrilldownViewSet, basename="outflow-drilldown")
 
 # Bulk feeds (api/feed_views.py): the whole selection of a list as one CSV or Parquet stream.
 feeds = [

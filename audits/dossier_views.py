@@ -15,6 +15,7 @@ from audits.models import Agency
 from operators import selectors
 from operators.access import access_of
 from operators.models import Operator
+from outflows.drill_views import drilldown_url
 
 
 def _dossier_context(request, operator: Operator) -> dict:
@@ -34,7 +35,11 @@ def _dossier_context(request, operator: Operator) -> dict:
         "outflow": outflow,
         "chart": {
             "trend": [
-                {"cohort": s.cohort, "share": float(s.non_return_share) if s.non_return_share is not None else None}
+                {
+                    "cohort": s.cohort,
+                    "share": float(s.non_return_share) if s.non_return_share is not None else None,
+                    "url": drilldown_url(run=outflow["run"], dimension=s.dimension, key=s.key, cohort=s.cohort),
+                }
                 for s in outflow["by_cohort"]
             ]
         },

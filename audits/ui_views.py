@@ -9,6 +9,7 @@ from audits import ui_selectors
 from audits.models import FlagStatus, Severity
 from operators.access import access_of
 from operators.models import Activity, OperatorStatus
+from outflows.drill_views import drilldown_url
 
 QUEUE_FILTERS = ("q", "rule", "severity", "status", "assignee", "activity", "operator_status", "due")
 
@@ -24,12 +25,17 @@ def dashboard(request):
     board = ui_selectors.dashboard_figures()
     chart = {
         "trend": [
-            {"cohort": s.cohort, "share": float(s.non_return_share) if s.non_return_share is not None else None}
+            {
+                "cohort": s.cohort,
+                "share": float(s.non_return_share) if s.non_return_share is not None else None,
+                "url": drilldown_url(run=board.run, dimension=s.dimension, key=s.key, cohort=s.cohort),
+            }
             for s in board.trend
         ],
         "curve": [
             {
                 "cohort": row["cohort"],
+                "url": drilldown_url(run=board.run, dimension="overall", key="all", cohort=row["cohort"]),
                 **{str(d): (float(v) if v is not None else None) for d, v in row["returned_within"].items()},
             }
             for row in board.curve

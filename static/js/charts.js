@@ -17,6 +17,19 @@
     build(JSON.parse(block.textContent));
   }
 
+  // A bar or point with a `url` (the drill-down of its cell) opens it when clicked.
+  function linked(rows) {
+    return {
+      onClick: function (event, elements) {
+        var row = elements.length ? rows[elements[0].index] : null;
+        if (row && row.url) { window.location.assign(row.url); }
+      },
+      onHover: function (event, elements) {
+        event.native.target.style.cursor = elements.length && rows[elements[0].index].url ? "pointer" : "default";
+      }
+    };
+  }
+
   // A canvas inside .chart-box takes the box's height (CSS) instead of an aspect ratio of the page's width.
   function boxed(canvas) { return !!(canvas.parentElement && canvas.parentElement.classList.contains("chart-box")); }
 
@@ -30,7 +43,7 @@
         datasets: [{ label: labels.share, data: rows.map(function (r) { return percent(r.share); }),
                      backgroundColor: "#0b4f8a" }]
       },
-      options: { animation: false, scales: percentAxis, maintainAspectRatio: !boxed(canvas) }
+      options: Object.assign({ animation: false, scales: percentAxis, maintainAspectRatio: !boxed(canvas) }, linked(rows))
     });
   }
 
@@ -47,7 +60,7 @@
                    data: rows.map(function (r) { return percent(r[d]); }), spanGaps: true };
         })
       },
-      options: { animation: false, scales: percentAxis, maintainAspectRatio: !boxed(canvas) }
+      options: Object.assign({ animation: false, scales: percentAxis, maintainAspectRatio: !boxed(canvas) }, linked(rows))
     });
   }
 

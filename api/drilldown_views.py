@@ -1,0 +1,151 @@
+"""GET /api/v1/outflows/drilldown/: the outbounds of one stat cell with what came back to each (issue 17 item 1).
+
+Scope `outflows`, read the way the other outflow endpoints are (agencies and the SCC; operator staff
+never hold the scope). The cell is named by `run` (latest finished without it), `dimension`, `key`,
+`cohort` ("all" by default) and `state` ("matured", "pending" or both); the rows come in cursor
+pages by id, each with its allocation recomputed for the pairs of the page (outflows.drilldown),
+beside the stored figures of the cell and whether the run's inputs changed since (its fingerprint).
+Every pull is in the audit log, as a pull of transfers is.
+"""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers
+from rest_framework.exceptions import NotFound, ValidationError
+
+from api.access import access_of
+from api.models import Scope
+from api.views import ApiViewSet, PullAuditMixin
+from outflows import cells, drilldown
+from outflows.models import CrossBorderTransfer, OutflowRun
+from outflows.selectors import STAT_FIELDS, outflow_run_get, transfers_visible
+
+STATES = ("", "matured", "pending")
+
+
+def _byn(kopecks: int) -> str:
+    return str(Decimal(int(kopecks)).scaleb(-2))
+
+
+class DrilldownTransferSerializer(serializers.Serializer):
+    """One outbound of the cell and its allocation in the run (money as decimal strings, BYN)."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    operator = serializers.CharField(help_text="UNP of the reporting operator.")
+    occurred_at = serializers.DateTimeField()
+    investor_ref = serializers.CharField()
+    platform = serializers.CharField(help_text="Slug of the foreign platform.")
+    country = serializers.CharField()
+    value_byn = serializers.CharField()
+    returned_value_byn = serializers.CharField(help_text="What came back to this outbound (FIFO per pair).")
+    unreturned_value_byn = serializers.CharField()
+    matured = serializers.BooleanField(help_text="occurred_at + window <= as_of: counted in the share.")
+    window_closes_at = serializers.DateTimeField(help_text="Returns after this instant are never credited to it.")
+
+    def to_representation(self, instance):
+        transfer, allocation = instance
+        return super().to_representation(
+            {
+                "id": transfer.pk,
+                "external_id": transfer.external_id,
+                "operator": transfer.operator.unp,
+                "occurred_at": transfer.occurred_at,
+                "investor_ref": transfer.investor_ref,
+                "platform": transfer.platform.slug,
+                "country": transfer.platform.country,
+                "value_byn": _byn(allocation.value),
+                "returned_value_byn": _byn(allocation.returned),
+                "unreturned_value_byn": _byn(allocation.unreturned),
+                "matured": allocation.matured,
+                "window_closes_at": allocation.window_closes,
+            }
+        )
+
+
+def _stat_json(stat) -> dict | None:
+    """The stored row as the stats endpoint gives it: money as decimal strings, the share a number."""
+    if stat is None:
+        return None
+    found = {name: getattr(stat, name) for name in STAT_FIELDS}
+    for name, value in found.items():
+        if isinstance(value, Decimal):
+            found[name] = float(value) if name == "non_return_share" else str(value)
+    return found
+
+
+PARAMETERS = [
+    OpenApiParameter("run", int, description="A finished run (default: the latest)."),
+    OpenApiParameter("dimension", str, required=True, description="overall, operator, platform, country, ..."),
+    OpenApiParameter("key", str, description='The key in the dimension ("all" for overall).'),
+    OpenApiParameter("cohort", str, description='"YYYY-MM" or "all" (default).'),
+    OpenApiParameter("state", str, enum=["matured", "pending"], description="Only these outbounds (default both)."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The outbounds of one non-return cell, each with its returned and unreturned amount",
+        parameters=PARAMETERS,
+        tags=["outflows"],
+    )
+)
+class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet):
+    required_scope = Scope.OUTFLOWS
+    serializer_class = DrilldownTransferSerializer
+    filter_backends = []
+    audit_action = "api.pull.outflow_drilldown"
+
+    def _cell(self) -> dict:
+        params = self.request.query_params
+        dimension = params.get("dimension", "") or "overall"
+        key = params.get("key", "")[:64] or ("all" if dimension == "overall" else "")
+        cohort, state, run_id = params.get("cohort", "")[:7] or "all", params.get("state", ""), params.get("run", "")
+        errors = {}
+        if not cells.dimension_known(dimension):
+            errors["dimension"] = [f"One of: {', '.join(sorted(cells.DIMENSION_FILTERS))}."]
+        if not key or "\x00" in key:
+            errors["key"] = ["Required for this dimension (text without NUL)."]
+        if state not in STATES:
+            errors["state"] = ["matured, pending or empty."]
+        if run_id and not run_id.isdigit():
+            errors["run"] = ["A run id."]
+        try:
+            cells.cohort_bounds(cohort)
+        except ValueError:
+            errors["cohort"] = ['"YYYY-MM" or "all".']
+        if errors:
+            raise ValidationError(errors)
+        try:
+            run = outflow_run_get(run=int(run_id) if run_id else None)
+        except OutflowRun.DoesNotExist as exc:
+            raise NotFound("No finished run with this id.") from exc
+        if run is None:
+            raise NotFound("No finished run yet.")
+        return {"run": run, "dimension": dimension, "key": key, "cohort": cohort, "state": state}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CrossBorderTransfer.objects.none()
+        self.cell = self._cell()
+        outbounds = cells.cell_outbounds(**self.cell).select_related("operator", "platform")
+        return transfers_visible(access=access_of(self.request), queryset=outbounds)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        cell = self.cell
+        rows = drilldown.allocate(cell["run"], page)
+        response = self.get_paginated_response(self.get_serializer(rows, many=True).data)
+        stat = drilldown.stat_of(run=cell["run"], dimension=cell["dimension"], key=cell["key"], cohort=cell["cohort"])
+        check = drilldown.inputs_check(cell["run"])
+        response.data = {
+            "run": cell["run"].pk,
+            "as_of": cell["run"].as_of,
+            "window_days": cell["run"].window_days,
+            "cell": _stat_json(stat),
+            "inputs_changed": check.changed,
+            **response.data,
+        }
+        self._audit(request, len(rows))
+        return response

@@ -1,0 +1,196 @@
+"""The drill-down page of a stat cell and its export: the cell's outbounds with what came back to each.
+
+Auditors and supervisors only, as the statistics page (operators.access). The cell is named by
+`run` (a finished run; latest without it), `dimension`, `key`, `cohort` ("all" by default) and
+`state` ("matured", "pending" or both); the rows are outflows.cells' and their allocation
+outflows.drilldown's (recomputed for the pairs of the transfers shown, with the run's as_of and window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from auditlog.exports import export_download, export_max_rows
+from config.exports import FORMATS, Column
+from config.paging import keyset_page
+from operators.access import access_of
+from outflows import cells, drilldown, selectors
+from outflows.models import Dimension, OutflowRun, OutflowStat
+
+STATES = ("", "matured", "pending")
+PAGE_SIZE = 100
+
+
+def byn(kopecks: int) -> Decimal:
+    return Decimal(int(kopecks)).scaleb(-2)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell of a finished run as the request names it, and its stored row (None: the run has no such row)."""
+
+    run: OutflowRun
+    dimension: str
+    key: str
+    cohort: str
+    state: str
+    stat: OutflowStat | None
+
+    @property
+    def params(self) -> dict:
+        found = {"run": self.run.pk, "dimension": self.dimension, "key": self.key, "cohort": self.cohort}
+        return {**found, "state": self.state} if self.state else found
+
+    def outbounds(self):
+        return cells.cell_outbounds(
+            run=self.run, dimension=self.dimension, key=self.key, cohort=self.cohort, state=self.state
+        )
+
+
+def cell_from(params) -> Cell:
+    """The cell a query string names; Http404 for a run that is not finished, an unknown dimension or
+    a malformed cohort (a mistyped link, not a server error)."""
+    run_id, dimension = params.get("run", ""), params.get("dimension", "") or Dimension.OVERALL
+    key = params.get("key", "")[:64] or ("all" if dimension == Dimension.OVERALL else "")
+    cohort, state = params.get("cohort", "")[:7] or "all", params.get("state", "")
+    if not cells.dimension_known(dimension) or state not in STATES or not key or "\x00" in key:
+        raise Http404
+    try:
+        run = selectors.outflow_run_get(run=int(run_id) if run_id.isdigit() else None)
+        cells.cohort_bounds(cohort)
+    except (OutflowRun.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+    if run is None:
+        raise Http404
+    stat = drilldown.stat_of(run=run, dimension=dimension, key=key, cohort=cohort)
+    return Cell(run, dimension, key, cohort, state, stat)
+
+
+def drilldown_url(*, run: OutflowRun, dimension: str, key: str, cohort: str = "all", state: str = "") -> str:
+    """The drill-down page of a cell (the link of every stats row, dashboard figure and dossier chart)."""
+    params = {"run": run.pk, "dimension": dimension, "key": key, "cohort": cohort}
+    if state:
+        params["state"] = state
+    return f"{reverse('outflows:drilldown')}?{urlencode(params)}"
+
+
+def shown_figures(totals: drilldown.CellTotals) -> dict:
+    """The shown rows' figures (BYN), matured and pending apart, in the stored row's terms."""
+    return {
+        "outbound": byn(totals.outbound),
+        "returned": byn(totals.returned),
+        "unreturned": byn(totals.outbound - totals.returned),
+        "count": totals.count,
+        "pending_outbound": byn(totals.pending_outbound),
+        "pending_returned": byn(totals.pending_returned),
+        "pending_count": totals.pending_count,
+    }
+
+
+@login_required
+def drilldown_page(request):
+    """Auditors and supervisors: the outbounds of one stat cell, each with its returned and unreturned
+    amount, its state and when its return window closes; the stored figures beside them."""
+    access_of(request).require_auditor()
+    cell = cell_from(request.GET)
+    transfers = cell.outbounds().select_related("operator", "platform")
+    page = keyset_page(transfers, params=request.GET, keys=("occurred_at", "id"), size=PAGE_SIZE)
+    rows = drilldown.allocate(cell.run, page.rows)
+    shown = drilldown.CellTotals()
+    for _transfer, allocation in rows:
+        shown.add(allocation)
+    # Every outbound of the cell on this one page: the stored row is checked against them here.
+    whole = page.complete and not cell.state and cell.stat is not None
+    return render(
+        request,
+        "outflows/drilldown.html",
+        {
+            "cell": cell,
+            "run": cell.run,
+            "stat": cell.stat,
+            "dimension_label": dict(Dimension.choices).get(cell.dimension, cell.dimension),
+            "page": page,
+            "rows": [(t, a, byn(a.value), byn(a.returned), byn(a.unreturned)) for t, a in rows],
+            "shown": shown_figures(shown),
+            "checked": shown.equals(cell.stat) if whole else None,
+            "inputs": drilldown.inputs_check(cell.run),
+            "states": (("", _("все")), ("matured", _("созревшие")), ("pending", _("не созревшие"))),
+            "base_query": urlencode({k: v for k, v in cell.params.items() if k != "state"}),
+            "export_query": urlencode(cell.params),
+        },
+    )
+
+
+EXPORT_COLUMNS = (
+    Column(_("Дата и время (Минск)"), width=20),
+    Column(_("УНП оператора"), width=12),
+    Column(_("Оператор"), width=30),
+    Column(_("Номер перевода"), width=18),
+    Column(_("Инвестор"), width=18),
+    Column(_("Платформа"), width=16),
+    Column(_("Страна платформы"), width=10),
+    Column(_("Сумма, BYN"), width=16, places=2),
+    Column(_("Вернулось, BYN"), width=16, places=2),
+    Column(_("Не вернулось, BYN"), width=16, places=2),
+    Column(_("Созрел"), width=8),
+    Column(_("Окно возврата закрывается (Минск)"), width=20),
+)
+
+
+class CellRows:
+    """The cell's outbounds with their allocation for an export: counted up to the cap, read in chunks."""
+
+    def __init__(self, cell: Cell, cap: int):
+        self.cell, self.cap = cell, cap
+        self._size = cell.outbounds().order_by().values("pk")[: cap + 1].count()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        c = self.cell
+        rows = drilldown.cell_rows(run=c.run, dimension=c.dimension, key=c.key, cohort=c.cohort, state=c.state)
+        for t, a in rows:
+            yield (
+                t.occurred_at,
+                t.operator.unp,
+                t.operator.name,
+                t.external_id,
+                t.investor_ref,
+                t.platform.name,
+                t.platform.country,
+                byn(a.value),
+                byn(a.returned),
+                byn(a.unreturned),
+                a.matured,
+                a.window_closes,
+            )
+
+
+@login_required
+def drilldown_export(request, fmt: str):
+    """Auditors and supervisors: every outbound of the cell with its allocation, CSV or XLSX; logged."""
+    access_of(request).require_auditor()
+    if fmt not in FORMATS:
+        raise Http404
+    cell = cell_from(request.GET)
+    return export_download(
+        request,
+        fmt=fmt,
+        action="export.outflow_drilldown",
+        columns=EXPORT_COLUMNS,
+        source=CellRows(cell, export_max_rows(fmt)),
+        filename=f"outflow-cell-run{cell.run.pk}-{cell.dimension}-{cell.key}-{cell.cohort}"[:120],
+        sheet=_("Переводы ячейки"),
+        filters={k: str(v) for k, v in cell.params.items()},
+        obj=cell.run,
+        back=f"{reverse('outflows:drilldown')}?{urlencode(cell.params)}",
+    )
