@@ -30,8 +30,29 @@ KEY_LABELS = {
     # PROFILE_MISMATCH: the profile filed against the registry.
     "filed": _("в отчёте"),
     "registry": _("в реестре"),
+    # HIGH_NON_RETURN's bootstrap interval and NON_RETURN_TREND (issue 17).
+    "interval_low_share": _("Нижняя граница интервала"),
+    "interval_high_share": _("Верхняя граница интервала"),
+    "confidence_share": _("Уровень доверия"),
+    "bootstrap_resamples": _("Повторных выборок"),
+    "outbound_investors": _("Инвесторов с выводом"),
+    "cohort": _("Когорта (месяц вывода)"),
+    "previous_run": _("Предыдущий расчёт"),
+    "previous_as_of": _("Предыдущий расчёт на дату"),
+    "previous_non_return_share": _("Доля невозврата в предыдущем расчёте"),
+    "previous_outbound_value_byn": _("Выведено (созревшие) в предыдущем расчёте, BYN"),
+    "change_points": _("Изменение, п. п."),
+    "points": _("Порог, п. п."),
+    # UNREGISTERED_CLIENT: which case applies.
+    "case": _("Случай"),
+    "missing_registers": _("Реестры клиентов не поданы за периоды"),
+    "missing_until": _("Последний период без реестра до"),
 }
 SOURCES = {"intake": _("строки файла"), "transfers": _("загруженные переводы")}
+CASES = {
+    "not_in_register": _("инвестора нет в поданном реестре клиентов на дату перевода"),
+    "register_missing": _("реестр клиентов за период перевода не подан в срок: все инвесторы не зарегистрированы"),
+}
 
 
 def key_label(key: str) -> str:
@@ -60,4 +81,6 @@ def value_label(key: str, value) -> str | None:
         return country_name(value)
     if key == "source" and value in SOURCES:
         return str(SOURCES[value])
+    if key == "case" and value in CASES:
+        return str(CASES[value])
     return None

@@ -64,6 +64,8 @@ def flag_subject(flag, *, platform_names: dict | None = None) -> str:
             return _("Переводы после истечения свидетельства ПВТ (%(date)s)") % {"date": expired}
         return _("Свидетельство ПВТ истекло %(date)s, оператор действует") % {"date": expired}
     if code == "UNREGISTERED_CLIENT":
+        if e.get("case") == "register_missing":
+            return _("Переводы за даты, реестр клиентов за которые не подан в срок")
         return _("Переводы инвесторов, которых нет в реестре клиентов")
     if code == "UNKNOWN_PLATFORM":
         platform = _platform(e, platform_names)
@@ -81,6 +83,13 @@ def flag_subject(flag, *, platform_names: dict | None = None) -> str:
     if code == "HIGH_NON_RETURN":
         return _("Доля невозврата %(share)s (расчёт №%(run)s)") % {
             "share": share(e.get("non_return_share")),
+            "run": e.get("run", "—"),
+        }
+    if code == "NON_RETURN_TREND":
+        return _("Доля невозврата когорты %(cohort)s: %(before)s → %(now)s (расчёт №%(run)s)") % {
+            "cohort": e.get("cohort", "—"),
+            "before": share(e.get("previous_non_return_share")),
+            "now": share(e.get("non_return_share")),
             "run": e.get("run", "—"),
         }
     return flag.rule.label if flag.rule_id else ""

@@ -6,14 +6,16 @@ Both read the condition from here, so the flag's figure and the rows its link op
 drift apart.
 """
 
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import DateTimeField, Exists, Func, OuterRef, QuerySet
+from django.db.models import DateTimeField, Exists, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 
-from operators.models import ClientRecord, FilingKind, FilingStatus, RegistrationFiling
+from operators.calendar import OwedPeriod, calendar_rules, periods_owed
+from operators.models import ClientRecord, FilingKind, FilingStatus, Operator, RegistrationFiling
 
 # A filing counts as filed once it was accepted; a superseded filing was accepted
 # before a newer one replaced it.
@@ -78,3 +80,45 @@ def unregistered_transfers(queryset: QuerySet, *, instants: bool | None = None) 
             period_end__gte=OuterRef("day"),
         )
     return queryset.filter(Exists(covered), ~Exists(registered))
+
+
+def client_registers_missing(*, today: date, operator_ids: list[int] | None = None) -> dict[int, list[OwedPeriod]]:
+    """Per operator, the client-register periods it owes whose due date is before `today` and that no filed
+    register covers (MISSING_FILING's notion): on their dates every investor of the operator is unregistered."""
+    operators = Operator.objects.all() if operator_ids is None else Operator.objects.filter(pk__in=operator_ids)
+    filed = defaultdict(list)
+    for operator_id, start, end in RegistrationFiling.objects.filter(
+        kind=FilingKind.CLIENT_REGISTER, status__in=FILED_STATUSES
+    ).values_list("operator_id", "period_start", "period_end"):
+        filed[operator_id].append((start, end))
+    rules = calendar_rules()
+    missing = {}
+    for op in operators.only("id", "status", "htp_registered_on"):
+        periods = [
+            p
+            for p in periods_owed(operator=op, kind=FilingKind.CLIENT_REGISTER, today=today, rules=rules)
+            if p.due_date < today
+            and not any(start <= p.period_start and end >= p.period_end for start, end in filed[op.pk])
+        ]
+        if periods:
+            missing[op.pk] = periods
+    return missing
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of a date in Minsk."""
+    return datetime.combine(day, time.min, tzinfo=MINSK)
+
+
+def register_missing_transfers(queryset: QuerySet, *, missing: dict[int, list[OwedPeriod]]) -> QuerySet:
+    """The transfers of `queryset` on dates whose client register is due and missing (client_registers_missing):
+    UNREGISTERED_CLIENT's second case, and the transfers page's `?unregistered=missing`."""
+    condition = Q(pk__in=[])
+    for operator_id, periods in missing.items():
+        for p in periods:
+            condition |= Q(
+                operator_id=operator_id,
+                occurred_at__gte=day_start(p.period_start),
+                occurred_at__lt=day_start(p.period_end + timedelta(days=1)),
+            )
+    return queryset.filter(condition)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
 
 from operators import models as operator_models
 from operators.access import Access
 from operators.labels import country_name
 from operators.models import ForeignPlatform, Operator
-from outflows.conditions import unregistered_transfers
+from outflows.conditions import client_registers_missing, register_missing_transfers, unregistered_transfers
 from outflows.engine import CURVE_DAYS
 from outflows.models import CrossBorderTransfer, Dimension, OutflowRun, OutflowStat, RunStatus
 
@@ -185,7 +186,8 @@ def transfer_list(
 ):
     """Transfers filtered by operator UNP, platform slug, country, investor, direction, time (ISO, inclusive),
     filing id and `unregistered` ("1": by investors missing from the client register, the condition the
-    UNREGISTERED_CLIENT flag counts, outflows.conditions)."""
+    UNREGISTERED_CLIENT flag counts, outflows.conditions; "missing": on dates whose client register is due
+    and missing, its second case)."""
     transfers = transfers_visible(
         access=access, queryset=CrossBorderTransfer.objects.select_related("operator", "platform")
     )
@@ -213,6 +215,8 @@ def transfer_list(
         transfers = transfers.filter(filing_id=int(filing))
     if unregistered == "1":
         transfers = unregistered_transfers(transfers)
+    elif unregistered == "missing":  # on dates whose client register is due and missing (today)
+        transfers = register_missing_transfers(transfers, missing=client_registers_missing(today=timezone.localdate()))
     return transfers.order_by("occurred_at", "id")
 
 

@@ -13,7 +13,7 @@ from audits.rules.filings import (
     profile_mismatch,
     rejected_not_resubmitted,
 )
-from audits.rules.outflow import high_non_return
+from audits.rules.outflow import high_non_return, non_return_trend
 from audits.rules.transfers import certificate_expired, high_risk_jurisdiction, unknown_platform, unregistered_client
 
 RULES = {
@@ -26,6 +26,7 @@ RULES = {
     "HIGH_RISK_JURISDICTION": high_risk_jurisdiction,
     "DECLARED_TOTALS_MISMATCH": declared_totals_mismatch,
     "HIGH_NON_RETURN": high_non_return,
+    "NON_RETURN_TREND": non_return_trend,
     "PROFILE_MISMATCH": profile_mismatch,
 }
 

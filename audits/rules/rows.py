@@ -7,11 +7,11 @@ function reads only the evidence and the operator's UNP. The conditions themselv
 transfers (outflows.conditions, outflows.figures), shared with the rules' own counting.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 from audits.rules.base import filing_rows, iso, rows_selector, transfer_rows
-from outflows.conditions import after_expiry_from
+from outflows.conditions import after_expiry_from, day_start
 from outflows.figures import stat_transfer_filters
 from outflows.models import Dimension
 
@@ -25,6 +25,15 @@ def certificate_expired(evidence: dict, unp: str) -> dict:
 
 
 def unregistered_client(evidence: dict, unp: str) -> dict:
+    """Not in the register (`unregistered=1`), or on dates whose register is due and missing
+    (`unregistered=missing`, up to the end of the last period missing when the rule looked: periods
+    that fell due since then come later)."""
+    if evidence.get("case") == "register_missing":
+        until = evidence.get("missing_until")
+        last = None
+        if until:
+            last = iso(day_start(date.fromisoformat(until) + timedelta(days=1)) - timedelta(microseconds=1))
+        return transfer_rows(operator=unp, unregistered="missing", until=last)
     return transfer_rows(operator=unp, unregistered="1")
 
 
@@ -63,6 +72,25 @@ def high_non_return(evidence: dict, unp: str) -> dict:
     }
 
 
+def non_return_trend(evidence: dict, unp: str) -> dict:
+    """The cohort's stat row in both runs, and the matured outbounds each counts."""
+    if not evidence.get("cohort") or evidence.get("window_days") is None:
+        return {}
+    cohort, window = evidence["cohort"], int(evidence["window_days"])
+    selectors = {}
+    for prefix, run_key, as_of_key in (("", "run", "as_of"), ("previous_", "previous_run", "previous_as_of")):
+        if not evidence.get(as_of_key):
+            continue
+        run = SimpleNamespace(as_of=datetime.fromisoformat(evidence[as_of_key]), window_days=window)
+        selectors[f"{prefix}outbound_value_byn"] = rows_selector(
+            "transfers", **stat_transfer_filters(run=run, dimension=Dimension.OPERATOR, key=unp, cohort=cohort)
+        )
+        selectors[f"{prefix}non_return_share"] = rows_selector(
+            "stats", run=evidence.get(run_key), dimension="operator", key=unp, cohort=cohort
+        )
+    return selectors
+
+
 def missing_filing(evidence: dict, unp: str) -> dict:
     return filing_rows(unaccepted_filings=evidence.get("unaccepted_filings") or [])
 
@@ -88,6 +116,7 @@ ROWS = {
     "HIGH_RISK_JURISDICTION": high_risk_jurisdiction,
     "DECLARED_TOTALS_MISMATCH": _none,
     "HIGH_NON_RETURN": high_non_return,
+    "NON_RETURN_TREND": non_return_trend,
     "PROFILE_MISMATCH": _none,
 }
 

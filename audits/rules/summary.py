@@ -4,11 +4,13 @@ CERTIFICATE_EXPIRED, UNKNOWN_PLATFORM and HIGH_RISK_JURISDICTION need aggregates
 same few transfers; at ten million rows each full scan costs seconds, so one query groups
 the transfers to platforms of interest or after a certificate expired by (operator,
 platform of interest, after expiry) and the rules fold the groups. UNREGISTERED_CLIENT
-needs an anti-join against the client registers, a second pass grouped by operator. Both
+needs an anti-join against the client registers, a second pass grouped by operator, and
+the transfers on dates whose client register is due and missing (a range scan per such
+period, only when there are any). Both
 are portable ORM queries (PostgreSQL: parallel scan and hash anti-join).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection
@@ -16,7 +18,12 @@ from django.db.models import BooleanField, Case, Count, F, Max, Min, Q, Sum, Val
 
 from audits.models import HighRiskCountry
 from operators.models import ForeignPlatform, Operator
-from outflows.conditions import after_expiry_from, unregistered_transfers
+from outflows.conditions import (
+    after_expiry_from,
+    client_registers_missing,
+    register_missing_transfers,
+    unregistered_transfers,
+)
 from outflows.models import CrossBorderTransfer, Direction
 
 
@@ -30,6 +37,10 @@ class TransferSummary:
     unregistered: list[dict]
     platforms: dict[int, dict]  # platforms of interest: unverified or in a high-risk country
     high_risk: dict[str, str]  # country -> list name
+    # register_missing: per operator_id, the same figures for transfers on dates whose client register is
+    # due and missing (every investor unregistered then); missing_registers: those periods per operator.
+    register_missing: list[dict] = field(default_factory=list)
+    missing_registers: dict = field(default_factory=dict)
 
 
 AGGREGATES = {
@@ -90,7 +101,23 @@ def transfer_summary(*, today: date) -> TransferSummary:
     for g in groups:
         g["platform_id"] = g.pop("interest")
     unregistered = unregistered_by_operator(instants=connection.vendor == "postgresql")
-    return TransferSummary(groups=groups, unregistered=unregistered, platforms=platforms, high_risk=high_risk)
+    missing = client_registers_missing(today=today)
+    register_missing = []
+    if missing:
+        register_missing = list(
+            register_missing_transfers(CrossBorderTransfer.objects.all(), missing=missing)
+            .values("operator_id")
+            .annotate(**AGGREGATES, example_investor=Min("investor_ref"))
+            .order_by()
+        )
+    return TransferSummary(
+        groups=groups,
+        unregistered=unregistered,
+        platforms=platforms,
+        high_risk=high_risk,
+        register_missing=register_missing,
+        missing_registers=missing,
+    )
 
 
 def unregistered_by_operator(*, instants: bool) -> list[dict]:

@@ -72,11 +72,13 @@ def certificate_expired(*, rule, ctx: ScanContext) -> list[Candidate]:
 def unregistered_client(*, rule, ctx: ScanContext) -> list[Candidate]:
     """Transfers by an investor_ref absent from the operator's client register at that date.
 
-    Only dates an accepted client register already covers count (its period_end >= the date):
-    the register of the current quarter is not due yet, so its new clients are not missing.
+    Two cases, one flag each (evidence "case"): dates an accepted client register covers (its
+    period_end >= the date) and the investor is not in it ("not_in_register"); and dates whose client
+    register is due and missing ("register_missing": every investor is unregistered then). The register
+    of the current quarter is not due yet, so its dates count in neither.
     """
     rows = fold(ctx.transfers.unregistered, lambda g: g["operator_id"])
-    result = []
+    result = _register_missing(ctx)
     for operator_id, row in sorted(rows.items()):
         op = ctx.operators[operator_id]
         result.append(
@@ -87,7 +89,38 @@ def unregistered_client(*, rule, ctx: ScanContext) -> list[Candidate]:
                 subject="transfers by investors missing from the client register",
                 evidence=with_rows(
                     row_selectors.unregistered_client,
-                    {**_evidence(row), "example_investor_ref": row["example_investor"]},
+                    {"case": "not_in_register", **_evidence(row), "example_investor_ref": row["example_investor"]},
+                    op.unp,
+                ),
+                material=_material(row),
+            )
+        )
+    return result
+
+
+def _register_missing(ctx: ScanContext) -> list[Candidate]:
+    """UNREGISTERED_CLIENT's second case: transfers on dates whose client register is due and missing."""
+    rows = fold(ctx.transfers.register_missing, lambda g: g["operator_id"])
+    result = []
+    for operator_id, row in sorted(rows.items()):
+        op = ctx.operators[operator_id]
+        periods = ctx.transfers.missing_registers.get(operator_id, [])
+        result.append(
+            Candidate(
+                operator_id=op.id,
+                unp=op.unp,
+                key="register_missing",
+                subject="transfers on dates whose client register is due and missing",
+                evidence=with_rows(
+                    row_selectors.unregistered_client,
+                    {
+                        "case": "register_missing",
+                        "missing_registers": [
+                            {"period_start": iso(p.period_start), "period_end": iso(p.period_end)} for p in periods
+                        ],
+                        "missing_until": iso(periods[-1].period_end) if periods else None,
+                        **_evidence(row),
+                    },
                     op.unp,
                 ),
                 material=_material(row),

@@ -134,7 +134,7 @@ def _value(flag, key, value, evidence):
         return _filing_link(value)
     if key in FILING_LISTS and isinstance(value, list):
         return format_html_join(", ", "{}", ((_filing_link(pk),) for pk in value)) if value else "—"
-    if key == "run" and value:
+    if key in ("run", "previous_run") and value:
         return format_html('<a href="{}">#{}</a>', reverse("outflows:run", args=[value]), value)
     if key == "platform" and value:
         return format_html('<a href="{}">{}</a>', _transfers_url(flag, platform=value), _platform_name(value))
@@ -169,6 +169,12 @@ def _value(flag, key, value, evidence):
                 for p in value
                 if isinstance(p, dict)
             ),
+        )
+    if key == "missing_registers" and isinstance(value, list):  # UNREGISTERED_CLIENT: periods, dd.mm.yyyy
+        return ", ".join(
+            "–".join(evidence_shown(k, p.get(k)) for k in ("period_start", "period_end"))
+            for p in value
+            if isinstance(p, dict)
         )
     if isinstance(value, dict):
         return format_html_join(
