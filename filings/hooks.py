@@ -6,8 +6,8 @@ the call order is the registration order and a missing hook is a visible gap, no
 silent no-op where it matters (a transfer register without an importer is an internal error).
 
 - ``row_importers[kind]``: loads the rows of a filing kind the intake does not load itself
-  (the transfer register: outflows' bulk COPY ingest) and deletes them when a later filing
-  supersedes it.
+  (the transfer register: outflows' bulk COPY ingest) and takes them out of the live rows when a
+  later filing supersedes it (outflows keeps a transfer register's rows in its archive).
 - ``on_filing_accepted``: called with each filing accepted by processing, after its commit
   (outflows schedules its debounced recompute for a transfer register).
 - ``operator_desk``: the operator staff's panels on the filings page (the audits app: periods

@@ -112,23 +112,32 @@ class OutflowComputation:
     fingerprint: str
     timings: dict[str, float]
     uncertainty: dict
+    registry: Registry | None = None  # the operators and platforms the cells are keyed by (outflows.inputs)
 
 
 def outflow_compute(
-    *, as_of: dt.datetime, window_days: int = 365, partitions: int = 1, reader: str | None = None
+    *,
+    as_of: dt.datetime,
+    window_days: int = 365,
+    partitions: int = 1,
+    reader: str | None = None,
+    filings: list[int] | None = None,
+    registry: Registry | None = None,
 ) -> OutflowComputation:
     """Compute DESIGN section 5 over every transfer with occurred_at <= as_of, in this process.
 
     Reads only; stores nothing. partitions > 1 computes the partitions one
     after another (see `compute_cells`); the Celery task fans them out instead.
+    A past run is re-derived (outflows.rederive) with the `filings` it read (their rows, live
+    or archived) and the `registry` it keyed its cells by; by default the live rows and registry.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    raw = readers.read_transfers(as_of=as_of, reader=reader, expected_rows=readers.estimated_rows())
+    raw = readers.read_transfers(as_of=as_of, reader=reader, expected_rows=readers.estimated_rows(), filings=filings)
     fingerprint = readers.fingerprint(raw)
     timings["read_s"] = round(time.perf_counter() - started, 3)
     mark = time.perf_counter()
-    registry = Registry.read()
+    registry = registry or Registry.read()
     cells, excess, (sums, investors) = compute_cells(
         raw, registry, as_of=as_of, window_days=window_days, partitions=partitions
     )
@@ -140,4 +149,5 @@ def outflow_compute(
         fingerprint=fingerprint,
         timings=timings,
         uncertainty=uncertainty.summary(sums, investors, [unp for unp, _ in registry.operators]),
+        registry=registry,
     )

@@ -24,6 +24,7 @@ from celery import chord, current_app
 
 from outflows import readers, runs, uncertainty
 from outflows.compute import Registry, compute_cells
+from outflows.inputs import RunInputs, run_filings_read
 from outflows.models import OutflowRun, RunStatus, TransferChange
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,13 @@ def _transfer_version() -> int:
     return TransferChange.objects.count()
 
 
-def _plan_snapshot() -> dict:
-    """The version of the transfers and the registry, read in one snapshot."""
+def _plan_snapshot(as_of: dt.datetime) -> dict:
+    """The version of the transfers, the registry and the filings the run reads (outflows.inputs), in one snapshot."""
     with runs.read_snapshot():
         version = _transfer_version()
         registry = Registry.read()
-    return {"version": version, "operators": registry.operators, "platforms": registry.platforms}
+        filings = run_filings_read(as_of=as_of)
+    return {"version": version, "operators": registry.operators, "platforms": registry.platforms, "filings": filings}
 
 
 def outflow_fan_out_begin(
@@ -72,7 +74,7 @@ def outflow_fan_out_begin(
             "partitions": partitions,
             "attempt": 1,
             "reader": readers.reader_for_run(),
-            **_plan_snapshot(),
+            **_plan_snapshot(as_of),
         }
     except Exception:
         runs.lock_release(token)
@@ -144,6 +146,9 @@ def outflow_fan_out_finish(plan: dict, partials: list[dict]) -> OutflowRun | Non
                 "compute_s": max(p["compute_s"] for p in partials),
             },
             uncertainty=uncertainty.summary(sums, investors, [unp for unp, _ in plan["operators"]]),
+            inputs=RunInputs(filings=plan["filings"], operators=plan["operators"], platforms=plan["platforms"])
+            if "filings" in plan  # a plan made before runs kept their inputs has none
+            else None,
         )
     except Exception as exc:
         logger.exception("outflow run %s failed in its merge", run.pk)
@@ -158,7 +163,7 @@ def outflow_fan_out_replan(plan: dict) -> dict | None:
     if plan["attempt"] >= FAN_OUT_ATTEMPTS:
         outflow_fan_out_fail(plan, f"the transfers changed during each of {FAN_OUT_ATTEMPTS} attempts")
         return None
-    return {**plan, "attempt": plan["attempt"] + 1, **_plan_snapshot()}
+    return {**plan, "attempt": plan["attempt"] + 1, **_plan_snapshot(dt.datetime.fromisoformat(plan["as_of"]))}
 
 
 def outflow_fan_out_fail(plan: dict, error: str) -> None:

@@ -1,15 +1,16 @@
 """What outflows does for the filing intake, registered in filings.hooks (OutflowsConfig.ready).
 
 The intake (layer 3) does not import outflows (layer 4): it asks its hooks. A transfer
-register's rows are loaded by the bulk ingest (outflows/ingest.py) and deleted when a
-later filing supersedes it; an accepted register schedules the debounced recompute.
+register's rows are loaded by the bulk ingest (outflows/ingest.py) and moved to the archive
+(outflows.inputs: kept for re-deriving past runs) when a later filing supersedes it; an accepted
+register schedules the debounced recompute.
 """
 
 from filings import hooks
 from filings.validate import TransferChecker
 from operators.models import FilingKind
 from outflows.ingest import IngestResult, transfer_register_ingest
-from outflows.models import CrossBorderTransfer
+from outflows.inputs import filing_rows_archive
 from outflows.tasks import schedule_outflow_recompute
 
 
@@ -21,6 +22,7 @@ def transfer_register_load(*, filing, source, table, positions, errors) -> Inges
         period_end=filing.period_end,
         decimal_comma=table.decimal_comma,
         errors=errors,
+        width=len(table.header),
     )
     return transfer_register_ingest(
         filing=filing,
@@ -32,7 +34,8 @@ def transfer_register_load(*, filing, source, table, positions, errors) -> Inges
 
 
 def transfer_register_delete(*, filing) -> None:
-    CrossBorderTransfer.objects.filter(filing=filing).delete()
+    """A superseded register's rows leave the live table for the archive, never deleted (outflows.inputs)."""
+    filing_rows_archive(filing=filing)
 
 
 def recompute_after_register(*, filing) -> None:

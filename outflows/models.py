@@ -172,3 +172,71 @@ class OutflowStat(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} {self.dimension}:{self.key} {self.cohort}"
+
+
+class ArchivedTransfer(models.Model):
+    """A transfer of a superseded transfer register, kept (never deleted) with its own id and filing.
+
+    A resubmission moves the rows of the filing it replaces here, in the intake's
+    transaction (outflows.inputs.filing_rows_archive), so that every live reader (lists, API,
+    feeds, the engine) sees only the current rows and a past run can still be re-derived
+    from exactly the filings it read (outflows.rederive). Written set-wise, never one by one.
+    """
+
+    id = models.BigIntegerField(primary_key=True)  # the transfer's id while it was live
+    operator = models.ForeignKey(
+        Operator, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    # Rows of one filing arrive together and are read together: one btree on filing_id.
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    external_id = models.CharField(_("номер перевода"), max_length=64)
+    occurred_at = models.DateTimeField(_("когда"))
+    direction = models.CharField(_("направление"), max_length=3, choices=Direction.choices)
+    investor_ref = models.CharField(_("инвестор"), max_length=64)
+    platform = models.ForeignKey(
+        ForeignPlatform, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    asset = models.CharField(max_length=10)
+    amount = models.DecimalField(max_digits=38, decimal_places=18)
+    value_byn = models.DecimalField(_("сумма, BYN"), max_digits=18, decimal_places=2)
+    updated_at = models.DateTimeField()  # as it was when live
+    archived_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("перевод заменённого отчёта")
+        verbose_name_plural = _("переводы заменённых отчётов")
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.direction} {self.value_byn} BYN (filing {self.filing_id})"
+
+
+class OutflowRunFiling(models.Model):
+    """A transfer register a run read, with the SHA-256 of its file as it was then (outflows.inputs)."""
+
+    run = models.ForeignKey(OutflowRun, on_delete=models.CASCADE, related_name="input_filings")
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.PROTECT, related_name="+")
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("отчёт на входе расчёта")
+        verbose_name_plural = _("отчёты на входе расчёта")
+        constraints = [models.UniqueConstraint(fields=["run", "filing"], name="outflow_run_filing_unique")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} read filing {self.filing_id}"
+
+
+class OutflowRunRegistry(models.Model):
+    """The registry a run read by (operators' UNPs, platforms' slugs and countries, by id): its cells are
+    keyed by them, so a later edit of a platform's country does not change a re-derived figure."""
+
+    run = models.OneToOneField(OutflowRun, on_delete=models.CASCADE, primary_key=True, related_name="input_registry")
+    operators = models.JSONField(default=list)  # [[unp, id], ...]
+    platforms = models.JSONField(default=list)  # [[slug, id, country], ...]
+
+    class Meta:
+        verbose_name = _("реестр на входе расчёта")
+        verbose_name_plural = _("реестры на входе расчёта")
+
+    def __str__(self) -> str:
+        return f"registry of run {self.run_id}"

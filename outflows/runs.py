@@ -31,6 +31,7 @@ from operators.models import WorkLease
 from outflows import engine
 from outflows.compute import outflow_compute
 from outflows.coverage import run_coverage
+from outflows.inputs import RunInputs, run_filings_read, run_inputs_store
 from outflows.models import OutflowRun, OutflowStat, RunStatus
 from outflows.selectors import STAT_FIELDS
 
@@ -145,8 +146,11 @@ def run_finish(
     fingerprint: str,
     timings: dict,
     uncertainty: dict | None = None,
+    inputs: RunInputs | None = None,
 ) -> None:
     """Store the stats and mark the run finished, in one transaction: from here on it never changes.
+
+    With them, what the run read (outflows.inputs: its filings and registry), to re-derive it later.
 
     The coverage of the transfer registers (outflows.coverage) is read here, beside the stats it describes.
     """
@@ -157,6 +161,8 @@ def run_finish(
     mark = time.perf_counter()
     with transaction.atomic():
         _stats_store(run, cells)
+        if inputs is not None:
+            run_inputs_store(run, inputs)
         run.input_rows = input_rows
         run.input_fingerprint = fingerprint
         run.excess_return_byn = _kopecks_to_byn(excess_return)
@@ -225,6 +231,8 @@ def _run_compute(run: OutflowRun, *, reader: str | None) -> None:
             result = outflow_compute(
                 as_of=run.as_of, window_days=run.window_days, partitions=run.partitions, reader=reader
             )
+            filings = run_filings_read(as_of=run.as_of)  # in the same snapshot as the transfers
+        registry = result.registry
         run_finish(
             run,
             cells=result.cells,
@@ -233,6 +241,7 @@ def _run_compute(run: OutflowRun, *, reader: str | None) -> None:
             fingerprint=result.fingerprint,
             timings=result.timings,
             uncertainty=result.uncertainty,
+            inputs=RunInputs(filings=filings, operators=registry.operators, platforms=registry.platforms),
         )
     except Exception as exc:
         logger.exception("outflow run %s failed", run.pk)

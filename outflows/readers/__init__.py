@@ -19,6 +19,7 @@ by "copy" or "adbc" only: `partitions_supported()`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import connection
@@ -68,17 +69,28 @@ def partitions_supported(reader: str | None = None) -> bool:
 
 
 def read_transfers(
-    *, as_of: dt.datetime, reader: str | None = None, expected_rows: int = 0, partition: tuple[int, int] | None = None
+    *,
+    as_of: dt.datetime,
+    reader: str | None = None,
+    expected_rows: int = 0,
+    partition: tuple[int, int] | None = None,
+    filings: Sequence[int] | None = None,
 ) -> RawTransfers:
-    """Every transfer with occurred_at <= as_of (only partition p of n when `partition`=(p, n))."""
+    """Every transfer with occurred_at <= as_of (only partition p of n when `partition`=(p, n)).
+
+    filings: instead of the live transfers, the rows of exactly these filings, live or archived
+    when a resubmission superseded them (a past run re-derived: outflows.rederive).
+    """
     name = reader_for_run(reader)
     if name == "copy":
-        return pgcopy.read_transfers_copy(as_of=as_of, expected_rows=expected_rows, partition=partition)
+        return pgcopy.read_transfers_copy(
+            as_of=as_of, expected_rows=expected_rows, partition=partition, filings=filings
+        )
     if name == "adbc":
-        return arrow.read_transfers_adbc(as_of=as_of, expected_rows=expected_rows, partition=partition)
+        return arrow.read_transfers_adbc(as_of=as_of, expected_rows=expected_rows, partition=partition, filings=filings)
     if partition is not None:
         raise ValueError("the ORM reader reads no partitions; fan out with the COPY or ADBC reader")
-    return orm.read_transfers_orm(as_of=as_of)
+    return orm.read_transfers_orm(as_of=as_of, filings=filings)
 
 
 def estimated_rows() -> int:

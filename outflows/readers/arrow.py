@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 from django.db import connection
@@ -26,6 +27,7 @@ from psycopg import sql as psycopg_sql
 
 from outflows.readers.pgcopy import SPLIT_MIN_ROWS, _may_split, _partition_filter, _snapshot_and_blocks
 from outflows.readers.raw import RawTransfers
+from outflows.readers.source import transfer_source
 
 try:
     import adbc_driver_postgresql.dbapi as adbc_postgresql
@@ -37,7 +39,7 @@ except ImportError:  # optional: not in requirements.in
 SELECT_SQL = """
 SELECT investor_ref, occurred_at, value_byn,
        (platform_id << 32) | (operator_id << 1) | (direction = 'IN')::int
-FROM outflows_crossbordertransfer
+FROM {}
 WHERE occurred_at <= {}{}
 """
 
@@ -74,10 +76,15 @@ def _fetch(query: str, snapshot: str | None):
 
 
 def read_transfers_adbc(
-    *, as_of: dt.datetime, expected_rows: int = 0, partition: tuple[int, int] | None = None
+    *,
+    as_of: dt.datetime,
+    expected_rows: int = 0,
+    partition: tuple[int, int] | None = None,
+    filings: Sequence[int] | None = None,
 ) -> RawTransfers:
     """Read through ADBC: one connection, or two on an exported snapshot (two block ranges, two threads)
-    in a run's own REPEATABLE READ transaction at SPLIT_MIN_ROWS or more, like the COPY reader."""
+    in a run's own REPEATABLE READ transaction at SPLIT_MIN_ROWS or more, like the COPY reader
+    (one connection for the rows of `filings`: a re-derivation, outflows/readers/source.py)."""
     if not available():
         raise RuntimeError("the ADBC reader needs adbc-driver-postgresql and pyarrow, and PostgreSQL")
     if not can_read_here():
@@ -89,13 +96,14 @@ def read_transfers_adbc(
     snapshot, parts = None, [where]
     if connection.in_atomic_block:
         snapshot, blocks = _snapshot_and_blocks()
-        if expected_rows >= SPLIT_MIN_ROWS and blocks >= 2:
+        if filings is None and expected_rows >= SPLIT_MIN_ROWS and blocks >= 2:
             split_at = psycopg_sql.Literal(f"({blocks // 2},0)")
             parts = [
                 where + psycopg_sql.SQL(" AND ctid < {}::tid").format(split_at),
                 where + psycopg_sql.SQL(" AND ctid >= {}::tid").format(split_at),
             ]
-    queries = [base.format(psycopg_sql.Literal(as_of), part).as_string(pg) for part in parts]
+    source = transfer_source(filings)
+    queries = [base.format(source, psycopg_sql.Literal(as_of), part).as_string(pg) for part in parts]
     if len(queries) == 1:
         tables = [_fetch(queries[0], snapshot)]
     else:

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 
 from outflows import engine
-from outflows.models import CrossBorderTransfer, Direction
+from outflows.models import ArchivedTransfer, CrossBorderTransfer, Direction
 from outflows.readers.raw import RawTransfers
 
 
-def read_transfers_orm(*, as_of: dt.datetime) -> RawTransfers:
-    """Portable reader: one streamed query through the ORM, no per-row model objects."""
+def read_transfers_orm(*, as_of: dt.datetime, filings: Sequence[int] | None = None) -> RawTransfers:
+    """Portable reader: one streamed query through the ORM, no per-row model objects.
+
+    filings: only the live and archived rows of these filings (a re-derivation, outflows/readers/source.py).
+    """
     codes: dict[str, int] = {}
     hashes: list[int] = []
     inv, plat, when, is_in, op, val = [], [], [], [], [], []
-    rows = (
-        CrossBorderTransfer.objects.filter(occurred_at__lte=as_of)
-        .values_list("investor_ref", "platform_id", "occurred_at", "direction", "operator_id", "value_byn")
-        .iterator(chunk_size=10_000)
-    )  # fmt: skip
+    columns = ("investor_ref", "platform_id", "occurred_at", "direction", "operator_id", "value_byn")
+    rows = CrossBorderTransfer.objects.filter(occurred_at__lte=as_of).values_list(*columns)
+    if filings is not None:
+        archived = ArchivedTransfer.objects.filter(occurred_at__lte=as_of, filing_id__in=filings)
+        rows = rows.filter(filing_id__in=filings).union(archived.values_list(*columns), all=True)
+    rows = rows.iterator(chunk_size=10_000)
     for investor_ref, platform_id, occurred_at, direction, operator_id, value_byn in rows:
         code = codes.get(investor_ref)
         if code is None:

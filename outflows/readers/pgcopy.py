@@ -16,9 +16,11 @@ import ctypes
 import datetime as dt
 import functools
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import psycopg
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from numba import njit
@@ -28,6 +30,7 @@ from psycopg import sql as psycopg_sql
 from operators.models import ForeignPlatform, Operator
 from outflows.readers.binary import _decode, _Decoder, _int4
 from outflows.readers.raw import RawTransfers
+from outflows.readers.source import transfer_source
 
 # investor_ref first (text), then a timestamp, a numeric and an int8. Every column
 # and every expression costs the server per row, and the server's COPY is most of
@@ -40,10 +43,15 @@ COPY_SQL = """
 COPY (
     SELECT investor_ref, occurred_at, value_byn,
            (platform_id << 32) | (operator_id << 1) | (direction = 'IN')::int
-    FROM outflows_crossbordertransfer
+    FROM {}
     WHERE occurred_at <= {}{}
 ) TO STDOUT (FORMAT BINARY)
 """
+
+
+# The same with the variants' columns (outflows.variants): amount and asset ride at the end.
+COPY_SQL_VARIANTS = COPY_SQL.replace("(direction = 'IN')::int\n", "(direction = 'IN')::int, amount, asset\n")
+assert COPY_SQL_VARIANTS != COPY_SQL
 
 
 def _partition_filter(partition: tuple[int, int] | None) -> psycopg_sql.Composable:
@@ -57,7 +65,11 @@ def _partition_filter(partition: tuple[int, int] | None) -> psycopg_sql.Composab
 
 
 def read_transfers_copy(
-    *, as_of: dt.datetime, expected_rows: int = 0, partition: tuple[int, int] | None = None
+    *,
+    as_of: dt.datetime,
+    expected_rows: int = 0,
+    partition: tuple[int, int] | None = None,
+    filings: Sequence[int] | None = None,
 ) -> RawTransfers:
     """PostgreSQL reader: COPY streams pulled and decoded by compiled code, 1 MB buffer each.
 
@@ -67,17 +79,19 @@ def read_transfers_copy(
     read as two block ranges by two server processes, one on each core, both
     consumed here into one decoder (the investor codes stay one dense set).
     Memory is the decoded arrays, never the stream. partition=(p, n) reads only
-    the pairs of partition p of n (see `_partition_filter`).
+    the pairs of partition p of n (see `_partition_filter`). filings: only the live and archived
+    rows of these filings (a re-derivation, outflows/readers/source.py), in one stream.
     """
     functions = _copy_functions()
     if functions is None:
         raise RuntimeError("the COPY reader needs the libpq psycopg uses (Linux); use reader='orm'")
     connection.ensure_connection()
-    decoder = _Decoder(expected_rows)
+    decoder = _Decoder(expected_rows, variants=settings.OUTFLOW_VARIANTS)
+    copy_sql = COPY_SQL_VARIANTS if decoder.variants else COPY_SQL
     with contextlib.ExitStack() as stack:
         sources = [connection.connection]
         split_at = ""
-        if expected_rows >= SPLIT_MIN_ROWS and _may_split():
+        if filings is None and expected_rows >= SPLIT_MIN_ROWS and _may_split():
             snapshot, blocks = _snapshot_and_blocks()
             if blocks >= 2:
                 sources.append(stack.enter_context(_connection_on_snapshot(snapshot)))
@@ -89,7 +103,8 @@ def read_transfers_copy(
                 where += psycopg_sql.SQL(" AND ctid {} {}::tid").format(
                     psycopg_sql.SQL("<" if i == 0 else ">="), psycopg_sql.Literal(split_at)
                 )
-            query = psycopg_sql.SQL(COPY_SQL).format(psycopg_sql.Literal(as_of), where).as_bytes(pg)
+            query = psycopg_sql.SQL(copy_sql).format(transfer_source(filings), psycopg_sql.Literal(as_of), where)
+            query = query.as_bytes(pg)
             streams.append(_CopyStream(pg.pgconn, query))
             stack.callback(streams[-1].finish)
         active = list(streams)

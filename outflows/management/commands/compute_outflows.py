@@ -6,6 +6,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from outflows.models import OutflowStat
+from outflows.rederive import RunNotRederivable, outflow_rederive
+from outflows.runs import _kopecks_to_byn
 from outflows.selectors import outflow_stat_as_dict
 from outflows.services import OutflowRunBusy, outflow_run_compute
 
@@ -18,8 +21,18 @@ class Command(BaseCommand):
         parser.add_argument("--window-days", type=int, default=365)
         parser.add_argument("--partitions", type=int, default=1)
         parser.add_argument("--json", action="store_true", help="print the run as JSON (DESIGN section 10)")
+        parser.add_argument(
+            "--as-known-at",
+            type=int,
+            metavar="RUN",
+            help="re-derive finished run RUN from exactly the filings it read (kept after resubmissions), "
+            "compare every figure and the fingerprint with what it stored, store nothing; exit 1 if any differs",
+        )
 
     def handle(self, *args, **options):
+        if options["as_known_at"] is not None:
+            self._rederive(options["as_known_at"], as_json=options["json"])
+            return
         as_of = timezone.now()
         if options["as_of"]:
             try:
@@ -55,3 +68,39 @@ class Command(BaseCommand):
             f"matured outbound not returned; pending {overall.pending_outbound_value_byn} BYN; "
             f"excess return {run.excess_return_byn} BYN"
         )
+
+    def _rederive(self, run_id: int, *, as_json: bool) -> None:
+        try:
+            found = outflow_rederive(run=run_id)
+        except RunNotRederivable as exc:
+            raise CommandError(str(exc)) from exc
+        computation = found.computation
+        if as_json:
+            payload = {
+                "run": found.run.pk,
+                "as_known_at": True,
+                "reproduced": found.reproduced,
+                "input_rows": computation.input_rows,
+                "input_fingerprint": computation.fingerprint,
+                "excess_return_byn": str(_kopecks_to_byn(computation.excess_return)),
+                "filings": found.inputs.filings,
+                "differences": len(found.differences),
+                "rows": [outflow_stat_as_dict(OutflowStat(**row)) for row in found.rows],
+            }
+            self.stdout.write(json.dumps(payload, ensure_ascii=False))
+        else:
+            run = found.run
+            self.stdout.write(
+                f"run {run.pk} re-derived: as of {run.as_of.isoformat()}, W={run.window_days} days, "
+                f"{len(found.inputs.filings)} filings, {computation.input_rows} transfers "
+                f"(stored {run.input_rows}), fingerprint {computation.fingerprint} "
+                f"({'same' if found.fingerprint_same else 'stored ' + run.input_fingerprint}), "
+                f"{len(found.rows)} stat rows, {len(found.differences)} differ, "
+                f"excess return {_kopecks_to_byn(computation.excess_return)} BYN (stored {run.excess_return_byn})"
+            )
+            for difference in found.differences[:20]:
+                self.stdout.write(f"  differs: {'/'.join(difference['cell'])}")
+            if found.filings_changed:
+                self.stdout.write(f"  files changed since: {found.filings_changed}")
+        if not found.reproduced:
+            raise CommandError(f"run {run_id} is not reproduced by its recorded inputs")

@@ -1,0 +1,114 @@
+"""What a run read, kept so that it can be read again (issue 17 item 6).
+
+* `filing_rows_archive`: when a resubmission supersedes a transfer register, its
+  rows move to ArchivedTransfer (same columns, same ids), in the intake's
+  transaction; they are never deleted. Every live reader (lists, API, feeds, the
+  engine) reads only CrossBorderTransfer and is not touched.
+* `run_filings_read`: the transfer registers a run reads, in the run's own
+  snapshot: the accepted ones whose period starts on or before as_of. Through
+  the intake a transfer row is live exactly while its filing is accepted (its
+  rows and the status change are one transaction, and supersession moves them
+  out in the one that marks the filing superseded), so these are the filings of
+  every row the run reads (rows of a filing whose period starts later are all
+  after as_of). Read from the filings' table: the transfers are not scanned again.
+* `run_inputs_store` / `run_inputs`: the record of a run (OutflowRunFiling: id
+  and SHA-256 of each filing; OutflowRunRegistry: the operators and platforms its
+  cells are keyed by), written with its stats, and the selector that reads it
+  back (outflows.rederive, the drill-down's and the coverage's questions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from operators.models import FilingKind, FilingStatus, RegistrationFiling
+from outflows.engine import MINSK
+from outflows.models import ArchivedTransfer, CrossBorderTransfer, OutflowRun, OutflowRunFiling, OutflowRunRegistry
+
+# The columns both tables share (ArchivedTransfer adds archived_at, filled in by the database).
+MOVED_COLUMNS = (
+    "id, operator_id, filing_id, external_id, occurred_at, direction, investor_ref, platform_id, asset, amount,"
+    " value_byn, updated_at"
+)
+_LIVE = CrossBorderTransfer._meta.db_table
+_ARCHIVE = ArchivedTransfer._meta.db_table
+# One statement on PostgreSQL: the rows are found once (the BRIN on filing_id), deleted and inserted.
+_MOVE_PG = (
+    f"WITH moved AS (DELETE FROM {_LIVE} WHERE filing_id = %s RETURNING {MOVED_COLUMNS})"  # noqa: S608
+    f" INSERT INTO {_ARCHIVE} ({MOVED_COLUMNS}) SELECT {MOVED_COLUMNS} FROM moved"
+)
+_COPY_OTHER = f"INSERT INTO {_ARCHIVE} ({MOVED_COLUMNS}) SELECT {MOVED_COLUMNS} FROM {_LIVE} WHERE filing_id = %s"  # noqa: S608
+_DELETE_OTHER = f"DELETE FROM {_LIVE} WHERE filing_id = %s"  # noqa: S608
+
+
+def filing_rows_archive(*, filing: RegistrationFiling) -> int:
+    """Move a superseded transfer register's rows out of the live table into the archive; how many moved.
+
+    Runs in the caller's (the intake's) transaction: a rejected resubmission rolls the move back.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_MOVE_PG, [filing.pk])
+            return cursor.rowcount
+        cursor.execute(_COPY_OTHER, [filing.pk])
+        moved = cursor.rowcount
+        cursor.execute(_DELETE_OTHER, [filing.pk])
+        return moved
+
+
+@dataclass
+class RunInputs:
+    """What a run read: [filing id, SHA-256] of each transfer register, and the registry it keyed cells by."""
+
+    filings: list[list] = field(default_factory=list)  # [[id, sha256], ...] by id
+    operators: list[list] = field(default_factory=list)  # [[unp, id], ...]
+    platforms: list[list] = field(default_factory=list)  # [[slug, id, country], ...]
+
+    @property
+    def filing_ids(self) -> list[int]:
+        return [pk for pk, _ in self.filings]
+
+
+def run_filings_read(*, as_of: dt.datetime) -> list[list]:
+    """[[id, sha256], ...] of the transfer registers a run as of `as_of` reads (call it in the run's snapshot)."""
+    last_day = as_of.astimezone(MINSK).date()
+    return [
+        list(row)
+        for row in RegistrationFiling.objects.filter(
+            kind=FilingKind.TRANSFER_REGISTER, status=FilingStatus.ACCEPTED, period_start__lte=last_day
+        )
+        .order_by("pk")
+        .values_list("pk", "sha256")
+    ]
+
+
+def run_inputs_store(run: OutflowRun, inputs: RunInputs) -> None:
+    """Write a run's record (inside the transaction that marks it finished)."""
+    OutflowRunRegistry.objects.update_or_create(
+        run=run, defaults={"operators": inputs.operators, "platforms": inputs.platforms}
+    )
+    OutflowRunFiling.objects.filter(run=run).delete()
+    OutflowRunFiling.objects.bulk_create(
+        [OutflowRunFiling(run=run, filing_id=pk, sha256=sha256) for pk, sha256 in inputs.filings], batch_size=5_000
+    )
+
+
+def run_inputs(*, run: OutflowRun | int) -> RunInputs | None:
+    """What the run read, or None for a run that kept no record (finished before runs kept one)."""
+    run_id = run.pk if isinstance(run, OutflowRun) else int(run)
+    registry = OutflowRunRegistry.objects.filter(run_id=run_id).first()
+    if registry is None:
+        return None
+    filings = OutflowRunFiling.objects.filter(run_id=run_id).order_by("filing_id").values_list("filing_id", "sha256")
+    return RunInputs(filings=[list(row) for row in filings], operators=registry.operators, platforms=registry.platforms)
+
+
+def runs_reading(*, filing: RegistrationFiling | int) -> list[int]:
+    """The runs that read a filing (newest first): the ones a resubmission of its period leaves behind."""
+    filing_id = filing.pk if isinstance(filing, RegistrationFiling) else int(filing)
+    return list(
+        OutflowRunFiling.objects.filter(filing_id=filing_id).order_by("-run_id").values_list("run_id", flat=True)
+    )
