@@ -3,6 +3,8 @@ flags change only through the review services."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from auditlog.admin_audit import AuditedAdminMixin
@@ -16,6 +18,7 @@ from audits.models import (
     OperatorRisk,
     ProposalStatus,
     Rule,
+    RuleVersion,
     ScanRun,
     SeverityDeadline,
 )
@@ -40,8 +43,10 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "parameters",
     )
     list_display = ["rule_title", "code", "severity", "enabled", "updated_at"]
-    list_editable = ["enabled", "severity"]
-    readonly_fields = ["code", "updated_at"]
+    list_editable = ["severity"]
+    # Parameters and the switch change only through a published version (the rule's versions page):
+    # here they show the version in force.
+    readonly_fields = ["code", "enabled", "parameters", "versions_link", "updated_at"]
     fields = [
         "code",
         "title",
@@ -54,6 +59,7 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "severity",
         "enabled",
         "parameters",
+        "versions_link",
         "updated_at",
     ]
 
@@ -61,8 +67,34 @@ class RuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def rule_title(self, obj):
         return obj.label
 
+    @admin.display(description=_("версии правила"))
+    def versions_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("audits:rule_detail", args=[obj.code]),
+            _("Изменить параметры или включение: черновик, проверка на истории, публикация"),
+        )
+
     def has_add_permission(self, request):
         return False  # a rule without code behind it would do nothing
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(admin.ModelAdmin):
+    """Read only: versions are drafted, tried and published on the rule's versions page (audit-logged there)."""
+
+    list_display = ["rule", "number", "status", "enabled", "effective_from", "author", "published_by", "published_at"]
+    list_filter = ["status", "rule"]
+    readonly_fields = [f.name for f in RuleVersion._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

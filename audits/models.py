@@ -59,6 +59,62 @@ class Rule(models.Model):
         return self._in_language("explanation")
 
 
+class RuleVersionStatus(models.TextChoices):
+    DRAFT = "draft", _("Черновик")
+    PUBLISHED = "published", _("Опубликована")
+    SUPERSEDED = "superseded", _("Заменена")
+
+
+class BacktestStatus(models.TextChoices):
+    QUEUED = "queued", _("В очереди")
+    RUNNING = "running", _("Выполняется")
+    FINISHED = "finished", _("Завершена")
+    FAILED = "failed", _("Ошибка")
+
+
+class RuleVersion(models.Model):
+    """One version of a rule's parameters and switch (issue 19 item 3): a supervisor's change is a draft,
+    tried by a backtest, then published to take effect from a date. The scan runs each rule's version
+    effective at its time (audits.services.versions); Rule.parameters/enabled mirror the one live today.
+    Version 1 of every rule is its seeded values (migration 0013, and lazily for rules added later)."""
+
+    # A rule is deleted only without flags (they protect it), and then its versions go with it.
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions", verbose_name=_("правило"))
+    number = models.PositiveIntegerField(_("номер"))
+    parameters = models.JSONField(_("параметры"), default=dict, blank=True)
+    enabled = models.BooleanField(_("включено"), default=True)
+    status = models.CharField(_("статус"), max_length=16, choices=RuleVersionStatus.choices)
+    note = models.CharField(_("основание изменения"), max_length=500, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("создана"), auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(_("опубликована"), null=True, blank=True)
+    # From this day (Minsk) the scan uses the version; empty: since always (version 1).
+    effective_from = models.DateField(_("действует с"), null=True, blank=True)
+    backtest_status = models.CharField(max_length=16, choices=BacktestStatus.choices, blank=True)
+    backtest_from = models.DateField(null=True, blank=True)
+    backtest_to = models.DateField(null=True, blank=True)
+    backtest = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rule", "-number"]
+        verbose_name = _("версия правила")
+        verbose_name_plural = _("версии правил")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "number"], name="rule_version_number_unique"),
+            models.UniqueConstraint(
+                fields=["rule"], condition=models.Q(status="draft"), name="rule_version_one_draft"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code if self.rule_id else ''} v{self.number}"
+
+
 class HighRiskList(models.TextChoices):
     CALL_FOR_ACTION = "call_for_action", _("FATF: призыв к действию")
     INCREASED_MONITORING = "increased_monitoring", _("FATF: усиленный мониторинг")
@@ -137,6 +193,15 @@ class Flag(models.Model):
     evidence_updated_at = models.DateTimeField(null=True, blank=True)
     # Set by its severity's SeverityDeadline when the flag opens (or opens again).
     due_date = models.DateField(_("срок рассмотрения"), null=True, blank=True, db_index=True)
+    # The rule version that opened it (or opened it again); empty for flags older than versions.
+    rule_version = models.ForeignKey(
+        RuleVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="flags",
+        verbose_name=_("версия правила"),
+    )
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:

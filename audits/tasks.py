@@ -6,6 +6,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from audits import services
+from audits.services.backtest import backtest_run
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +33,11 @@ def send_filing_reminders() -> int:
 def escalate_overdue_flags() -> int:
     """Daily; escalates each overdue flag once per level whatever the number of runs."""
     return services.escalations_send()
+
+
+@shared_task(name="audits.backtest_rule_version")
+def backtest_rule_version(version_id: int, requested_by_id: int | None = None) -> dict | None:
+    """A draft rule version tried on history (audits.services.backtest); the result is stored on the version."""
+    user = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    result = backtest_run(version_id=version_id, actor=user)
+    return None if result is None else {"open": result["open_total"], "close": result["close_total"]}

@@ -20,6 +20,7 @@ from audits.rules.base import ScanContext
 from audits.services.deadlines import deadlines_current, flag_due_date
 from audits.services.risk import risk_recompute
 from audits.services.state import User, flag_state
+from audits.services.versions import rule_with, rules_mirror, versions_effective, versions_seed
 from config.locks import cache_lock_release, cache_lock_take
 
 SCAN_LOCK_KEY = "audits:scan-lock"
@@ -80,7 +81,16 @@ def _scan(*, requested_by: User, now: datetime) -> ScanResult:
     result = ScanResult(scan=scan)
     try:
         ctx = ScanContext(now=now)
-        rules = list(Rule.objects.filter(enabled=True, code__in=list(RULES)))
+        # Each rule as its version in force on the scan's day (audits.services.versions); version 1 is
+        # made first for a rule that has none yet (added by a later migration).
+        versions_seed()
+        in_force = versions_effective(on=ctx.today, rules=Rule.objects.filter(code__in=list(RULES)))
+        if ctx.today == timezone.localdate():
+            rules_mirror(versions=in_force)
+        rules = [
+            rule_with(rule, in_force[rule.pk])
+            for rule in Rule.objects.filter(pk__in=[pk for pk, v in in_force.items() if v.enabled])
+        ]
         candidates: dict[str, tuple[Rule, Any]] = {}
         if any(rule.code in TRANSFER_RULES for rule in rules):
             started = time.monotonic()
@@ -93,7 +103,7 @@ def _scan(*, requested_by: User, now: datetime) -> ScanResult:
             result.timings[rule.code] = round(time.monotonic() - started, 3)
         started = time.monotonic()
         with transaction.atomic():
-            _reconcile(rules=rules, candidates=candidates, now=now, result=result, actor=requested)
+            _reconcile(rules=rules, versions=in_force, candidates=candidates, now=now, result=result, actor=requested)
             risk_recompute(now=now)
         result.timings["reconcile"] = round(time.monotonic() - started, 3)
     except Exception as exc:
@@ -115,7 +125,9 @@ def _scan(*, requested_by: User, now: datetime) -> ScanResult:
     return result
 
 
-def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: ScanResult, actor) -> None:
+def _reconcile(
+    *, rules: list[Rule], versions: dict, candidates: dict, now: datetime, result: ScanResult, actor
+) -> None:
     existing = {
         f.fingerprint: f
         for f in Flag.objects.select_for_update()
@@ -135,6 +147,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
             "decision_reason",
             "referred_to",
             "due_date",
+            "rule_version_id",
         )
     }
     create: list[Flag] = []
@@ -157,6 +170,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
                     status=FlagStatus.OPEN,
                     evidence_updated_at=now,
                     due_date=flag_due_date(severity=rule.severity, opened_on=today, deadlines=deadlines),
+                    rule_version=versions[rule.pk],
                 )
             )
             result.opened += 1
@@ -192,6 +206,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
             result.kept += 1
             continue
         flag.status = FlagStatus.OPEN
+        flag.rule_version = versions[rule.pk]  # the version that opened it again
         flag.due_date = flag_due_date(severity=flag.severity, opened_on=today, deadlines=deadlines)
         events.append((flag, "flag.reopened_by_scan", before, reopened))
         result.opened += 1
@@ -217,6 +232,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
                 "severity",
                 "evidence_updated_at",
                 "due_date",
+                "rule_version",
                 "updated_at",
             ],
             batch_size=1000,
@@ -229,7 +245,7 @@ def _reconcile(*, rules: list[Rule], candidates: dict, now: datetime, result: Sc
             ip=None,
             before=None,
             after=flag_state(f),
-            details={"rule": f.rule.code, "fingerprint": f.fingerprint},
+            details={"rule": f.rule.code, "fingerprint": f.fingerprint, "rule_version": f.rule_version.number},
         )
         for f in create
     ]

@@ -6,7 +6,10 @@ from decimal import Decimal
 from itertools import count
 
 from django.contrib.auth.models import Group, User
+from django.db.models import Max
 
+from audits.models import Rule, RuleVersion
+from audits.services.versions import rules_mirror, versions_seed
 from operators.calendar import DEFAULTS, FilingCalendarRules, period_containing, periods_owed
 from operators.models import (
     ClientRecord,
@@ -138,3 +141,20 @@ def seed_catalogue() -> None:
             return apps.get_model("auditlog" if name == "AuditChainHead" else app_label, name)
 
     importlib.import_module("audits.migrations.0002_seed_rules_and_high_risk_countries").seed(MigrationApps, None)
+
+
+def rule_setting(code: str, *, parameters: dict | None = None, enabled: bool | None = None):
+    """Set a rule for a test as a supervisor's published version would (in force since always, so scans
+    at the tests' dates use it): parameters and switch change only through versions."""
+    versions_seed()
+    rule = Rule.objects.get(code=code)
+    live = rule.versions.order_by("-number").first()
+    version = RuleVersion.objects.create(
+        rule=rule,
+        number=rule.versions.aggregate(n=Max("number"))["n"] + 1,
+        parameters=live.parameters if parameters is None else parameters,
+        enabled=live.enabled if enabled is None else enabled,
+        status="published",
+    )
+    rules_mirror(versions={rule.pk: version})
+    return version

@@ -20,26 +20,31 @@ def _staff(username, group):
     return u
 
 
-def test_supervisor_changes_a_rule_threshold_and_it_is_logged(client):
+def test_supervisor_changes_a_rule_severity_but_not_its_thresholds_in_the_admin(client):
+    """Thresholds and the switch change only through a published version (issue 19 item 3): the admin's
+    form shows them read-only and ignores them when posted."""
     client.force_login(_staff("sup", "supervisors"))
     rule = Rule.objects.get(code="HIGH_NON_RETURN")
+    before = rule.parameters
     url = reverse("admin:audits_rule_change", args=[rule.pk])
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200
+    assert reverse("audits:rule_detail", args=[rule.code]) in page.content.decode()
     response = client.post(
         url,
         {
             "title": rule.title,
             "description": rule.description,
             "severity": "critical",
-            "enabled": "on",
             "parameters": '{"threshold": "0.6"}',
         },
     )
     assert response.status_code == 302, response.content.decode()[:500]
     rule.refresh_from_db()
-    assert (rule.severity, rule.parameters) == ("critical", {"threshold": "0.6"})
+    assert (rule.severity, rule.parameters, rule.enabled) == ("critical", before, True)
     event = AuditEvent.objects.get(action="admin.change", object_type="audits.rule")
     assert event.after["severity"] == "critical"
+    assert "parameters" not in event.after
 
 
 def test_auditor_cannot_change_rules_but_takes_flags_in_the_admin(client):

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from audits.models import Flag, Rule
+from audits.models import Flag
 from audits.rules import RULES
 from audits.services import scan_run
 from operators.models import FilingKind, FilingStatus, OperatorProfileRecord
@@ -97,9 +97,7 @@ def _high_risk_jurisdiction(op):
 
 
 def _declared_totals_mismatch(op):
-    Rule.objects.filter(code="DECLARED_TOTALS_MISMATCH").update(
-        parameters={"value_tolerance_byn": "0", "recount_transfers": True}
-    )
+    h.rule_setting("DECLARED_TOTALS_MISMATCH", parameters={"value_tolerance_byn": "0", "recount_transfers": True})
     f = h.filing(
         op,
         start=date(2025, 3, 1),

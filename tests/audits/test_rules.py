@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from audits.models import Flag, HighRiskCountry, Rule
+from audits.models import Flag, HighRiskCountry
 from audits.services import scan_run
 from operators.models import FilingKind, FilingStatus, OperatorProfileRecord
 from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
@@ -126,9 +126,7 @@ def _with_totals(op, *, declared_out, declared_in="50.00", declared_rows=2):
 
 @pytest.fixture
 def recount():
-    Rule.objects.filter(code="DECLARED_TOTALS_MISMATCH").update(
-        parameters={"value_tolerance_byn": "0", "recount_transfers": True}
-    )
+    h.rule_setting("DECLARED_TOTALS_MISMATCH", parameters={"value_tolerance_byn": "0", "recount_transfers": True})
 
 
 @pytest.mark.usefixtures("recount")

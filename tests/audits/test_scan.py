@@ -114,9 +114,8 @@ def test_evidence_of_an_open_flag_is_updated():
 
 
 def test_disabled_rule_opens_nothing():
-    from audits.models import Rule
 
-    Rule.objects.filter(code="UNKNOWN_PLATFORM").update(enabled=False)
+    h.rule_setting("UNKNOWN_PLATFORM", enabled=False)
     op = h.operator()
     _unknown_platform(op)
     scan_run(now=h.NOW)
