@@ -73,8 +73,10 @@ def name_score(query: Name, result: Name) -> float:
         for edge in pairing:
             q_used.update(edge.qps)
             r_used.update(edge.rps)
-            total += SYMBOL_SCORE * len(edge.qps)
-            weight += len(edge.qps)
+            # Sharing a business word ("Exchange") or legal form says little about being the same one.
+            w = (WEAK_EXTRA_WEIGHT if edge.symbol.category in WEAK else 1.0) * len(edge.qps)
+            total += SYMBOL_SCORE * w
+            weight += w
         for a in compare_parts(_parts(query, q_used), _parts(result, r_used), CONFIG):
             if not a.rps:
                 weight += sum(WEAK_EXTRA_WEIGHT if p in q_weak else EXTRA_QUERY_WEIGHT for p in a.qps)

@@ -213,7 +213,7 @@ def hit_decide(
     if decision == HitStatus.DISMISSED and not reason:
         raise ValidationError({"reason": "required"})
     with transaction.atomic():
-        hit = Hit.objects.select_for_update().select_related("list_entry").get(pk=hit.pk)
+        hit = Hit.objects.select_for_update(of=("self",)).select_related("list_entry").get(pk=hit.pk)
         before = {"status": hit.status, "reason": hit.reason}
         if decision == HitStatus.CONFIRMED and hit.kind == HitKind.PLATFORM:
             listed_on = listed_on or (hit.list_entry.listed_on if hit.list_entry else None)
