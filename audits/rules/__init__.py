@@ -14,6 +14,7 @@ from audits.rules.filings import (
     rejected_not_resubmitted,
 )
 from audits.rules.outflow import high_non_return, non_return_trend
+from audits.rules.sanctions import sanctioned_counterparty
 from audits.rules.transfers import certificate_expired, high_risk_jurisdiction, unknown_platform, unregistered_client
 
 RULES = {
@@ -28,6 +29,7 @@ RULES = {
     "HIGH_NON_RETURN": high_non_return,
     "NON_RETURN_TREND": non_return_trend,
     "PROFILE_MISMATCH": profile_mismatch,
+    "SANCTIONED_COUNTERPARTY": sanctioned_counterparty,
 }
 
 # Rules that read ScanContext.transfers (the shared passes over the transfers table): those of

@@ -45,6 +45,12 @@ def high_risk_jurisdiction(evidence: dict, unp: str) -> dict:
     return transfer_rows(operator=unp, country=evidence.get("country"))
 
 
+def sanctioned_counterparty(evidence: dict, unp: str) -> dict:
+    """Transfers to the sanctioned platform from the first instant of its listing day in Minsk."""
+    listed = day_start(date.fromisoformat(evidence["listed_on"]))
+    return transfer_rows(operator=unp, platform=evidence.get("platform"), since=iso(listed))
+
+
 def platform_rows(unp: str, slug: str) -> dict:
     """One platform's part of a high-risk country's transfers."""
     return rows_selector("transfers", operator=unp, platform=slug)
@@ -118,6 +124,7 @@ ROWS = {
     "HIGH_NON_RETURN": high_non_return,
     "NON_RETURN_TREND": non_return_trend,
     "PROFILE_MISMATCH": _none,
+    "SANCTIONED_COUNTERPARTY": sanctioned_counterparty,
 }
 
 
