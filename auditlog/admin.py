@@ -8,7 +8,7 @@ from auditlog.labels import EVENT_LABELS, event_label
 from auditlog.models import AuditEvent
 from config.admin import ReadOnlyAdmin
 
-PROJECT_APPS = ("auth", "auditlog", "operators", "filings", "outflows", "audits", "api")
+PROJECT_APPS = ("auth", "auditlog", "operators", "filings", "outflows", "screening", "audits", "api")
 
 
 def _model_name(label: str) -> str:

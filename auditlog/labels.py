@@ -63,6 +63,11 @@ EVENT_LABELS = {
     "message.broadcast": _("Уведомление разослано операторам"),
     "message.attachment_read": _("Скачано вложение сообщения"),
     "data_request.close": _("Запрос данных закрыт"),
+    "screening.list_import": _("Загружена версия санкционного списка"),
+    "screening.hit_opened": _("Совпадение со санкционным списком"),
+    "screening.hit_reopened": _("Совпадение снова открыто: запись списка изменилась"),
+    "screening.hit_confirm": _("Совпадение со списком подтверждено"),
+    "screening.hit_dismiss": _("Совпадение признано ложным"),
 }
 # An event not named above is said by its family.
 FAMILY_LABELS = {
@@ -77,6 +82,7 @@ FAMILY_LABELS = {
     "referral": _("Пакет передачи"),
     "message": _("Сообщение"),
     "data_request": _("Запрос данных"),
+    "screening": _("Санкционный скрининг"),
 }
 
 

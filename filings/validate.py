@@ -49,6 +49,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # Profile columns an operator may leave empty.
 OPTIONAL = {"legal_address", "aml_officer", "website"}
+# Columns a file may carry or not (DESIGN section 3 allows optional columns). The intake neither checks
+# nor stores them (its COPY loads the columns above); `counterparty_wallet`, the address the transfer
+# went to or came from, is read by the sanctions screening from the accepted file (screening.wallets).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {FilingKind.TRANSFER_REGISTER: ("counterparty_wallet",)}
 
 _NUMBER = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -60,6 +64,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def check_header(header: list[str], kind: str, errors: ErrorList) -> list[int] | None:
     """Positions of the kind's columns in the file (order is free), or None with every header problem recorded."""
     expected = COLUMNS[kind]
+    optional = OPTIONAL_COLUMNS.get(kind, ())
     ok = True
     seen: set[str] = set()
     for name in header:
@@ -67,7 +72,7 @@ def check_header(header: list[str], kind: str, errors: ErrorList) -> list[int] |
             errors.add(1, name, name, "duplicate_column")
             ok = False
         seen.add(name)
-        if name not in expected:
+        if name not in expected and name not in optional:
             errors.add(1, name, name, "unknown_column")
             ok = False
     for name in expected:
@@ -120,14 +125,18 @@ class TransferChecker:
     """
 
     def __init__(
-        self, *, positions: list[int], period_start: date, period_end: date, decimal_comma: bool, errors: ErrorList
+        self,
+        *,
+        positions: list[int],
+        period_start: date,
+        period_end: date,
+        decimal_comma: bool,
+        errors: ErrorList,
+        width: int | None = None,
     ):
         self.positions = positions
-        self.width = (
-            len(positions)
-            if positions == sorted(positions) and positions[-1] == len(positions) - 1
-            else max(positions) + 1
-        )
+        # Cells a row has: the header's width when given (it may carry an optional column), else the columns'.
+        self.width = max(width or 0, max(positions) + 1)
         self.getter = itemgetter(*positions)
         # In UTC: comparing with a ZoneInfo bound costs a zone lookup per row (2.5 µs, measured).
         self.lo, self.hi = (b.astimezone(UTC) for b in minsk_bounds(period_start, period_end))

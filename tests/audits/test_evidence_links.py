@@ -18,6 +18,7 @@ from audits.rules import RULES
 from audits.services import scan_run
 from operators.models import FilingKind, FilingStatus, OperatorProfileRecord
 from outflows.services import outflow_run_compute
+from screening.models import Hit, SanctionedPlatform
 from tests.audits import helpers as h
 from tests.factories import auditor
 
@@ -138,6 +139,20 @@ def _profile_mismatch(op):
     OperatorProfileRecord.objects.create(operator=op, filing=f, htp_certificate_no="HTP-999", **fields)
 
 
+def _sanctioned_counterparty(op):
+    """garantex confirmed as listed from 10 March 2025: transfers from 00:00 that day in Minsk count."""
+    plat = h.platform("garantex", country="RU", verified=False)
+    f = h.filing(op, start=date(2025, 3, 1))
+    h.transfers(op, f, plat, [(at(2025, 3, 9, 20, 30), "OUT", "i1", "99.00")])  # 23:30 Minsk, 9 March: before
+    h.transfers(op, f, plat, [(at(2025, 3, 9, 21, 30), "OUT", "i1", "10.00"), (at(2025, 3, 20), "IN", "i2", "4.00")])
+    h.transfers(op, f, h.platform("binance"), [(at(2025, 3, 12), "OUT", "i1", "8.00")])
+    hit = Hit.objects.create(
+        kind="platform", subject="garantex", platform=plat, list_name="OpenSanctions", entry_id="demo-garantex",
+        entry_hash="0" * 64, score=1.0, status="confirmed", last_seen=h.NOW,
+    )
+    SanctionedPlatform.objects.create(platform=plat, listed_on=date(2025, 3, 10), hit=hit, confirmed_by=auditor())
+
+
 CASES = {
     "LATE_FILING": ({}, _late_filing),
     "MISSING_FILING": ({}, _missing_filing),
@@ -153,6 +168,7 @@ CASES = {
     "HIGH_NON_RETURN": ({}, _high_non_return),
     "NON_RETURN_TREND": ({}, _non_return_trend),
     "PROFILE_MISMATCH": ({}, _profile_mismatch),
+    "SANCTIONED_COUNTERPARTY": ({}, _sanctioned_counterparty),
 }
 
 

@@ -15,6 +15,8 @@ pytestmark = pytest.mark.django_db
 CASES = [
     ("191234563_transfer_register_2025-03.csv", "transfer_register", date(2025, 3, 1), date(2025, 3, 31), 5),
     ("191234563_transfer_register_2025-04_excel-ru.csv", "transfer_register", date(2025, 4, 1), date(2025, 4, 30), 2),
+    # the optional counterparty_wallet column (issue 19): accepted, read by the screening, not stored on transfers
+    ("191234563_transfer_register_2025-05_wallets.csv", "transfer_register", date(2025, 5, 1), date(2025, 5, 31), 3),
     ("191234563_client_register_2025-Q1.csv", "client_register", date(2025, 1, 1), date(2025, 3, 31), 2),
     ("191234563_operator_profile_2024.csv", "operator_profile", date(2024, 1, 1), date(2024, 12, 31), 1),
     ("191234563_operator_profile_2024_excel-ru.csv", "operator_profile", date(2024, 1, 1), date(2024, 12, 31), 1),
