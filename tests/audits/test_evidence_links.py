@@ -147,8 +147,15 @@ def _sanctioned_counterparty(op):
     h.transfers(op, f, plat, [(at(2025, 3, 9, 21, 30), "OUT", "i1", "10.00"), (at(2025, 3, 20), "IN", "i2", "4.00")])
     h.transfers(op, f, h.platform("binance"), [(at(2025, 3, 12), "OUT", "i1", "8.00")])
     hit = Hit.objects.create(
-        kind="platform", subject="garantex", platform=plat, list_name="OpenSanctions", entry_id="demo-garantex",
-        entry_hash="0" * 64, score=1.0, status="confirmed", last_seen=h.NOW,
+        kind="platform",
+        subject="garantex",
+        platform=plat,
+        list_name="OpenSanctions",
+        entry_id="demo-garantex",
+        entry_hash="0" * 64,
+        score=1.0,
+        status="confirmed",
+        last_seen=h.NOW,
     )
     SanctionedPlatform.objects.create(platform=plat, listed_on=date(2025, 3, 10), hit=hit, confirmed_by=auditor())
 
