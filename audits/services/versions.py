@@ -15,6 +15,7 @@ import copy
 import json
 from datetime import date
 
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Q
@@ -86,7 +87,7 @@ def versions_seed(*, actor: User = None) -> int:
     return created
 
 
-def versions_seed_migrated(*, apps, **signal_kwargs) -> None:
+def versions_seed_migrated(*, apps=django_apps, **signal_kwargs) -> None:
     """After every migrate (post_migrate, audits/apps.py): version 1 for the rules a later migration
     seeded (as 0013 did for the rules there were), without the audit log, like a migration's seed."""
     try:
