@@ -18,13 +18,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Greatest, TruncDate
+from django.db.models.lookups import Exact
 
-from operators.models import ForeignPlatform, Operator
+from operators.models import ClientRecord, FilingKind, FilingStatus, ForeignPlatform, Operator
 from outflows.models import CrossBorderTransfer, Direction, OutflowRun
 
 MINSK = ZoneInfo("Europe/Minsk")
 ALL = "all"
+NO_CLASS = "-"  # residency / KYC key of an outbound whose investor no valid client register lists (outflows.variants)
 
 
 def _ids(queryset: QuerySet) -> list[int]:
@@ -32,11 +35,45 @@ def _ids(queryset: QuerySet) -> list[int]:
     return list(queryset.values_list("pk", flat=True))
 
 
+def _pair_filter(key: str, platform_field: str) -> Q:
+    """Operator x platform ("UNP:slug") or operator x country ("UNP:CC")."""
+    unp, _, value = key.partition(":")
+    return Q(operator_id__in=_ids(Operator.objects.filter(unp=unp))) & Q(
+        platform_id__in=_ids(ForeignPlatform.objects.filter(**{platform_field: value}))
+    )
+
+
+def _client_class_filter(key: str, field: str) -> Q:
+    """Residency or KYC level of the outbound's investor in its reporting operator's client register valid at
+    its instant (outflows.clients): of the accepted registers' records for (operator, investor_ref) in force
+    then (from the later of registered_at and the register's period start, in Minsk), the latest in force,
+    then the later register; "-" (NO_CLASS): no such record."""
+    day = TruncDate(ExpressionWrapper(OuterRef("occurred_at"), output_field=DateTimeField()), tzinfo=MINSK)
+    in_force = ClientRecord.objects.filter(
+        filing__kind=FilingKind.CLIENT_REGISTER,
+        filing__status=FilingStatus.ACCEPTED,
+        operator_id=OuterRef("operator_id"),
+        investor_ref=OuterRef("investor_ref"),
+        registered_at__lte=day,
+        filing__period_start__lte=day,
+    )
+    if key == NO_CLASS:
+        return ~Q(Exists(in_force))
+    latest = in_force.order_by(Greatest("registered_at", "filing__period_start").desc(), "-filing_id")
+    return Q(Exact(Subquery(latest.values(field)[:1]), key))
+
+
 DIMENSION_FILTERS: dict[str, Callable[[str], Q]] = {
     "overall": lambda key: Q() if key == ALL else Q(pk__in=[]),
     "operator": lambda key: Q(operator_id__in=_ids(Operator.objects.filter(unp=key))),
     "platform": lambda key: Q(platform_id__in=_ids(ForeignPlatform.objects.filter(slug=key))),
     "country": lambda key: Q(platform_id__in=_ids(ForeignPlatform.objects.filter(country=key))),
+    # The cross-tabs of outflows.variant_summary: "UNP:slug", "UNP:CC", a ticker.
+    "operator_platform": lambda key: _pair_filter(key, "slug"),
+    "operator_country": lambda key: _pair_filter(key, "country"),
+    "asset": lambda key: Q(asset=key),
+    "residency": lambda key: _client_class_filter(key, "residency_country"),
+    "kyc": lambda key: _client_class_filter(key, "kyc_level"),
 }
 
 

@@ -5,14 +5,17 @@ The allocation is recomputed on demand, never stored: FIFO runs per (investor_re
 For the outbounds asked about (a page, an export chunk) `allocations` reads every transfer of their
 pairs up to the run's as_of and runs the engine's own sort and sweep on them (outflows.engine.compute,
 per_row=True), with the run's window: the same code and order as the run, so the two cannot drift.
-The rows go in ordered by external_id, so that the engine's stable sort ends in DESIGN's last
-tie-break (simultaneous outbounds of one pair and operator); the run's figures do not depend on it.
+The rows go in ordered by asset, then external_id, so that the engine's stable sort ends in those
+tie-breaks between simultaneous outbounds of one pair and operator: DESIGN's external_id, after the
+ticker by which the variants' asset cells credit such outbounds (outflows.variants). No canonical
+cell depends on that order; the asset cells and the per-transfer amounts do.
 Why not stored per run: bench/README_drilldown.md (measured both ways).
 
 The figures of a cell (outflows.cells) added up from its transfers equal the stored OutflowStat row
 to the kopeck (`cell_totals`; tested for every cell of a run, and on random sets).
-A run's input is a snapshot; when the transfers changed since, `inputs_check` says whether the
-run's inputs are still the same (its fingerprint, outflows.readers), so a page can say so.
+A run's input is a snapshot; `inputs_check` says whether the run's inputs are still the same (the
+transfer registers it recorded, outflows.inputs; for a run without that record, its fingerprint),
+so that a page says so rather than show silently different numbers.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.db.models import Count, Max
 
 from outflows import cells, engine, readers
 from outflows.compute import Registry, _positions
+from outflows.inputs import run_filings_read, run_inputs
 from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, TransferChange
 from outflows.runs import read_snapshot
 
@@ -78,15 +82,15 @@ def allocations(*, run: OutflowRun, pairs: Iterable[tuple[str, int]], registry: 
                 platform_id__in=platforms,
                 occurred_at__lte=run.as_of,
             )
-            .values_list("external_id", "id", "investor_ref", "platform_id", "operator_id", "occurred_at", "direction",
-                         "value_byn")
+            .values_list("asset", "external_id", "id", "investor_ref", "platform_id", "operator_id", "occurred_at",
+                         "direction", "value_byn")
             .iterator(chunk_size=10_000)
-            if (row[2], row[3]) in wanted
+            if (row[3], row[4]) in wanted
         ]  # fmt: skip
-    rows.sort()  # by external_id: DESIGN's last tie-break, kept by the engine's stable sort
+    rows.sort()  # by asset, external_id: the last tie-breaks (see the module's docstring), kept by the stable sort
     if not rows:
         return {}
-    _, ids, investor_refs, platform_ids, operator_ids, occurred, directions, values = zip(*rows, strict=True)
+    _, _, ids, investor_refs, platform_ids, operator_ids, occurred, directions, values = zip(*rows, strict=True)
     codes: dict[str, int] = {}
     occurred_us = np.fromiter((engine.epoch_us(t) for t in occurred), np.int64, len(rows))
     arrays = engine.TransferArrays(
@@ -201,10 +205,17 @@ def cell_size(*, run: OutflowRun, dimension: str, key: str, cohort: str, cap: in
 
 @dataclass(frozen=True)
 class InputsCheck:
-    """Whether the transfers a run read are still what it read (its fingerprint)."""
+    """Whether the transfers a run read are still what it read.
+
+    changed: they are not; compared: something was compared (else nothing changed since the run);
+    filings_added / filings_gone: transfer registers read now and not by the run, and the other way
+    (by the run's record, outflows.inputs); fingerprint: of the inputs now, when it had to be read.
+    """
 
     changed: bool
-    compared: bool  # False: no change to the transfer table since the run, nothing to compare
+    compared: bool
+    filings_added: tuple[int, ...] = ()
+    filings_gone: tuple[int, ...] = ()
     fingerprint: str = ""
 
 
@@ -220,10 +231,24 @@ def inputs_fingerprint(run: OutflowRun) -> str:
         return readers.fingerprint(readers.read_transfers(as_of=run.as_of))
 
 
+def _by_filings(run: OutflowRun, recorded: list[list]) -> InputsCheck:
+    """The run's transfer registers (id, SHA-256) against those a run with its as_of reads now: a row is
+    live exactly while its register is accepted (outflows.inputs), so equal sets mean the same rows."""
+    now = {(pk, sha) for pk, sha in run_filings_read(as_of=run.as_of)}
+    then = {(pk, sha) for pk, sha in recorded}
+    added = tuple(sorted({pk for pk, _ in now - then}))
+    gone = tuple(sorted({pk for pk, _ in then - now}))
+    return InputsCheck(changed=bool(added or gone), compared=True, filings_added=added, filings_gone=gone)
+
+
 def inputs_check(run: OutflowRun) -> InputsCheck:
-    """Same inputs as the run? On PostgreSQL the transfer table's changes (a statement trigger) say
-    whether anything was written since the run began; only then is the fingerprint of the run's
-    inputs computed again (once per state of the table, cached) and compared with the run's."""
+    """Same inputs as the run? A run that recorded its transfer registers (outflows.inputs) is compared
+    by them (one small query). Else, on PostgreSQL, the transfer table's changes (a statement trigger)
+    say whether anything was written since the run began; only then is the fingerprint of the run's
+    inputs computed again (one full read, once per state of the table, cached) and compared."""
+    recorded = run_inputs(run=run)
+    if recorded is not None:
+        return _by_filings(run, recorded.filings)
     if connection.vendor == "postgresql":
         since = (run.started_at or run.created_at) - CHANGE_SLACK
         if not TransferChange.objects.filter(changed_at__gte=since).exists():

@@ -14,10 +14,20 @@ from django.db.models import Q
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from operators.models import FilingKind, FilingStatus, RegistrationFiling
 from outflows import cells, drilldown, engine
-from outflows.models import CrossBorderTransfer, OutflowRun
+from outflows.models import CrossBorderTransfer, OutflowRun, OutflowRunRegistry
 from outflows.services import LOCK_KEY, outflow_run_compute
-from tests.outflows.factories import BASE, PLATFORMS, UNP_A, UNP_B, add_transfers, random_transfers, transfer
+from tests.outflows.factories import (
+    BASE,
+    PLATFORMS,
+    UNP_A,
+    UNP_B,
+    add_transfers,
+    operator,
+    random_transfers,
+    transfer,
+)
 from tests.outflows.reference import reference_compute
 
 pytestmark = pytest.mark.django_db
@@ -167,9 +177,34 @@ def test_a_registered_dimension_drills_down_without_other_changes():
     assert listed == [("o1", 25_00)]
 
 
-def test_inputs_changed_since_the_run_are_reported():
+def _accepted_register(*, period_start: dt.date, sha: str) -> RegistrationFiling:
+    return RegistrationFiling.objects.create(
+        operator=operator(UNP_A), kind=FilingKind.TRANSFER_REGISTER, status=FilingStatus.ACCEPTED,
+        period_start=period_start, period_end=period_start + dt.timedelta(days=27), sha256=sha, original_name="t.csv",
+    )  # fmt: skip
+
+
+def test_inputs_changed_since_the_run_are_reported_by_its_registers():
+    first = _accepted_register(period_start=dt.date(2024, 1, 1), sha="a" * 64)
     add_transfers(transfer("OUT", "100", day=0), transfer("IN", "40", day=3))
     run = outflow_run_compute(as_of=BASE + dt.timedelta(days=400))
+    check = drilldown.inputs_check(run)
+    assert not check.changed
+    # A register for a period after the run's as_of is not one of its inputs.
+    _accepted_register(period_start=dt.date(2026, 1, 1), sha="b" * 64)
+    assert not drilldown.inputs_check(run).changed
+    # A resubmission of the run's period: the old register superseded, a new one accepted.
+    second = _accepted_register(period_start=dt.date(2024, 1, 1), sha="c" * 64)
+    RegistrationFiling.objects.filter(pk=first.pk).update(status=FilingStatus.SUPERSEDED)
+    check = drilldown.inputs_check(run)
+    assert check.changed
+    assert (check.filings_added, check.filings_gone) == ((second.pk,), (first.pk,))
+
+
+def test_inputs_of_a_run_without_a_record_are_compared_by_fingerprint():
+    add_transfers(transfer("OUT", "100", day=0), transfer("IN", "40", day=3))
+    run = outflow_run_compute(as_of=BASE + dt.timedelta(days=400))
+    OutflowRunRegistry.objects.filter(run=run).delete()  # as a run finished before runs kept one
     check = drilldown.inputs_check(run)
     assert not check.changed
     # A transfer after the run's as_of changes the table but not the run's inputs.
