@@ -31,19 +31,34 @@ EDIT_PERMISSION = "audits.change_rule"
 
 class DraftForm(forms.Form):
     parameters = forms.CharField(
-        label=gettext_lazy("Параметры (JSON)"), widget=forms.Textarea(attrs={"rows": 6}), required=False
+        label=gettext_lazy("Параметры (JSON)"), widget=forms.Textarea(attrs={"rows": 10, "cols": 70}), required=False
     )
     enabled = forms.BooleanField(label=gettext_lazy("Правило включено"), required=False)
-    note = forms.CharField(label=gettext_lazy("Основание изменения"), max_length=500, required=False)
+    note = forms.CharField(
+        label=gettext_lazy("Основание изменения"),
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 70}),
+    )
+
+
+def _day_input() -> forms.DateInput:
+    """A day typed as the pages show it (dd.mm.yyyy in Russian and Belarusian; ISO is accepted too)."""
+    return forms.DateInput(
+        format="%d.%m.%Y", attrs={"placeholder": gettext_lazy("дд.мм.гггг"), "size": 10, "inputmode": "numeric"}
+    )
+
+
+DAY_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
 
 
 class BacktestForm(forms.Form):
-    date_from = forms.DateField(label=gettext_lazy("С"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("По"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=gettext_lazy("С"), widget=_day_input(), input_formats=DAY_FORMATS)
+    date_to = forms.DateField(label=gettext_lazy("По"), widget=_day_input(), input_formats=DAY_FORMATS)
 
 
 class PublishForm(forms.Form):
-    effective_from = forms.DateField(label=gettext_lazy("Действует с"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(label=gettext_lazy("Действует с"), widget=_day_input(), input_formats=DAY_FORMATS)
 
 
 def _flag_counts(rule: Rule) -> dict[int, int]:
