@@ -273,6 +273,8 @@ OUTFLOW_PARTITIONS = env.int("OUTFLOW_PARTITIONS", default=1)
 # client (PostgreSQL; elsewhere the ORM reader is used); "orm" turns it off; "adbc" where
 # adbc-driver-postgresql and pyarrow are installed. Figures: bench/README_outflows.md.
 OUTFLOW_READER = env.str("OUTFLOW_READER", default="copy")
+# Issue 17: the runs also read amount and asset and compute the variants and cross-tabs (outflows.variants).
+OUTFLOW_VARIANTS = env.bool("OUTFLOW_VARIANTS", default=True)
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {

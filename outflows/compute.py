@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 from operators.models import ForeignPlatform, Operator
 from outflows import engine, readers, uncertainty
 from outflows.readers import RawTransfers
+from outflows.variant_summary import variant_cells
 
 
 def _positions(registry_ids: list[int], ids: np.ndarray) -> np.ndarray:
@@ -48,13 +50,23 @@ class Registry:
 
 
 def compute_cells(
-    raw: RawTransfers, registry: Registry, *, as_of: dt.datetime, window_days: int, partitions: int = 1
+    raw: RawTransfers,
+    registry: Registry,
+    *,
+    as_of: dt.datetime,
+    window_days: int,
+    partitions: int = 1,
+    investor_level: bool = True,
 ) -> tuple[dict[tuple[str, str, str], np.ndarray], int, tuple[np.ndarray, np.ndarray]]:
     """The stat cells, the excess return and the bootstrap sums (outflows.uncertainty) of the transfers read.
 
     partitions > 1 splits the pairs by a stable hash of (investor_ref, platform)
     and sums the partial results: pairs never cross partitions and the sums are
     integers, so the figures are those of one partition exactly.
+
+    With settings.OUTFLOW_VARIANTS the cells also hold the cross-tabs and the variants' pseudo-cells
+    (outflows.variant_summary); investor_level=False when `raw` is one fanned-out partition (an
+    investor's pairs may lie in several).
     """
     arrays = engine.TransferArrays(
         investor=raw.investor,
@@ -73,7 +85,7 @@ def compute_cells(
         "per_row": True,  # what each outbound got back: the bootstrap's input
     }
     if partitions <= 1:
-        result = engine.compute(arrays, cohorts=cohorts, **compute_kwargs)
+        result = engine.compute(arrays, cohorts=cohorts, keep_rows=settings.OUTFLOW_VARIANTS, **compute_kwargs)
         returned, matured = result.returned, result.matured
     else:
         part = engine.partition_of(raw.investor_hash[raw.investor], raw.platform_id, partitions)
@@ -99,6 +111,17 @@ def compute_cells(
         platform_keys=[slug for slug, _, _ in registry.platforms],
         platform_countries=[country for _, _, country in registry.platforms],
     )
+    if settings.OUTFLOW_VARIANTS:  # issue 17 items 2-3: cross-tabs, excess apart, the variants
+        extra = variant_cells(
+            raw, arrays, result.rows if partitions <= 1 else None,
+            operator_ids=[pk for _, pk in registry.operators],
+            operator_keys=[unp for unp, _ in registry.operators],
+            platform_keys=[slug for slug, _, _ in registry.platforms],
+            platform_countries=[country for _, _, country in registry.platforms],
+            cohorts=cohorts, as_of_us=compute_kwargs["as_of_us"], window_days=window_days,
+            investor_level=investor_level,
+        )  # fmt: skip
+        cells.update(extra)
     return cells, result.excess_return, bootstrap
 
 

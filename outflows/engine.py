@@ -95,6 +95,7 @@ class EngineResult:
     excess_return: int
     returned: np.ndarray | None
     matured: np.ndarray | None
+    rows: SortedRows | None = None  # the sorted rows, when compute(keep_rows=True): outflows.variants reads them
 
     def merge(self, other: EngineResult) -> EngineResult:
         """Sum of two results over disjoint sets of pairs (exact: integer sums)."""
@@ -482,6 +483,7 @@ def compute(
     n_platforms: int,
     cohorts: CohortAxis | None = None,
     per_row: bool = True,
+    keep_rows: bool = False,
 ) -> EngineResult:
     """Run DESIGN section 5 over transfers already limited to occurred_at <= as_of.
 
@@ -523,7 +525,10 @@ def compute(
         returned = np.empty(n, np.int64)
         returned[rows.order] = returned_sorted
         matured = (transfers.occurred_at <= as_of_us - window) & ~transfers.is_in
-    return EngineResult(labels, by_op[:, :n_operators], by_plat[:, :n_platforms], int(excess), returned, matured)
+    return EngineResult(
+        labels, by_op[:, :n_operators], by_plat[:, :n_platforms], int(excess), returned, matured,
+        rows if keep_rows else None,
+    )  # fmt: skip
 
 
 def partition_of(investor_hash: np.ndarray, platform: np.ndarray, partitions: int) -> np.ndarray:

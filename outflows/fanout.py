@@ -98,7 +98,9 @@ def outflow_partition_compute(plan: dict, partition: int) -> dict:
         rows, total = readers.fingerprint_parts(raw)
     read_s = time.perf_counter() - started
     registry = Registry(operators=plan["operators"], platforms=plan["platforms"])
-    cells, excess, (sums, investors) = compute_cells(raw, registry, as_of=as_of, window_days=plan["window_days"])
+    cells, excess, (sums, investors) = compute_cells(
+        raw, registry, as_of=as_of, window_days=plan["window_days"], investor_level=False
+    )
     return {
         "partition": partition,
         "stale": False,

@@ -123,6 +123,10 @@ class OutflowRun(models.Model):
     # (outflows.coverage.run_coverage). Both written with the stats, when the run finishes.
     uncertainty = models.JSONField(_("неопределённость"), default=dict, blank=True)
     coverage = models.JSONField(_("полнота отчётов"), default=dict, blank=True)
+    # Issue 17 items 2-3 (outflows.variant_summary.record_from_cells): canonical, investor-level and
+    # unit-based shares overall and per operator, the price effect, and the excess return by operator,
+    # platform and country; {} for runs computed without the variants.
+    variants = models.JSONField(_("варианты доли"), default=dict, blank=True)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -141,14 +145,20 @@ class Dimension(models.TextChoices):
     OPERATOR = "operator", _("Оператор")
     PLATFORM = "platform", _("Платформа")
     COUNTRY = "country", _("Страна")
+    # Cross-tabs (issue 17 item 2; keys: outflows/variant_summary.py)
+    OPERATOR_PLATFORM = "operator_platform", _("Оператор × платформа")
+    OPERATOR_COUNTRY = "operator_country", _("Оператор × страна")
+    ASSET = "asset", _("Актив")
+    RESIDENCY = "residency", _("Резидентство инвестора")
+    KYC = "kyc", _("Уровень KYC")
 
 
 class OutflowStat(models.Model):
     """One row of a run: a dimension key and a cohort month (or "all")."""
 
     run = models.ForeignKey(OutflowRun, on_delete=models.CASCADE, related_name="stats")
-    dimension = models.CharField(max_length=16, choices=Dimension.choices)
-    key = models.CharField(max_length=64)  # "all", operator UNP, platform slug or country code
+    dimension = models.CharField(max_length=24, choices=Dimension.choices)
+    key = models.CharField(max_length=128)  # "all", UNP, slug, country, "UNP:slug", "UNP:CC", ticker, KYC level
     cohort = models.CharField(max_length=7)  # "YYYY-MM" or "all"
     outbound_value_byn = models.DecimalField(max_digits=20, decimal_places=2)
     returned_value_byn = models.DecimalField(max_digits=20, decimal_places=2)

@@ -20,6 +20,7 @@ from outflows.compute import OutflowComputation, Registry, outflow_compute
 from outflows.inputs import RunInputs, run_inputs
 from outflows.models import OutflowRun, RunStatus
 from outflows.runs import STAT_COLUMNS, _kopecks_to_byn, _stat_values, read_snapshot
+from outflows.variant_summary import split_cells
 
 
 class RunNotRederivable(Exception):
@@ -91,7 +92,8 @@ def outflow_rederive(*, run: OutflowRun | int, reader: str | None = None) -> Red
             registry=Registry(operators=inputs.operators, platforms=inputs.platforms),
         )
         now_sha = dict(RegistrationFiling.objects.filter(pk__in=inputs.filing_ids).values_list("pk", "sha256"))
-    rows = [dict(zip(STAT_COLUMNS, row, strict=True)) for row in _stat_values(computation.cells)]
+    stat_cells, _variants = split_cells(computation.cells)  # the variants' pseudo-cells are no stat rows
+    rows = [dict(zip(STAT_COLUMNS, row, strict=True)) for row in _stat_values(stat_cells)]
     stored = {(row["dimension"], row["key"], row["cohort"]): row for row in run.stats.values(*STAT_COLUMNS)}
     now = {(row["dimension"], row["key"], row["cohort"]): row for row in rows}
     differences = [

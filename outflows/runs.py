@@ -34,6 +34,7 @@ from outflows.coverage import run_coverage
 from outflows.inputs import RunInputs, run_filings_read, run_inputs_store
 from outflows.models import OutflowRun, OutflowStat, RunStatus
 from outflows.selectors import STAT_FIELDS
+from outflows.variant_summary import split_cells
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +151,13 @@ def run_finish(
 ) -> None:
     """Store the stats and mark the run finished, in one transaction: from here on it never changes.
 
+    The variants' pseudo-cells (outflows.variant_summary) become the run's `variants` record.
+
     With them, what the run read (outflows.inputs: its filings and registry), to re-derive it later.
 
     The coverage of the transfer registers (outflows.coverage) is read here, beside the stats it describes.
     """
+    cells, run.variants = split_cells(cells)
     mark = time.perf_counter()
     run.uncertainty = uncertainty or {}
     run.coverage = run_coverage(as_of=run.as_of, window_days=run.window_days, cells=cells)

@@ -21,7 +21,9 @@ from decimal import Decimal
 
 import numpy as np
 
-from outflows import engine
+from outflows import clients, engine, variants
+from outflows.readers import RawTransfers
+from outflows.readers.binary import ticker_of
 from outflows.variants import V_OUTBOUND, V_RETURNED, VariantParts
 
 CROSS_DIMENSIONS = ("operator_platform", "operator_country", "asset", "residency", "kyc")
@@ -80,49 +82,78 @@ def _figure(outbound: int, returned: int) -> dict:
     return {"outbound": _byn(outbound), "returned": _byn(returned), "share": _share(outbound, returned)}
 
 
-def _variant(sums: np.ndarray | None, operator_keys: list[str]) -> dict | None:
-    if sums is None:
-        return None
-    total = sums.sum(axis=0)
-    return {
-        "overall": _figure(int(total[V_OUTBOUND]), int(total[V_RETURNED])),
-        "operator": {
-            unp: _figure(int(row[V_OUTBOUND]), int(row[V_RETURNED]))
-            for unp, row in zip(operator_keys, sums, strict=True)
-            if row[V_OUTBOUND] > 0
-        },
-    }
+# Dimensions of the cells that only carry the variants and the excess from a computation to the run's
+# record (they add up over partitions like the stat cells); `split_cells` takes them out before storing.
+PSEUDO = ("variant_investor", "variant_unit", "variant_saturated", "excess_operator", "excess_platform",
+          "excess_country")  # fmt: skip
 
 
-def summary(
-    parts: VariantParts,
-    *,
-    canonical: dict[tuple[str, str, str], np.ndarray],
-    operator_keys: list[str],
-    platform_keys: list[str],
-    platform_countries: list[str],
-) -> dict:
+def _vector(*values: int) -> np.ndarray:
+    out = np.zeros(engine.N_METRICS, np.int64)
+    out[: len(values)] = values
+    return out
+
+
+def pseudo_cells(
+    parts: VariantParts, *, operator_keys: list[str], platform_keys: list[str], platform_countries: list[str]
+) -> dict[tuple[str, str, str], np.ndarray]:
+    cells = {}
+    for name, sums in (("variant_investor", parts.investor), ("variant_unit", parts.unit)):
+        if sums is not None:
+            cells.update(
+                {(name, unp, "all"): _vector(*row) for unp, row in zip(operator_keys, sums.tolist(), strict=True)}
+            )
+    if parts.unit is not None:
+        cells[("variant_saturated", "all", "all")] = _vector(parts.amount_saturated)
+    by_country: dict[str, int] = {}
+    for p, country in enumerate(platform_countries):
+        by_country[country] = by_country.get(country, 0) + int(parts.excess_plat[p])
+    for name, keys, values in (
+        ("excess_operator", operator_keys, parts.excess_op.tolist()),
+        ("excess_platform", platform_keys, parts.excess_plat.tolist()),
+        ("excess_country", list(by_country), list(by_country.values())),
+    ):
+        cells.update({(name, key, "all"): _vector(v) for key, v in zip(keys, values, strict=True) if v})
+    return cells
+
+
+def split_cells(cells: dict) -> tuple[dict, dict]:
+    """(the stat cells to store, the run's `variants` record: {} when the computation made no variants)."""
+    stats = {cell: m for cell, m in cells.items() if cell[0] not in PSEUDO}
+    if len(stats) == len(cells):
+        return cells, {}
+    return stats, record_from_cells(cells)
+
+
+def record_from_cells(cells: dict) -> dict:
     """The run's `variants` record: canonical, investor-level and unit-based figures, price effect, excess apart.
 
     "price_effect" = canonical share - unit-based share (overall and per operator), in share points.
     """
 
-    def canonical_figure(dimension: str, key: str) -> dict:
-        m = canonical.get((dimension, key, "all"))
-        if m is None:
-            return _figure(0, 0)
-        return _figure(int(m[engine.M_OUTBOUND]), int(m[engine.M_RETURNED]))
+    def canonical_figure(key: tuple) -> dict:
+        m = cells.get(key)
+        return _figure(0, 0) if m is None else _figure(int(m[engine.M_OUTBOUND]), int(m[engine.M_RETURNED]))
 
+    operators = sorted(key for (dimension, key, cohort) in cells if dimension == "operator" and cohort == "all")
     record = {
         "canonical": {
-            "overall": canonical_figure("overall", "all"),
-            "operator": {
-                unp: canonical_figure("operator", unp) for unp in operator_keys if ("operator", unp, "all") in canonical
-            },
+            "overall": canonical_figure(("overall", "all", "all")),
+            "operator": {unp: canonical_figure(("operator", unp, "all")) for unp in operators},
         },
-        "investor_level": _variant(parts.investor, operator_keys),
-        "unit_based": _variant(parts.unit, operator_keys),
     }
+    for name, pseudo in (("investor_level", "variant_investor"), ("unit_based", "variant_unit")):
+        rows = {key: m for (dimension, key, _c), m in cells.items() if dimension == pseudo}
+        if not rows:
+            record[name] = None
+            continue
+        total = sum(rows.values())
+        record[name] = {
+            "overall": _figure(int(total[V_OUTBOUND]), int(total[V_RETURNED])),
+            "operator": {
+                unp: _figure(int(m[V_OUTBOUND]), int(m[V_RETURNED])) for unp, m in sorted(rows.items()) if m[V_OUTBOUND]
+            },
+        }
     unit = record["unit_based"]
     if unit is not None:
 
@@ -134,13 +165,69 @@ def summary(
         unit["price_effect"] = effect(record["canonical"]["overall"], unit["overall"])
         for unp, figure in unit["operator"].items():
             figure["price_effect"] = effect(record["canonical"]["operator"].get(unp, _figure(0, 0)), figure)
-        unit["amount_saturated"] = parts.amount_saturated
-    by_country: dict[str, int] = {}
-    for p, country in enumerate(platform_countries):
-        by_country[country] = by_country.get(country, 0) + int(parts.excess_plat[p])
+        unit["amount_saturated"] = int(cells.get(("variant_saturated", "all", "all"), _vector(0))[0])
     record["excess"] = {
-        "operator": {k: _byn(v) for k, v in zip(operator_keys, parts.excess_op.tolist(), strict=True) if v},
-        "platform": {k: _byn(v) for k, v in zip(platform_keys, parts.excess_plat.tolist(), strict=True) if v},
-        "country": {k: _byn(v) for k, v in sorted(by_country.items()) if v},
+        dimension: {key: _byn(int(m[0])) for (d, key, _c), m in sorted(cells.items()) if d == f"excess_{dimension}"}
+        for dimension in ("operator", "platform", "country")
     }
     return record
+
+
+def summary(
+    parts: VariantParts,
+    *,
+    canonical: dict[tuple[str, str, str], np.ndarray],
+    operator_keys: list[str],
+    platform_keys: list[str],
+    platform_countries: list[str],
+) -> dict:
+    """The `variants` record of canonical cells and a computation's variant sums."""
+    pseudo = pseudo_cells(
+        parts, operator_keys=operator_keys, platform_keys=platform_keys, platform_countries=platform_countries
+    )
+    return record_from_cells({**canonical, **pseudo})
+
+
+def variant_cells(
+    raw: RawTransfers,
+    arrays: engine.TransferArrays,
+    rows: engine.SortedRows | None,
+    *,
+    operator_ids: list[int],
+    operator_keys: list[str],
+    platform_keys: list[str],
+    platform_countries: list[str],
+    cohorts: engine.CohortAxis,
+    as_of_us: int,
+    window_days: int,
+    investor_level: bool,
+) -> dict[tuple[str, str, str], np.ndarray]:
+    """The cross-tab cells and the pseudo-cells of one computation's transfers (rows: engine.sort_rows of arrays)."""
+    if rows is None:
+        rows = engine.sort_rows(arrays, len(operator_keys), len(platform_keys))
+    if raw.asset is not None:
+        tickers, asset = variants.dense_codes(raw.asset)
+        asset_keys = [ticker_of(int(code)) for code in tickers]
+    else:
+        asset, asset_keys = None, []
+    residency, kyc, residency_keys, kyc_keys = clients.client_classes(
+        investor=arrays.investor, investor_hash=raw.investor_hash, operator=arrays.operator,
+        operator_ids=operator_ids, occurred_at=arrays.occurred_at, is_in=arrays.is_in,
+    )  # fmt: skip
+    extra = variants.ExtraColumns(asset=asset, amount=raw.amount, residency=residency, kyc=kyc)
+    parts = variants.compute(
+        rows, extra, cohorts=cohorts, as_of_us=as_of_us, window_days=window_days,
+        n_operators=len(operator_keys), n_platforms=len(platform_keys), n_assets=len(asset_keys),
+        n_residency=len(residency_keys), n_kyc=len(kyc_keys), investor_level=investor_level,
+    )  # fmt: skip
+    cells = cross_cells(
+        parts, cohorts=cohorts.labels, operator_keys=operator_keys, platform_keys=platform_keys,
+        platform_countries=platform_countries, asset_keys=asset_keys, residency_keys=residency_keys,
+        kyc_keys=kyc_keys,
+    )  # fmt: skip
+    cells.update(
+        pseudo_cells(
+            parts, operator_keys=operator_keys, platform_keys=platform_keys, platform_countries=platform_countries
+        )
+    )
+    return cells

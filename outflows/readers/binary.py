@@ -15,9 +15,11 @@ from outflows.readers.raw import RawTransfers
 
 PG_EPOCH_US = 946_684_800 * 1_000_000  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
 
-# The fixed-width fields of a COPY_SQL row after investor_ref, in order.
+# The fixed-width fields of a COPY_SQL row after investor_ref, in order; COPY_SQL_VARIANTS
+# adds amount (units of 10**-8) and asset (its ticker packed: `ticker_code`).
 N_INT_FIELDS = 3
-F_TIME, F_VALUE, F_PACKED = range(N_INT_FIELDS)
+F_TIME, F_VALUE, F_PACKED, F_AMOUNT, F_ASSET = range(5)
+AMOUNT_MAX = np.iinfo(np.int64).max  # an amount of 9.2e10 units or more saturates here
 
 
 @njit(cache=True, inline="always")
@@ -68,6 +70,68 @@ def _numeric_kopecks(buf, p):
         elif power == -1:
             kopecks += digit // 100
     return -kopecks if sign == 0x4000 else kopecks
+
+
+@njit(cache=True, inline="always")
+def _numeric_units(buf, p):
+    """A binary numeric as whole units of 10**-8 (digits beyond dropped), AMOUNT_MAX when it does not fit."""
+    ndigits = (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
+    weight = (np.int64(buf[p + 2]) << 8) | np.int64(buf[p + 3])
+    if weight >= 0x8000:
+        weight -= 0x10000
+    units = np.int64(0)
+    for i in range(ndigits):
+        digit = (np.int64(buf[p + 8 + 2 * i]) << 8) | np.int64(buf[p + 9 + 2 * i])
+        power = weight - i
+        if power >= 3:
+            return AMOUNT_MAX
+        if power >= 0:
+            scale = np.int64(100_000_000)
+            for _ in range(power):
+                scale *= 10000
+            if digit > (AMOUNT_MAX - units) // scale:
+                return AMOUNT_MAX
+            units += digit * scale
+        elif power == -1:
+            units += digit * 10000
+        elif power == -2:
+            units += digit
+    return units
+
+
+@njit(cache=True, inline="always")
+def _ticker_code(buf, p, length):
+    """A ticker ([A-Z0-9]{2,10}) as one int64, exactly; codes sort like the tickers (see `ticker_of`)."""
+    code = np.int64(0)
+    for k in range(10):
+        d = np.int64(0)
+        if k < length:
+            ch = np.int64(buf[p + k])
+            d = ch - 47 if ch <= 57 else ch - 54  # '0'-'9' -> 1-10, 'A'-'Z' -> 11-36
+        code = code * 37 + d
+    return code
+
+
+def ticker_code(ticker: str) -> int:
+    """`_ticker_code` of a ticker string (the ORM reader's)."""
+    code = 0
+    for k in range(10):
+        d = 0
+        if k < len(ticker):
+            ch = ord(ticker[k])
+            d = ch - 47 if ch <= 57 else ch - 54
+        code = code * 37 + d
+    return code
+
+
+def ticker_of(code: int) -> str:
+    """The ticker a `_ticker_code` stands for."""
+    chars = []
+    for _ in range(10):
+        code, d = divmod(code, 37)
+        if d:
+            chars.append(chr(d + 47) if d <= 10 else chr(d + 54))
+    return "".join(reversed(chars))
 
 
 @njit(cache=True)
@@ -171,6 +235,10 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
                 p += 4
                 if f == F_VALUE:
                     out[f, r] = _numeric_kopecks(buf, p)
+                elif f == F_AMOUNT:
+                    out[f, r] = _numeric_units(buf, p)
+                elif f == F_ASSET:
+                    out[f, r] = _ticker_code(buf, p, length)
                 else:
                     v = np.int64(0)
                     for k in range(length):
@@ -233,11 +301,12 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
 class _Decoder:
     """Holds the growing buffers of one COPY stream."""
 
-    def __init__(self, expected_rows: int) -> None:
+    def __init__(self, expected_rows: int, *, variants: bool = False) -> None:
         # A quarter more than expected (the planner's estimate may lag): pages never written
         # cost nothing, and growing copies every buffer into fresh memory.
         cap = max(1024, expected_rows + expected_rows // 4)
-        self.out = np.empty((N_INT_FIELDS, cap), np.int64)
+        self.variants = variants  # the rows also carry amount and asset (COPY_SQL_VARIANTS)
+        self.out = np.empty((N_INT_FIELDS + 2 * variants, cap), np.int64)
         self.inv = np.empty(cap, np.int64)
         # Sized for the investors seen so far, not the rows: a small table stays in cache.
         self.table = np.full((1 << 16, 4), -1, np.int64)
@@ -274,6 +343,8 @@ class _Decoder:
             is_in=is_in,
             operator_id=operator_id,
             value=self.out[F_VALUE, :n],
+            asset=self.out[F_ASSET, :n] if self.variants else None,
+            amount=self.out[F_AMOUNT, :n] if self.variants else None,
         )
 
 

@@ -24,6 +24,10 @@ class RawTransfers:
     is_in: np.ndarray  # bool
     operator_id: np.ndarray
     value: np.ndarray  # int64 kopecks
+    # For the variants (outflows.variants), when the reader read them: the ticker packed
+    # (binary.ticker_of) and the amount in units of 10**-8. Not part of the fingerprint.
+    asset: np.ndarray | None = None
+    amount: np.ndarray | None = None
 
 
 def fingerprint(raw: RawTransfers) -> str:
