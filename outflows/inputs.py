@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from operators.models import FilingKind, FilingStatus, RegistrationFiling
 from outflows.engine import MINSK
@@ -104,6 +105,20 @@ def run_inputs(*, run: OutflowRun | int) -> RunInputs | None:
         return None
     filings = OutflowRunFiling.objects.filter(run_id=run_id).order_by("filing_id").values_list("filing_id", "sha256")
     return RunInputs(filings=[list(row) for row in filings], operators=registry.operators, platforms=registry.platforms)
+
+
+def run_rows(*, run: OutflowRun) -> tuple[QuerySet[CrossBorderTransfer], QuerySet[ArchivedTransfer]] | None:
+    """The transfers a run read, as they were: its filings' rows still live and those archived since
+    (both up to its as_of; the same columns), or None for a run that kept no record. For a drill-down
+    of a run older than a resubmission."""
+    inputs = run_inputs(run=run)
+    if inputs is None:
+        return None
+    ids = inputs.filing_ids
+    return (
+        CrossBorderTransfer.objects.filter(filing_id__in=ids, occurred_at__lte=run.as_of),
+        ArchivedTransfer.objects.filter(filing_id__in=ids, occurred_at__lte=run.as_of),
+    )
 
 
 def runs_reading(*, filing: RegistrationFiling | int) -> list[int]:

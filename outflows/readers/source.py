@@ -16,9 +16,11 @@ from psycopg import sql as psycopg_sql
 
 LIVE_TABLE = "outflows_crossbordertransfer"
 ARCHIVE_TABLE = "outflows_archivedtransfer"
-# One branch per table; the readers select these columns (a constant, no value is pasted in).
+# One branch per table, with every column a reader selects (the variants' amount and asset too);
+# a constant: no value is pasted in.
 _BRANCH = (
-    "SELECT investor_ref, occurred_at, value_byn, platform_id, operator_id, direction FROM {} WHERE filing_id = ANY({})"
+    "SELECT investor_ref, occurred_at, value_byn, platform_id, operator_id, direction, amount, asset"
+    " FROM {} WHERE filing_id = ANY({})"
 )
 _SOURCE = "(" + _BRANCH + " UNION ALL " + _BRANCH + ") AS rows_of_filings"
 

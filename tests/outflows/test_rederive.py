@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from operators.models import FilingStatus, ForeignPlatform
-from outflows.inputs import run_inputs, runs_reading
+from outflows.inputs import run_inputs, run_rows, runs_reading
 from outflows.models import ArchivedTransfer, CrossBorderTransfer, OutflowRunFiling
 from outflows.rederive import RunNotRederivable, outflow_rederive
 from outflows.selectors import outflow_stat_as_dict
@@ -196,3 +196,13 @@ def test_a_fanned_out_run_records_the_same_inputs():
     assert run_inputs(run=run).filings == [[march.pk, march.sha256], [april.pk, april.sha256]]
     _april(operator, APRIL_AGAIN)
     assert outflow_rederive(run=run).reproduced
+
+
+def test_run_rows_are_the_rows_the_run_read_after_a_resubmission():
+    operator, _march, _april_filing = _filed()
+    first = outflow_run_compute(as_of=AS_OF, window_days=WINDOW)
+    _april(operator, APRIL_AGAIN)
+    live, archived = run_rows(run=first)
+    assert sorted(live.values_list("external_id", flat=True)) == sorted(ext for ext, *_ in MARCH)
+    assert sorted(archived.values_list("external_id", flat=True)) == sorted(ext for ext, *_ in APRIL)
+    assert live.count() + archived.count() == first.input_rows
