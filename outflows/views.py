@@ -38,7 +38,7 @@ def _stats(request):
     stats = selectors.outflow_stats(
         run=run,
         dimension=dimension,
-        key=request.GET.get("key", "")[:64] or None,
+        key=request.GET.get("key", "")[:128] or None,
         cohort=request.GET.get("cohort", "")[:7] or None,
     )
     return run, dimension, stats
@@ -58,6 +58,9 @@ def stats(request):
             "page": page,
             "dimension": dimension,
             "dimensions": Dimension.choices,
+            # Excess return apart (issue 17 item 2): beside the share, for the keys a return has.
+            "show_excess": bool(run and run.variants)
+            and dimension in (Dimension.OPERATOR, Dimension.PLATFORM, Dimension.COUNTRY),
             # The keys and cohorts to pick from (a searchable list), not a code to type.
             "keys": selectors.outflow_stat_keys(run=run, dimension=dimension),
             "cohorts": selectors.outflow_stat_cohorts(run=run),

@@ -18,6 +18,7 @@ from operators.models import (
     FilingKind,
     FilingStatus,
     ForeignPlatform,
+    KycLevel,
     Operator,
     OperatorStatus,
     RegistrationFiling,
@@ -111,6 +112,18 @@ def stat_key(context, dimension, key) -> str:
         return country_name(key)
     if dimension == "overall":
         return gettext("Всего")
+    # Issue 17 cross-tabs (outflows/variant_summary.py): "UNP:slug", "UNP:CC", residency, KYC; "-": no register
+    if dimension in ("operator_platform", "operator_country"):
+        unp, _, other = key.partition(":")
+        left = stat_key(context, "operator", unp)
+        right = platform_label(context, other) if dimension == "operator_platform" else country_name(other)
+        return format_html("{} × {}", left, right)
+    if key == "-" and dimension in ("residency", "kyc"):
+        return gettext("нет в реестре клиентов")
+    if dimension == "residency":
+        return country_name(key)
+    if dimension == "kyc":
+        return str(dict(KycLevel.choices).get(key, key))
     return key
 
 
