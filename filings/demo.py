@@ -24,6 +24,9 @@ from operators.models import Activity, FilingKind, ForeignPlatform, Operator, Pe
 
 TRANSFER_HEADER = "external_id,occurred_at,direction,investor_ref,platform,platform_country,asset,amount,value_byn\n"
 ASSETS = [("USDT", Decimal("3.25")), ("BTC", Decimal("310000")), ("ETH", Decimal("11000")), ("TON", Decimal("17"))]
+# How each asset's BYN price moved over the demo's span (start to end, linear): the unit-based
+# variant of the non-return share then differs from the canonical one (issue 17, price effect).
+PRICE_DRIFT = {"USDT": Decimal("0"), "BTC": Decimal("0.6"), "ETH": Decimal("-0.3"), "TON": Decimal("-0.5")}
 # Kinds of investor by what comes back: nothing, part, nearly all, more than sent (profit).
 RETURN_PROFILES = [(0.30, (0.0, 0.0)), (0.30, (0.3, 0.8)), (0.30, (0.85, 1.0)), (0.10, (1.05, 1.6))]
 
@@ -131,7 +134,9 @@ def _generate(*, seed: int, transfers: int, stdout) -> None:
                 serial += 1
                 local = at.astimezone(MINSK)
                 month = local.date().replace(day=1)
-                amount = (val / rate).quantize(Decimal("0.00000001"))
+                progress = Decimal((at - span_start).total_seconds() / span).quantize(Decimal("0.0001"))
+                price = rate * (1 + PRICE_DRIFT[asset] * progress)
+                amount = (val / price).quantize(Decimal("0.00000001"))
                 if amount <= 0:
                     continue
                 slug = platform.slug
