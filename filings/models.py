@@ -5,6 +5,7 @@ The filings and their errors stay in operators.models (see filings/apps.py).
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from operators.models import FilingKind, Operator
@@ -81,3 +82,30 @@ class FilingCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category}: filing #{self.filing_id}"
+
+
+class ArchivedClientRecord(models.Model):
+    """A client-register row of a superseded register, kept (never deleted) with its own id and filing.
+
+    A resubmission of a client register moves the rows of the one it replaces here (filings.archive), in the
+    intake's transaction: every live reader sees only the current register's rows, and a past outflow run
+    whose investor residency and KYC cells read the old register can be re-derived (outflows.rederive)."""
+
+    id = models.BigIntegerField(primary_key=True)  # the record's id while it was live
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)  # fmt: skip
+    filing = models.ForeignKey(
+        "operators.RegistrationFiling", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    investor_ref = models.CharField(_("инвестор"), max_length=64)
+    residency_country = models.CharField(_("страна резидентства"), max_length=2)
+    registered_at = models.DateField(_("дата регистрации"))
+    kyc_level = models.CharField(_("уровень проверки (KYC)"), max_length=16)
+    archived_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("клиент заменённого реестра")
+        verbose_name_plural = _("клиенты заменённых реестров")
+
+    def __str__(self) -> str:
+        return f"{self.investor_ref} (filing {self.filing_id})"

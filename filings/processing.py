@@ -21,12 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from filings import hooks, leases
+from filings.archive import client_records_archive
 from filings.locks import lock_operator
 from filings.progress import filing_progress
 from filings.resources import ClientRecordResource, OperatorProfileRecordResource
 from filings.validate import COLUMNS, check_header, client_checker, profile_checker
 from operators.models import (
-    ClientRecord,
     FilingError,
     FilingKind,
     FilingStatus,
@@ -244,7 +244,7 @@ def _delete_rows(filing: RegistrationFiling) -> None:
     if filing.kind in hooks.row_importers:
         hooks.row_importers[filing.kind].delete(filing=filing)
     elif filing.kind == FilingKind.CLIENT_REGISTER:
-        ClientRecord.objects.filter(filing=filing).delete()
+        client_records_archive(filing=filing)  # kept for re-deriving outflow runs that read them
     else:
         OperatorProfileRecord.objects.filter(filing=filing).delete()
 

@@ -13,11 +13,14 @@ reader gives per investor code (RawTransfers.investor_hash).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 
 import numpy as np
 from numba import njit
 
+from filings.models import ArchivedClientRecord
 from operators.models import ClientRecord, FilingKind, FilingStatus
 from outflows import engine
 from outflows.variants import NO_CLASS
@@ -63,6 +66,37 @@ def _day_start_us(day: dt.date) -> int:
     return engine.epoch_us(dt.datetime(day.year, day.month, day.day, tzinfo=MINSK))
 
 
+# A re-derived run (outflows.rederive) reads the client registers it recorded, live or archived since.
+_of_filings: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("client_filings", default=None)
+_FIELDS = ("operator_id", "investor_ref", "residency_country", "kyc_level", "registered_at", "filing__period_start",
+           "filing_id")  # fmt: skip
+
+
+@contextlib.contextmanager
+def records_of_filings(filings: list[int]):
+    """Within it, client_classes reads the records of exactly these filings (ClientRecord and
+    filings' ArchivedClientRecord), whatever their status now: the registers a past run read."""
+    token = _of_filings.set(list(filings))
+    try:
+        yield
+    finally:
+        _of_filings.reset(token)
+
+
+def _records(operator_ids: list[int]) -> list[tuple]:
+    filings = _of_filings.get()
+    if filings is None:
+        return list(
+            ClientRecord.objects.filter(
+                filing__kind=FilingKind.CLIENT_REGISTER, filing__status=FilingStatus.ACCEPTED,
+                operator_id__in=operator_ids,
+            ).values_list(*_FIELDS)
+        )  # fmt: skip
+    live = ClientRecord.objects.filter(filing_id__in=filings, operator_id__in=operator_ids).values_list(*_FIELDS)
+    archived = ArchivedClientRecord.objects.filter(filing_id__in=filings, operator_id__in=operator_ids)
+    return list(live) + list(archived.values_list(*_FIELDS))
+
+
 def client_classes(
     *, investor: np.ndarray, investor_hash: np.ndarray, operator: np.ndarray, operator_ids: list[int],
     occurred_at: np.ndarray, is_in: np.ndarray,
@@ -71,12 +105,7 @@ def client_classes(
 
     operator: the rows' positions in operator_ids (database ids in the registry's order).
     """
-    records = list(
-        ClientRecord.objects.filter(
-            filing__kind=FilingKind.CLIENT_REGISTER, filing__status=FilingStatus.ACCEPTED, operator_id__in=operator_ids
-        ).values_list("operator_id", "investor_ref", "residency_country", "kyc_level", "registered_at",
-                      "filing__period_start", "filing_id")
-    )  # fmt: skip
+    records = _records(operator_ids)
     n = len(investor)
     if not records or n == 0:
         return np.zeros(n, np.int64), np.zeros(n, np.int64), [NO_CLASS], [NO_CLASS]

@@ -5,7 +5,8 @@
   transaction; they are never deleted. Every live reader (lists, API, feeds, the
   engine) reads only CrossBorderTransfer and is not touched.
 * `run_filings_read`: the transfer registers a run reads, in the run's own
-  snapshot: the accepted ones whose period starts on or before as_of. Through
+  snapshot: the accepted ones whose period starts on or before as_of (and the
+  client registers alike: the residency and KYC cells read them). Through
   the intake a transfer row is live exactly while its filing is accepted (its
   rows and the status change are one transaction, and supersession moves them
   out in the one that marks the filing superseded), so these are the filings of
@@ -60,6 +61,9 @@ def filing_rows_archive(*, filing: RegistrationFiling) -> int:
         return moved
 
 
+READ_KINDS = (FilingKind.TRANSFER_REGISTER, FilingKind.CLIENT_REGISTER)
+
+
 @dataclass
 class RunInputs:
     """What a run read: [filing id, SHA-256] of each transfer register, and the registry it keyed cells by."""
@@ -74,12 +78,13 @@ class RunInputs:
 
 
 def run_filings_read(*, as_of: dt.datetime) -> list[list]:
-    """[[id, sha256], ...] of the transfer registers a run as of `as_of` reads (call it in the run's snapshot)."""
+    """[[id, sha256], ...] of the registers a run as of `as_of` reads (call it in the run's snapshot): transfer
+    registers, and client registers (the residency and KYC cells: outflows.clients)."""
     last_day = as_of.astimezone(MINSK).date()
     return [
         list(row)
         for row in RegistrationFiling.objects.filter(
-            kind=FilingKind.TRANSFER_REGISTER, status=FilingStatus.ACCEPTED, period_start__lte=last_day
+            kind__in=READ_KINDS, status=FilingStatus.ACCEPTED, period_start__lte=last_day
         )
         .order_by("pk")
         .values_list("pk", "sha256")

@@ -1,7 +1,7 @@
 """Re-deriving a past run (issue 17 item 6): its figures and fingerprint again, after any resubmissions.
 
-A finished run records what it read (outflows.inputs): the transfer registers
-(id and SHA-256) and the registry its cells are keyed by. Supersession moves a
+A finished run records what it read (outflows.inputs): the transfer and client
+registers (id and SHA-256) and the registry its cells are keyed by. Supersession moves a
 register's rows to the archive instead of deleting them, so the rows of exactly
 those filings are still there, live or archived. `outflow_rederive` reads them
 through the run's own reader seam (outflows.readers, `filings=`), computes with
@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 
 from operators.models import RegistrationFiling
+from outflows.clients import records_of_filings
 from outflows.compute import OutflowComputation, Registry, outflow_compute
 from outflows.inputs import RunInputs, run_inputs
 from outflows.models import OutflowRun, RunStatus
@@ -82,7 +83,8 @@ def outflow_rederive(*, run: OutflowRun | int, reader: str | None = None) -> Red
     inputs = run_inputs(run=run)
     if inputs is None:
         raise RunNotRederivable(f"run {run_id} finished before runs recorded the filings they read")
-    with read_snapshot():
+    # The client registers too (the residency and KYC cells): those it read, live or archived since.
+    with read_snapshot(), records_of_filings(inputs.filing_ids):
         computation = outflow_compute(
             as_of=run.as_of,
             window_days=run.window_days,

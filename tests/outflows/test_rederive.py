@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from filings.models import ArchivedClientRecord
 from operators.models import FilingStatus, ForeignPlatform
 from outflows.inputs import run_inputs, run_rows, runs_reading
 from outflows.models import ArchivedTransfer, CrossBorderTransfer, OutflowRunFiling
@@ -206,3 +207,43 @@ def test_run_rows_are_the_rows_the_run_read_after_a_resubmission():
     assert sorted(live.values_list("external_id", flat=True)) == sorted(ext for ext, *_ in MARCH)
     assert sorted(archived.values_list("external_id", flat=True)) == sorted(ext for ext, *_ in APRIL)
     assert live.count() + archived.count() == first.input_rows
+
+
+def clients(rows: list[tuple]) -> bytes:
+    lines = ["investor_ref,residency_country,registered_at,kyc_level\n"]
+    lines += [f"{investor},{country},{day},{level}\n" for investor, country, day, level in rows]
+    return "".join(lines).encode()
+
+
+def _client_register(operator, rows, *, start=date(2025, 1, 1), end=date(2025, 3, 31)):
+    filing = submit(operator, clients(rows), kind="client_register", start=start, end=end).filing
+    assert filing.status == FilingStatus.ACCEPTED
+    return filing
+
+
+def test_residency_and_kyc_cells_are_re_derived_after_a_client_register_is_resubmitted():
+    operator, march, april = _filed()
+    first_clients = _client_register(operator, [("inv1", "BY", "2025-01-05", "standard"),
+                                                ("inv2", "RU", "2025-02-01", "enhanced")])  # fmt: skip
+    first = outflow_run_compute(as_of=AS_OF, window_days=WINDOW)
+    stored = _stored(first)
+    assert ("residency", "BY") in {(row["dimension"], row["key"]) for row in stored}
+    assert run_inputs(run=first).filing_ids == sorted([march.pk, april.pk, first_clients.pk])
+    # The client register of the quarter filed again (inv1 now elsewhere), and a later quarter's filed late.
+    again = _client_register(operator, [("inv1", "PL", "2025-01-05", "simplified")])
+    first_clients.refresh_from_db()
+    assert first_clients.status == FilingStatus.SUPERSEDED
+    assert sorted(ArchivedClientRecord.objects.filter(filing=first_clients).values_list("investor_ref", flat=True)) == [
+        "inv1",
+        "inv2",
+    ]
+    _client_register(operator, [("inv1", "LT", "2025-04-01", "enhanced")], start=date(2025, 4, 1),
+                     end=date(2025, 6, 30))  # fmt: skip
+    now = outflow_run_compute(as_of=AS_OF, window_days=WINDOW)
+    assert {row["key"] for row in _stored(now) if row["dimension"] == "residency"} != {
+        row["key"] for row in stored if row["dimension"] == "residency"
+    }
+    assert again.pk in run_inputs(run=now).filing_ids
+    found = _as_known_at(first.pk)
+    assert found["reproduced"] is True
+    assert found["rows"] == stored
