@@ -10,6 +10,7 @@ Every pull is in the audit log, as a pull of transfers is.
 
 from decimal import Decimal
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -81,6 +82,9 @@ PARAMETERS = [
     OpenApiParameter("key", str, description='The key in the dimension ("all" for overall).'),
     OpenApiParameter("cohort", str, description='"YYYY-MM" or "all" (default).'),
     OpenApiParameter("state", str, enum=["matured", "pending"], description="Only these outbounds (default both)."),
+    OpenApiParameter(
+        "updated_since", str, description="ISO date-time: only the cell's outbounds written at or after it."
+    ),
 ]
 
 
@@ -115,8 +119,17 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
             cells.cohort_bounds(cohort)
         except ValueError:
             errors["cohort"] = ['"YYYY-MM" or "all".']
+        updated_since = None
+        if params.get("updated_since"):
+            try:
+                updated_since = parse_datetime(params["updated_since"][:64])
+            except ValueError:  # well formed, impossible (month 13)
+                updated_since = None
+            if updated_since is None or updated_since.tzinfo is None:
+                errors["updated_since"] = ["An ISO date-time with its offset."]
         if errors:
             raise ValidationError(errors)
+        self.updated_since = updated_since
         try:
             run = outflow_run_get(run=int(run_id) if run_id else None)
         except OutflowRun.DoesNotExist as exc:
@@ -130,6 +143,8 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
             return CrossBorderTransfer.objects.none()
         self.cell = self._cell()
         outbounds = cells.cell_outbounds(**self.cell).select_related("operator", "platform")
+        if self.updated_since is not None:
+            outbounds = outbounds.filter(updated_at__gte=self.updated_since)
         return transfers_visible(access=access_of(self.request), queryset=outbounds)
 
     def list(self, request, *args, **kwargs):

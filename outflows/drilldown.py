@@ -207,7 +207,8 @@ def cell_size(*, run: OutflowRun, dimension: str, key: str, cohort: str, cap: in
 class InputsCheck:
     """Whether the transfers a run read are still what it read.
 
-    changed: they are not; compared: something was compared (else nothing changed since the run);
+    changed: they are not; compared: the transfers changed since the run and their fingerprint was compared
+    (or, by the run's registers, they changed);
     filings_added / filings_gone: transfer registers read now and not by the run, and the other way
     (by the run's record, outflows.inputs); fingerprint: of the inputs now, when it had to be read.
     """
@@ -238,7 +239,8 @@ def _by_filings(run: OutflowRun, recorded: list[list]) -> InputsCheck:
     then = {(pk, sha) for pk, sha in recorded}
     added = tuple(sorted({pk for pk, _ in now - then}))
     gone = tuple(sorted({pk for pk, _ in then - now}))
-    return InputsCheck(changed=bool(added or gone), compared=True, filings_added=added, filings_gone=gone)
+    changed = bool(added or gone)
+    return InputsCheck(changed=changed, compared=changed, filings_added=added, filings_gone=gone)
 
 
 def inputs_check(run: OutflowRun) -> InputsCheck:

@@ -176,6 +176,8 @@ def test_api_pages_through_a_cell_with_the_outflows_scope(run):
     assert client.get(url, {"dimension": "nope"}).status_code == 400
     assert client.get(url, {"dimension": "operator", "key": "a\x00"}).status_code == 400
     assert client.get(url, {"run": "99999999"}).status_code == 404
+    assert client.get(url, {"updated_since": "2025-13-01T00:00:00Z"}).status_code == 400
+    assert client.get(url, {"run": run.pk, "updated_since": "2999-01-01T00:00:00Z"}).json()["results"] == []
     assert _api([Scope.TRANSFERS]).get(url).status_code == 403
     staff = operator_staff(operator(UNP_A))
     assert _api(list(Scope.values), user=staff).get(url).status_code == 403
