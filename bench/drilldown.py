@@ -9,10 +9,11 @@ platforms, the distribution of bench/outflows.py, written month by month, operat
 registers arrive; secondary indexes built after the load). Then, in this process:
 
 1. one whole run (`outflow_run_compute`, as_of 2026-01-01, W = 365 days), timed end to end;
-2. the drill-down page of several cells of that run (overall, the largest operator, platform and
-   country, one cohort of each, the matured and the pending half), each through Django's test
-   client (the whole request: middleware, view, queries, the engine on the pairs of the page,
-   template), first request and the median of five;
+2. the drill-down page of cells of that run (overall; the largest and the smallest key of every
+   dimension the run stores; a matured and a pending cohort; an operator's cohort; the matured and
+   the pending half), each through Django's test client (the whole request: middleware, view,
+   queries, the engine on the pairs of the page, template), first request and the median of five,
+   and one page of the API;
 3. what persisting the per-transfer allocation with each run would cost instead: reading the ids
    the COPY reader leaves out, writing one (run, transfer, returned) row per outbound by binary
    COPY, its index, its size on disk; and a drill-down page read from such a table.
@@ -106,6 +107,11 @@ def _cells(run) -> dict[str, dict]:
     for dimension in sorted(set(stats.values_list("dimension", flat=True))):
         top = stats.filter(dimension=dimension).order_by(F("outbound_value_byn").desc(), "key").first()
         chosen[f"{dimension} (largest), all cohorts"] = {"dimension": dimension, "key": top.key, "cohort": "all"}
+        least = stats.filter(dimension=dimension).order_by("outbound_count", "outbound_value_byn", "key").first()
+        if least.key != top.key:  # a small cell: its few rows are looked for among all the others
+            chosen[f"{dimension} (smallest: {least.outbound_count:,} matured), all cohorts"] = {
+                "dimension": dimension, "key": least.key, "cohort": "all",
+            }  # fmt: skip
     cohorts = sorted(OutflowStat.objects.filter(run=run, dimension="overall").exclude(cohort="all")
                      .values_list("cohort", flat=True))  # fmt: skip
     operator = chosen.get("operator (largest), all cohorts", {}).get("key")
