@@ -86,19 +86,31 @@ class RuleVersion(models.Model):
     status = models.CharField(_("статус"), max_length=16, choices=RuleVersionStatus.choices)
     note = models.CharField(_("основание изменения"), max_length=500, blank=True)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("автор"),
     )
     created_at = models.DateTimeField(_("создана"), auto_now_add=True)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("опубликовал"),
     )
     published_at = models.DateTimeField(_("опубликована"), null=True, blank=True)
     # From this day (Minsk) the scan uses the version; empty: since always (version 1).
     effective_from = models.DateField(_("действует с"), null=True, blank=True)
-    backtest_status = models.CharField(max_length=16, choices=BacktestStatus.choices, blank=True)
-    backtest_from = models.DateField(null=True, blank=True)
-    backtest_to = models.DateField(null=True, blank=True)
-    backtest = models.JSONField(null=True, blank=True)
+    backtest_status = models.CharField(
+        _("проверка на истории"), max_length=16, choices=BacktestStatus.choices, blank=True
+    )
+    backtest_from = models.DateField(_("проверка с"), null=True, blank=True)
+    backtest_to = models.DateField(_("проверка по"), null=True, blank=True)
+    backtest = models.JSONField(_("результат проверки"), null=True, blank=True)
 
     class Meta:
         ordering = ["rule", "-number"]

@@ -14,10 +14,6 @@ from audits.subjects import flag_subject, platform_names_for
 from operators.templatetags.portal import number
 
 
-def pretty_json(value) -> str:
-    return json.dumps(value or {}, ensure_ascii=False, indent=2, sort_keys=True)
-
-
 def param_text(value) -> str:
     """A parameter's value as a page shows it: numbers 1 234,56, yes/no, lists joined; '—' when unset."""
     if value is None:
@@ -37,21 +33,35 @@ def param_text(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def is_code(value) -> bool:
+    """A machine value (a field name, a list of them, an object) shown as code rather than as a number."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | float | Decimal):
+        return False
+    if isinstance(value, str):
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            return True
+        return False
+    return True
+
+
+def param_rows(parameters: dict | None) -> list[tuple[str, str, bool]]:
+    """(key, value as shown, shown as code) per parameter, by key."""
+    return [(k, param_text(v), is_code(v)) for k, v in sorted((parameters or {}).items())]
+
+
 def _changes(before: RuleVersion | None, after: RuleVersion) -> list[dict]:
     rows = []
     for change in params_diff(before, after):
-        if change["key"] == "enabled":
-            rows.append(
-                {
-                    "key": _("включено"),
-                    "before": param_text(change["before"]),
-                    "after": param_text(change["after"]),
-                }
-            )
-        else:
-            rows.append(
-                {"key": change["key"], "before": param_text(change["before"]), "after": param_text(change["after"])}
-            )
+        rows.append(
+            {
+                "key": _("включено") if change["key"] == "enabled" else change["key"],
+                "before": param_text(change["before"]),
+                "after": param_text(change["after"]),
+                "code": is_code(change["before"]) or is_code(change["after"]),
+            }
+        )
     return rows
 
 
@@ -67,7 +77,7 @@ def history_rows(versions: list[RuleVersion], *, live: RuleVersion | None, flag_
                 "live": live is not None and v.pk == live.pk,
                 "scheduled": v.status != "draft" and v.effective_from is not None and v.effective_from > today,
                 "changes": _changes(previous, v) if previous is not None else [],
-                "params": [(k, param_text(val)) for k, val in sorted((v.parameters or {}).items())],
+                "params": param_rows(v.parameters),
                 "flags": flag_counts.get(v.pk, 0),
                 "backtest": v.backtest if v.backtest_status == "finished" else None,
             }

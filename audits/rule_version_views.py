@@ -8,7 +8,6 @@ strangers are refused (403). The same supervisor may draft and publish (no four 
 
 from datetime import timedelta
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,48 +16,16 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from audits.models import Flag, Rule, RuleVersionStatus
-from audits.rule_version_display import backtest_view, history_rows, param_text, pretty_json
+from audits.rule_version_display import backtest_view, history_rows, param_rows
+from audits.rule_version_forms import BacktestForm, DraftForm, PublishForm
 from audits.services import versions as services
 from audits.tasks import backtest_rule_version
 from operators.access import access_of
 
 EDIT_PERMISSION = "audits.change_rule"
-
-
-class DraftForm(forms.Form):
-    parameters = forms.CharField(
-        label=gettext_lazy("Параметры (JSON)"), widget=forms.Textarea(attrs={"rows": 10, "cols": 70}), required=False
-    )
-    enabled = forms.BooleanField(label=gettext_lazy("Правило включено"), required=False)
-    note = forms.CharField(
-        label=gettext_lazy("Основание изменения"),
-        max_length=500,
-        required=False,
-        widget=forms.TextInput(attrs={"size": 70}),
-    )
-
-
-def _day_input() -> forms.DateInput:
-    """A day typed as the pages show it (dd.mm.yyyy in Russian and Belarusian; ISO is accepted too)."""
-    return forms.DateInput(
-        format="%d.%m.%Y", attrs={"placeholder": gettext_lazy("дд.мм.гггг"), "size": 10, "inputmode": "numeric"}
-    )
-
-
-DAY_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
-
-
-class BacktestForm(forms.Form):
-    date_from = forms.DateField(label=gettext_lazy("С"), widget=_day_input(), input_formats=DAY_FORMATS)
-    date_to = forms.DateField(label=gettext_lazy("По"), widget=_day_input(), input_formats=DAY_FORMATS)
-
-
-class PublishForm(forms.Form):
-    effective_from = forms.DateField(label=gettext_lazy("Действует с"), widget=_day_input(), input_formats=DAY_FORMATS)
 
 
 def _flag_counts(rule: Rule) -> dict[int, int]:
@@ -98,7 +65,7 @@ def rule_list(request):
                 "live": live,
                 "draft": next((v for v in versions if v.status == RuleVersionStatus.DRAFT), None),
                 "scheduled": [v for v in versions if v.effective_from and v.effective_from > today and v != live],
-                "params": [(k, param_text(v)) for k, v in sorted((live.parameters if live else {}).items())],
+                "params": param_rows(live.parameters if live else {}),
             }
         )
     return render(request, "audits/rule_list.html", {"rows": rows, "may_edit": access_of(request).may(EDIT_PERMISSION)})
@@ -127,12 +94,10 @@ def rule_detail(request, code: str):
         "may_edit": may_edit,
     }
     if may_edit:
+        base = shown if shown is not None else rule
         context["draft_form"] = DraftForm(
-            initial={
-                "parameters": pretty_json(shown.parameters if shown else rule.parameters),
-                "enabled": shown.enabled if shown else rule.enabled,
-                "note": draft.note if draft else "",
-            }
+            base=base.parameters,
+            initial={"enabled": base.enabled, "note": draft.note if draft else ""},
         )
         backtest_from = draft.backtest_from if draft and draft.backtest_from else today - timedelta(days=90)
         context["backtest_form"] = BacktestForm(
@@ -140,6 +105,11 @@ def rule_detail(request, code: str):
         )
         context["publish_form"] = PublishForm(initial={"effective_from": today})
     return render(request, "audits/rule_detail.html", context)
+
+
+def _label(form, name: str) -> str:
+    field = form.fields.get(name)
+    return str(field.label) if field is not None else ""
 
 
 def _fail(request, exc: ValidationError, code: str):
@@ -152,9 +122,12 @@ def _fail(request, exc: ValidationError, code: str):
 def rule_draft(request, code: str):
     _editor(request)
     rule = _rule(code)
-    form = DraftForm(request.POST)
+    services.versions_seed(actor=request.user)
+    shown = rule.versions.filter(status=RuleVersionStatus.DRAFT).first() or services.version_live(rule=rule)
+    form = DraftForm(request.POST, base=shown.parameters if shown else rule.parameters)
     if not form.is_valid():
-        messages.error(request, _("Проверьте поля формы."))
+        problems = [f"{_label(form, name)}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        messages.error(request, _("Проверьте поля формы.") + " " + "; ".join(problems))
         return redirect("audits:rule_detail", code=code)
     try:
         draft = services.version_draft(

@@ -67,6 +67,18 @@ def sup():
     return h.user("sup1", group="supervisors")
 
 
+def _fields(**changes) -> dict:
+    """The draft form's fields for the version in force, some changed (a checked box only when true)."""
+    fields = {}
+    for key, value in _seed().items():
+        if isinstance(value, bool):
+            if value:
+                fields[f"p__{key}"] = "on"
+        else:
+            fields[f"p__{key}"] = str(value).replace(".", ",")
+    return {**fields, **{f"p__{k}": v for k, v in changes.items()}}
+
+
 def _flags():
     return sorted(
         Flag.objects.filter(rule__code=CODE).exclude(status=FlagStatus.CLEARED).values_list("operator__name", flat=True)
@@ -246,12 +258,14 @@ def test_the_flag_page_shows_the_rule_version(client, world):
 def test_supervisor_drafts_backtests_and_publishes_through_the_page(client, world, sup):
     client.force_login(sup)
     url = reverse("audits:rule_draft", args=[CODE])
-    response = client.post(url, {"parameters": '{"threshold": "0.3"}', "enabled": "on", "note": "ниже порог"})
+    form = client.get(reverse("audits:rule_detail", args=[CODE])).content.decode()
+    assert 'name="p__threshold" value="0,5"' in form  # one field per parameter, as the pages write numbers
+    response = client.post(url, {**_fields(threshold="0,3"), "enabled": "on", "note": "ниже порог"})
     assert response.status_code == 302
     draft = RuleVersion.objects.get(rule__code=CODE, status="draft")
-    assert draft.parameters == {"threshold": "0.3"}
-    bad = client.post(url, {"parameters": "[1]", "enabled": "on"}, follow=True)
-    assert "объектом JSON" in bad.content.decode()
+    assert draft.parameters == {**_seed(), "threshold": "0.3"}  # typed as the version in force has them
+    bad = client.post(url, {**_fields(threshold="много"), "enabled": "on"}, follow=True)
+    assert "Нужно число" in bad.content.decode()
     publish = reverse("audits:rule_publish", args=[CODE, draft.number])
     refused = client.post(publish, {"effective_from": timezone.localdate().isoformat()}, follow=True)
     assert "Сначала проверьте черновик на истории" in refused.content.decode()
@@ -267,7 +281,7 @@ def test_only_supervisors_change_rule_versions(client, world, who):
     }[who]()
     client.force_login(user)
     before = RuleVersion.objects.count()
-    response = client.post(reverse("audits:rule_draft", args=[CODE]), {"parameters": '{"threshold": "0.1"}'})
+    response = client.post(reverse("audits:rule_draft", args=[CODE]), {**_fields(threshold="0.1"), "enabled": "on"})
     assert response.status_code == 403
     assert RuleVersion.objects.count() == before
     pages = [reverse("audits:rule_list"), reverse("audits:rule_detail", args=[CODE])]

@@ -145,6 +145,10 @@ def _urls(w, note) -> list[tuple[str, str]]:
                 choices[arg] = ["no-such-token"]
             elif arg == "kind":
                 choices[arg] = ["transfer_register"]
+            elif arg == "code":  # a rule's versions page (issue 19 item 3)
+                choices[arg] = ["HIGH_NON_RETURN"]
+            elif arg == "number":
+                choices[arg] = ["1"]
             elif arg == "pk" and name.startswith(("api:", "api-referrals:")):
                 choices[arg] = [_api_pk(pattern.callback, w)]
             elif arg == "pk":
