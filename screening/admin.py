@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from config.admin import ReadOnlyAdmin
 from screening.formats import ListFileError
 from screening.imports import list_import_file
-from screening.models import Hit, ListEntry, ListImport, SanctionedPlatform
+from screening.models import SCHEMA_LABELS, Hit, ListEntry, ListImport, SanctionedPlatform
 from screening.tasks import rescreen
 
 
@@ -83,9 +83,13 @@ class ListImportAdmin(admin.ModelAdmin):
 
 @admin.register(ListEntry)
 class ListEntryAdmin(ReadOnlyAdmin):
-    list_display = ("entry_id", "caption", "schema", "listed_on", "list_import")
-    list_filter = ("list_import__list_name", "schema")
+    list_display = ("entry_id", "caption", "kind", "listed_on", "list_import")
+    list_filter = ("list_import__list_name",)
     search_fields = ("entry_id", "caption")
+
+    @admin.display(description=_("вид"))
+    def kind(self, obj):
+        return SCHEMA_LABELS.get(obj.schema, obj.schema)
 
 
 @admin.register(Hit)

@@ -15,7 +15,7 @@ from operators.models import ForeignPlatform, Operator, RegistrationFiling
 
 
 class ListFormat(models.TextChoices):
-    FTM = "ftm", _("OpenSanctions (FollowTheMoney, JSON lines)")
+    FTM = "ftm", _("OpenSanctions (FollowTheMoney, строки JSON)")
     OFAC = "ofac", _("OFAC SDN (XML или CSV)")
     EU = "eu", _("Сводный список ЕС (XML)")
     CSV = "csv", _("Национальный список (CSV)")
@@ -49,7 +49,9 @@ class ListImport(models.Model):
 class ListEntry(models.Model):
     """One designated person, organisation or wallet of a list version, reduced to what screening compares."""
 
-    list_import = models.ForeignKey(ListImport, on_delete=models.CASCADE, related_name="entries")
+    list_import = models.ForeignKey(
+        ListImport, on_delete=models.CASCADE, related_name="entries", verbose_name=_("версия списка")
+    )
     entry_id = models.CharField(_("идентификатор записи"), max_length=200)
     schema = models.CharField(_("вид"), max_length=32)  # FtM schema: Person, Organization, LegalEntity, ...
     caption = models.CharField(_("название"), max_length=500)
@@ -71,6 +73,17 @@ class ListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {self.caption}"
+
+
+# FtM schema names of the entries, as the pages say them.
+SCHEMA_LABELS = {
+    "Person": _("Физическое лицо"),
+    "Organization": _("Организация"),
+    "Company": _("Компания"),
+    "LegalEntity": _("Юридическое лицо"),
+    "PublicBody": _("Государственный орган"),
+    "CryptoWallet": _("Кошелёк"),
+}
 
 
 class HitKind(models.TextChoices):

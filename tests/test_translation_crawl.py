@@ -44,6 +44,7 @@ from operators.models import (
     OperatorStatusChange,
 )
 from outflows.models import CrossBorderTransfer
+from screening.models import Hit, ListEntry, ListImport
 from tests.audits.otp_login import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,7 @@ ALLOWED_LATIN = {
     "BYN", "OUT", "IN", "API", "CSV", "XLSX", "PDF", "ISO", "UTF", "SHA", "FATF", "HTP", "ID", "URL", "RU", "EN",
     "BE", "e-mail", "E-mail", "email", "Email", "JSON", "OpenAPI", "ZIP", "KYC", "AML", "IP", "TOTP",
     "Google", "Authenticator", "Windows", "Excel", "LibreOffice", "Calc", "NUL", "Token", "webhooks", "webhook",
+    "OpenSanctions", "FollowTheMoney", "OFAC", "SDN", "XML",  # sanctions lists' names and formats (screening)
 }  # fmt: skip
 PAIR = re.compile(r"[А-Яа-яЁёІіЎў][^/<>\n]{0,60}\s/\s[A-Za-z]")
 TOKEN = re.compile(r"[\w@.:/+'’-]+")
@@ -139,6 +141,11 @@ def _data_words() -> set[str]:
     words |= _words(*Message.objects.values_list("text", flat=True))
     words |= _words(*DataRequest.objects.values_list("subject", flat=True))
     words |= _words(*FilingCorrection.objects.values_list("reason", flat=True))
+    # Sanctions lists are what their publishers wrote: entries' names, ids, programmes; lists' names, sources.
+    for row in ListEntry.objects.values_list("entry_id", "caption", "names", "programs", "countries"):
+        words |= _words(*(v for value in row for v in (value if isinstance(value, list) else [value])))
+    words |= _words(*(v for row in ListImport.objects.values_list("list_name", "source") for v in row))
+    words |= _words(*(v for row in Hit.objects.values_list("subject", "subject_name", "matched_name") for v in row))
     return words
 
 

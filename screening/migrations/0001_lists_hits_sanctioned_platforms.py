@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('list_name', models.CharField(max_length=128, verbose_name='список')),
-                ('format', models.CharField(choices=[('ftm', 'OpenSanctions (FollowTheMoney, JSON lines)'), ('ofac', 'OFAC SDN (XML или CSV)'), ('eu', 'Сводный список ЕС (XML)'), ('csv', 'Национальный список (CSV)')], max_length=8, verbose_name='формат')),
+                ('format', models.CharField(choices=[('ftm', 'OpenSanctions (FollowTheMoney, строки JSON)'), ('ofac', 'OFAC SDN (XML или CSV)'), ('eu', 'Сводный список ЕС (XML)'), ('csv', 'Национальный список (CSV)')], max_length=8, verbose_name='формат')),
                 ('source', models.CharField(max_length=500, verbose_name='источник')),
                 ('sha256', models.CharField(max_length=64, verbose_name='SHA-256 файла')),
                 ('published_on', models.DateField(blank=True, null=True, verbose_name='дата публикации')),
@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='listentry',
             name='list_import',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='screening.listimport'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='screening.listimport', verbose_name='версия списка'),
         ),
         migrations.CreateModel(
             name='RegisterWallet',
