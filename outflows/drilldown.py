@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.core.cache import cache
@@ -218,6 +218,9 @@ class InputsCheck:
     filings_added: tuple[int, ...] = ()
     filings_gone: tuple[int, ...] = ()
     fingerprint: str = ""
+    # An operator's UNP, a platform's slug or country the run keyed its cells by has been edited since:
+    # the transfers listed under a key are today's (the run's record, outflows.inputs).
+    registry_changed: bool = False
 
 
 def _transfers_version() -> str:
@@ -250,7 +253,13 @@ def inputs_check(run: OutflowRun) -> InputsCheck:
     inputs computed again (one full read, once per state of the table, cached) and compared."""
     recorded = run_inputs(run=run)
     if recorded is not None:
-        return _by_filings(run, recorded.filings)
+        found = _by_filings(run, recorded.filings)
+        now = Registry.read()
+        operators, platforms = {pk: unp for unp, pk in now.operators}, {pk: (s, c) for s, pk, c in now.platforms}
+        edited = any(operators.get(pk) != unp for unp, pk in recorded.operators) or any(
+            platforms.get(pk) != (slug, country) for slug, pk, country in recorded.platforms
+        )
+        return replace(found, registry_changed=edited) if edited else found
     if connection.vendor == "postgresql":
         since = (run.started_at or run.created_at) - CHANGE_SLACK
         if not TransferChange.objects.filter(changed_at__gte=since).exists():

@@ -14,7 +14,7 @@ from django.db.models import Q
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from operators.models import FilingKind, FilingStatus, RegistrationFiling
+from operators.models import FilingKind, FilingStatus, ForeignPlatform, RegistrationFiling
 from outflows import cells, drilldown, engine
 from outflows.models import CrossBorderTransfer, OutflowRun, OutflowRunRegistry
 from outflows.services import LOCK_KEY, outflow_run_compute
@@ -199,6 +199,16 @@ def test_inputs_changed_since_the_run_are_reported_by_its_registers():
     check = drilldown.inputs_check(run)
     assert check.changed
     assert (check.filings_added, check.filings_gone) == ((second.pk,), (first.pk,))
+
+
+def test_a_registry_edited_since_the_run_is_reported():
+    add_transfers(transfer("OUT", "100", day=0), transfer("IN", "40", day=3))
+    run = outflow_run_compute(as_of=BASE + dt.timedelta(days=400))
+    assert not drilldown.inputs_check(run).registry_changed
+    ForeignPlatform.objects.create(slug="new-one", name="New", country="AE")  # a new platform: nothing of the run
+    assert not drilldown.inputs_check(run).registry_changed
+    ForeignPlatform.objects.filter(slug="alpha").update(country="MT")
+    assert drilldown.inputs_check(run).registry_changed
 
 
 def test_inputs_of_a_run_without_a_record_are_compared_by_fingerprint():
