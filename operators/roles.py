@@ -26,7 +26,7 @@ SUPERVISOR_MANAGES = {
     "audits": {"rule": ("view", "change"), "highriskcountry": _ALL, "severitydeadline": ("view", "change")},
     "api": {"apitoken": _ALL},
     # Sanctions lists: supervisors upload new versions in the admin (hits are decided on the review page).
-    "screening": {"listimport": ("view", "add")},
+    "screening": {"listimport": ("view", "add"), "platformalias": _ALL},
     # Agencies' webhook subscriptions (they go with the tokens) and their delivery log, read only.
     "webhooks": {"subscription": _ALL, "delivery": ("view",)},
     "auth": {"user": _ALL},

@@ -9,10 +9,11 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from auditlog.admin_audit import AuditedAdminMixin
 from config.admin import ReadOnlyAdmin
 from screening.formats import ListFileError
 from screening.imports import list_import_file
-from screening.models import SCHEMA_LABELS, Hit, ListEntry, ListImport, SanctionedPlatform
+from screening.models import SCHEMA_LABELS, Hit, ListEntry, ListImport, PlatformAlias, SanctionedPlatform
 from screening.tasks import rescreen
 
 
@@ -79,6 +80,16 @@ class ListImportAdmin(admin.ModelAdmin):
         version = form.result.list_import
         obj.pk, obj.list_name, obj.sha256 = version.pk, version.list_name, version.sha256
         rescreen.delay()
+
+
+@admin.register(PlatformAlias)
+class PlatformAliasAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Supervisors add a platform's other names and websites; the screening compares them too."""
+
+    list_display = ("platform", "kind", "value")
+    list_filter = ("kind",)
+    audit_values = ("platform", "kind", "value")
+    search_fields = ("platform__slug", "platform__name", "value")
 
 
 @admin.register(ListEntry)

@@ -156,6 +156,33 @@ class SanctionedPlatform(models.Model):
         return f"{self.platform.slug} ({self.listed_on})"
 
 
+class PlatformAlias(models.Model):
+    """Other names and the websites of a foreign platform, kept by supervisors for the screening
+    (the platform directory itself holds one name)."""
+
+    class Kind(models.TextChoices):
+        NAME = "name", _("Другое название")
+        DOMAIN = "domain", _("Сайт (домен)")
+
+    platform = models.ForeignKey(
+        ForeignPlatform, on_delete=models.CASCADE, related_name="screening_aliases", verbose_name=_("платформа")
+    )
+    kind = models.CharField(_("вид"), max_length=8, choices=Kind.choices)
+    value = models.CharField(_("значение"), max_length=255)
+    updated_at = models.DateTimeField(_("изменено"), auto_now=True)
+
+    class Meta:
+        ordering = ["platform", "kind", "value"]
+        verbose_name = _("название или сайт платформы")
+        verbose_name_plural = _("названия и сайты платформ")
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "kind", "value"], name="screening_platform_alias_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform.slug}: {self.value}"
+
+
 class RegisterWallet(models.Model):
     """A counterparty wallet address from the optional `counterparty_wallet` column of an accepted
     transfer register, read once per filing (screening.wallets)."""

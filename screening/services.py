@@ -19,10 +19,19 @@ from django.utils import timezone
 from auditlog.services import audit_event_record
 from operators.access import Access
 from operators.models import ForeignPlatform, Operator, OperatorProfileRecord
-from screening.formats.base import wallet_key
+from screening.formats.base import domain_of, wallet_key
 from screening.imports import lists_in_force
 from screening.matching import ORG, PER, block_keys, names_match, type_of
-from screening.models import Hit, HitKind, HitStatus, ListEntry, ListImport, RegisterWallet, SanctionedPlatform
+from screening.models import (
+    Hit,
+    HitKind,
+    HitStatus,
+    ListEntry,
+    ListImport,
+    PlatformAlias,
+    RegisterWallet,
+    SanctionedPlatform,
+)
 from screening.wallets import wallets_collect
 
 PERSONS = ("Person",)
@@ -40,11 +49,24 @@ class Subject:
     names: tuple[str, ...]
     platform_id: int | None = None
     operator_id: int | None = None
+    domains: tuple[str, ...] = ()
 
 
 def subjects() -> list[Subject]:
+    aliases, domains = defaultdict(list), defaultdict(list)
+    for alias in PlatformAlias.objects.order_by("platform_id", "kind", "value"):
+        if alias.kind == PlatformAlias.Kind.DOMAIN:
+            domains[alias.platform_id].append(domain_of(alias.value) or alias.value.strip().lower())
+        else:
+            aliases[alias.platform_id].append(alias.value)
     out = [
-        Subject(HitKind.PLATFORM, p.slug, tuple(dict.fromkeys([p.name, p.slug])), platform_id=p.pk)
+        Subject(
+            HitKind.PLATFORM,
+            p.slug,
+            tuple(dict.fromkeys([p.name, p.slug, *aliases[p.pk]])),
+            platform_id=p.pk,
+            domains=tuple(domains[p.pk]),
+        )
         for p in ForeignPlatform.objects.order_by("slug")
     ]
     profiles = {}
@@ -104,9 +126,9 @@ def _matches(index: Index, subject: Subject, threshold: float):
         if match.score >= threshold:
             yield entry, match.score, match.matched
     if subject.kind == HitKind.PLATFORM:
-        # A platform's slug is its website's name: "garantex" for garantex.org / garantex.io.
+        # Its websites (kept by supervisors), and its slug as a website's name: "garantex" for garantex.org.
         for domain, pks in index.by_domain.items():
-            if domain.split(".")[0] == subject.subject.replace("-", ""):
+            if domain in subject.domains or domain.split(".")[0] == subject.subject.replace("-", ""):
                 for pk in pks:
                     yield index.entries[pk], 1.0, domain
 
@@ -183,6 +205,7 @@ def rescreen_due() -> bool:
     last = min(v.screened_at for v in versions)
     return (
         ForeignPlatform.objects.filter(updated_at__gt=last).exists()
+        or PlatformAlias.objects.filter(updated_at__gt=last).exists()
         or Operator.objects.filter(updated_at__gt=last).exists()
         or OperatorProfileRecord.objects.filter(filing__processed_at__gt=last).exists()
         or RegisterWallet.objects.filter(filing__processed_at__gt=last).exists()

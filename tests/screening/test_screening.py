@@ -16,7 +16,7 @@ from audits.models import Flag
 from audits.services import scan_run
 from screening.demo import DEMO_LIST
 from screening.imports import list_import_file
-from screening.models import Hit, HitStatus, ListEntry, ListImport, SanctionedPlatform
+from screening.models import Hit, HitStatus, ListEntry, ListImport, PlatformAlias, SanctionedPlatform
 from screening.services import screen_run
 from tests.audits import helpers as h
 from tests.factories import auditor, operator_staff, supervisor
@@ -208,3 +208,14 @@ def test_who_may_use_the_review_page(client):
         body = client.get(url).content.decode()
         assert f'data-hit="{hit.pk}"' in body
         assert "demo-garantex" in body
+
+
+def test_platform_aliases_and_websites_kept_by_supervisors_are_screened():
+    named = h.platform("gx", country="RU", name="GX Trade")
+    PlatformAlias.objects.create(platform=named, kind=PlatformAlias.Kind.NAME, value="Гарантекс")
+    hosted = h.platform("mirror", country="RU", name="Mirror Exchange")
+    PlatformAlias.objects.create(platform=hosted, kind=PlatformAlias.Kind.DOMAIN, value="https://www.garantex.io/")
+    list_import_file(path=DEMO_LIST, format="ftm")
+    hits = {(x["subject"], x["entry"], x["score"]) for x in screen_json()["hits"]}
+    assert hits == {("gx", "demo-garantex", 1.0), ("mirror", "demo-garantex", 1.0)}
+    assert Hit.objects.get(subject="mirror").matched_name == "garantex.io"
