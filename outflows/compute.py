@@ -82,29 +82,27 @@ def compute_cells(
         "window_days": window_days,
         "n_operators": len(registry.operators),
         "n_platforms": len(registry.platforms),
-        "per_row": True,  # what each outbound got back: the bootstrap's input
+        "per_row": False,
+        "keep_rows": True,  # the sorted rows with what each got back: the bootstrap's (and the variants') input
+    }
+    boot_kwargs = {
+        "investor_hash": raw.investor_hash,
+        "matured_until_us": compute_kwargs["as_of_us"] - window_days * engine.US_PER_DAY,
+        "n_operators": len(registry.operators),
     }
     if partitions <= 1:
-        result = engine.compute(arrays, cohorts=cohorts, keep_rows=settings.OUTFLOW_VARIANTS, **compute_kwargs)
-        returned, matured = result.returned, result.matured
+        result = engine.compute(arrays, cohorts=cohorts, **compute_kwargs)
+        bootstrap = uncertainty.resample_sums(result.rows, **boot_kwargs)
     else:
         part = engine.partition_of(raw.investor_hash[raw.investor], raw.platform_id, partitions)
-        result = None
-        returned, matured = np.zeros(len(arrays), np.int64), np.zeros(len(arrays), bool)
+        result = bootstrap = None
         for p in range(partitions):
             index = np.flatnonzero(part == p)
             partial = engine.compute(arrays.take(index), cohorts=cohorts, **compute_kwargs)
-            returned[index], matured[index] = partial.returned, partial.matured
+            sums, investors = uncertainty.resample_sums(partial.rows, **boot_kwargs)
+            bootstrap = (sums, investors) if bootstrap is None else (bootstrap[0] + sums, bootstrap[1] + investors)
+            partial.rows = None
             result = partial if result is None else result.merge(partial)
-    bootstrap = uncertainty.resample_sums(
-        investor=arrays.investor,
-        investor_hash=raw.investor_hash,
-        operator=arrays.operator,
-        value=arrays.value,
-        returned=returned,
-        matured=matured,
-        n_operators=len(registry.operators),
-    )
     cells = engine.aggregate(
         result,
         operator_keys=[unp for unp, _ in registry.operators],

@@ -168,6 +168,7 @@ class SortedRows:
     lo: np.ndarray
     value: np.ndarray
     layout: np.ndarray  # int64, indexed by the L_* constants
+    returned: np.ndarray | None = None  # what each sorted row (an OUT) got back, once compute() swept them
 
     def columns(self, axis: CohortAxis) -> dict[str, np.ndarray]:
         """The decoded columns (pair, occurred_at, is_in, operator, platform, cohort): for tests and debugging."""
@@ -506,6 +507,7 @@ def compute(
         )
     rows = sort_rows(transfers, n_operators, n_platforms)
     returned_sorted = np.zeros(n, np.int64)
+    rows.returned = returned_sorted  # kept with the rows (keep_rows): the bootstrap reads them in this order
     cuts = _pair_starts(rows.hi, rows.layout, THREADS)
     curve = np.asarray([d * US_PER_DAY for d in CURVE_DAYS], dtype=np.int64)
     parts = _in_threads(

@@ -8,11 +8,12 @@ b) only, so the partitions of a fanned-out run draw the same weights for the
 same investor and their sums add up to those of one partition exactly
 (integers: weight x kopecks).
 
-Cost: one compiled pass over the matured outbounds, grouped by investor with a
-counting sort; per investor 200 weights (16 bits of a splitmix64 word each,
-through a 64 K table of the Poisson(1) inverse CDF), per outbound 200
-multiply-adds of its value and of what it got back. The sweep is not rerun:
-what each outbound got back comes from the one sweep of the run.
+Cost: one compiled pass over the rows the engine already sorted (an investor's
+rows are contiguous there), reading each array in order; per investor 200
+weights (16 bits of a splitmix64 word each, through a 64 K table of the
+Poisson(1) inverse CDF), per matured outbound 200 multiply-adds of its value
+and of what it got back. The sweep is not rerun: what each outbound got back
+comes from the one sweep of the run (engine.SortedRows.returned).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
+from outflows import engine
 
 RESAMPLES = 200
 SEED = 17
@@ -69,86 +72,86 @@ def _weights(investor_hash, seed, resamples, table, out):
 
 
 @njit(cache=True, nogil=True)
-def _group_by_investor(investor, rows, n_investors):
-    """(starts, grouped): the rows of investor i are grouped[starts[i]:starts[i + 1]] (a counting sort)."""
-    starts = np.zeros(n_investors + 1, np.int64)
-    for r in rows:
-        starts[investor[r] + 1] += 1
-    for i in range(n_investors):
-        starts[i + 1] += starts[i]
-    slot = starts[:-1].copy()
-    grouped = np.empty(rows.shape[0], np.int64)
-    for r in rows:
-        i = investor[r]
-        grouped[slot[i]] = r
-        slot[i] += 1
-    return starts, grouped
+def _investor_cuts(hi, layout, parts):
+    """parts + 1 row indexes from 0 to n, near equal steps, each at the first row of an investor."""
+    n = hi.shape[0]
+    shift, n_plat = layout[engine.L_PAIR_SHIFT], layout[engine.L_N_PLATFORMS]
+    cuts = np.empty(parts + 1, np.int64)
+    cuts[0] = 0
+    for k in range(1, parts):
+        r = max(cuts[k - 1], n * k // parts)
+        while 0 < r < n and (hi[r] >> shift) // n_plat == (hi[r - 1] >> shift) // n_plat:
+            r += 1
+        cuts[k] = r
+    cuts[parts] = n
+    return cuts
 
 
 @njit(cache=True, nogil=True)
-def _resample_sums(first, stop, starts, grouped, investor_hash, operator, value, returned, n_ops, resamples, seed,
-                   table):  # fmt: skip
-    """Investors first..stop-1: (sums[o, 0|1, b] = weighted outbound | returned, investors[o] distinct;
-    investors[n_ops]: distinct investors of any operator)."""
+def _resample_sums(hi, lo, value, returned, layout, first, stop, investor_hash, matured_until, n_ops, resamples,
+                   seed, table):  # fmt: skip
+    """Sorted rows first..stop-1 (whole investors): (sums[o, 0|1, b] = weighted outbound | returned of the
+    matured outbounds, investors[o] distinct; investors[n_ops]: distinct investors of any operator).
+
+    The rows are in the engine's order (pair = investor x platform first), so an investor's rows are
+    contiguous: its weights are drawn once, and the pass reads every array in order.
+    """
     # float64 sums of integers are exact below 2**53 kopecks (90 billion BYN) and vectorise well.
     sums = np.zeros((n_ops, 2, resamples), np.float64)
     investors = np.zeros(n_ops + 1, np.int64)
     seen = np.full(n_ops, -1, np.int64)
     w = np.empty(resamples, np.float64)
+    n_plat = layout[engine.L_N_PLATFORMS]
+    current = -1
     for i in range(first, stop):
-        lo, hi = starts[i], starts[i + 1]
-        if lo == hi:
+        pair, t, is_in, o, _p = engine._row(hi, lo, i, layout)
+        if is_in or t > matured_until:
             continue
-        investors[n_ops] += 1
-        _weights(investor_hash[i], seed, resamples, table, w)
-        for k in range(lo, hi):
-            r = grouped[k]
-            o = operator[r]
-            if seen[o] != i:
-                seen[o] = i
-                investors[o] += 1
-            v, back = np.float64(value[r]), np.float64(returned[r])
-            out_sums, back_sums = sums[o, 0], sums[o, 1]
-            for b in range(resamples):
-                out_sums[b] += w[b] * v
-                back_sums[b] += w[b] * back
+        investor = pair // n_plat
+        if investor != current:
+            current = investor
+            investors[n_ops] += 1
+            _weights(investor_hash[investor], seed, resamples, table, w)
+        if seen[o] != investor:
+            seen[o] = investor
+            investors[o] += 1
+        v, back = np.float64(value[i]), np.float64(returned[i])
+        out_sums, back_sums = sums[o, 0], sums[o, 1]
+        for b in range(resamples):
+            out_sums[b] += w[b] * v
+            back_sums[b] += w[b] * back
     return sums, investors
 
 
-THREADS = 2
+THREADS = engine.THREADS
 
 
 def resample_sums(
+    rows: engine.SortedRows | None,
     *,
-    investor: np.ndarray,
     investor_hash: np.ndarray,
-    operator: np.ndarray,
-    value: np.ndarray,
-    returned: np.ndarray,
-    matured: np.ndarray,
+    matured_until_us: int,
     n_operators: int,
     resamples: int = RESAMPLES,
     seed: int = SEED,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted sums of the matured outbounds per operator and resample, and distinct investors per operator.
 
-    investor: code per row (index into investor_hash); matured: True for matured outbounds (the rows counted).
+    rows: the engine's sorted rows with what each got back (engine.compute(keep_rows=True)); None or empty
+    when nothing was read. investor_hash: per investor code. matured_until_us: as_of - W.
     Returns (sums[n_operators, 2, resamples] int64: outbound, returned; investors[n_operators + 1], the
     last one the distinct investors of any operator).
     """
-    rows = np.flatnonzero(matured)
     n_ops = max(1, n_operators)
-    if rows.shape[0] == 0:
+    if rows is None or rows.hi.shape[0] == 0:
         return np.zeros((n_operators, 2, resamples), np.int64), np.zeros(n_operators + 1, np.int64)
-    n_investors = investor_hash.shape[0]
-    starts, grouped = _group_by_investor(investor, rows, n_investors)
-    # Investor ranges with about equal numbers of rows, one per thread (the compiled pass releases the GIL).
-    cuts = np.searchsorted(starts, np.linspace(0, rows.shape[0], THREADS + 1)[1:-1])
-    edges = sorted({0, n_investors, *(int(c) for c in cuts)})
+    cuts = _investor_cuts(rows.hi, rows.layout, THREADS)
     arguments = [
-        (lo, hi, starts, grouped, investor_hash, operator, value, returned, n_ops, resamples, seed, POISSON16)
-        for lo, hi in itertools.pairwise(edges)
-    ]
+        (rows.hi, rows.lo, rows.value, rows.returned, rows.layout, first, stop, investor_hash, matured_until_us,
+         n_ops, resamples, seed, POISSON16)
+        for first, stop in itertools.pairwise(cuts)
+        if stop > first
+    ]  # fmt: skip
     if len(arguments) == 1:
         parts = [_resample_sums(*arguments[0])]
     else:
