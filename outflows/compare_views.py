@@ -13,7 +13,7 @@ from outflows.models import Dimension, OutflowRun, RunStatus
 def _run(value: str, default: OutflowRun | None) -> OutflowRun | None:
     if not value:
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise Http404
     run = OutflowRun.objects.filter(pk=int(value), status=RunStatus.FINISHED).first()
     if run is None:

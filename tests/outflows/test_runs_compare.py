@@ -107,6 +107,9 @@ def test_who_may_compare(client, two_runs):
     assert client.get(url, {"a": "x"}).status_code == 404
     assert client.get(url, {"a": 999_999}).status_code == 404
     assert client.get(url, {"dimension": "nope"}).status_code == 404
+    for hostile in ("²", "٣", "-1", "1" * 40, "1 OR 1=1"):
+        assert client.get(url, {"a": hostile, "b": hostile}).status_code == 404
+    assert client.get(url, {"page": "x", "changed": "yes"}).status_code == 200
 
 
 def test_no_runs_yet(client):
