@@ -293,3 +293,13 @@ def test_anonymous_is_sent_to_log_in(client):
     response = client.get(reverse("audits:rule_list"))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_a_rule_row_changed_behind_the_versions_back_changes_nothing(world):
+    """Only versions decide: parameters written straight into the rule are not what the scan runs, and the
+    scan puts the version in force back into the rule's row."""
+    Rule.objects.filter(code=CODE).update(parameters={"threshold": "0.1"}, enabled=False)
+    scan_run()
+    assert _flags() == ["Оператор B", "Оператор C"]
+    rule = Rule.objects.get(code=CODE)
+    assert (rule.parameters, rule.enabled) == (_seed(), True)
