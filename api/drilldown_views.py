@@ -78,7 +78,9 @@ def _stat_json(stat) -> dict | None:
 
 PARAMETERS = [
     OpenApiParameter("run", int, description="A finished run (default: the latest)."),
-    OpenApiParameter("dimension", str, required=True, description="overall, operator, platform, country, ..."),
+    OpenApiParameter(
+        "dimension", str, description="overall (default), operator, platform, country, operator_platform, ..."
+    ),
     OpenApiParameter("key", str, description='The key in the dimension ("all" for overall).'),
     OpenApiParameter("cohort", str, description='"YYYY-MM" or "all" (default).'),
     OpenApiParameter("state", str, enum=["matured", "pending"], description="Only these outbounds (default both)."),
