@@ -48,15 +48,21 @@ def run_quality(run, full: bool = False) -> dict:
     rows = _operator_rows(coverage, full=full) if coverage else []
     for row in rows:
         row["interval"] = intervals.get(row["unp"])
+    gaps = [r for r in rows if r["missing"]]
+    shown = gaps if full else gaps[:5]
+    level = uncertainty.get("level")
     return {
         "run": run,
         "full": full,
+        "level_percent": round(float(level) * 100) if level else None,
+        "shown_gaps": shown,
+        "more_gaps": len(gaps) - len(shown),
         "interval": uncertainty.get("overall"),
         "level": uncertainty.get("level"),
         "resamples": uncertainty.get("resamples"),
         "coverage": coverage,
         "rows": rows,
-        "gaps": [r for r in rows if r["missing"]],
+        "gaps": gaps,
         "months": [month_label(m) for m in coverage.get("months") or []],
         "states": STATES,
         "MISSING": MISSING,

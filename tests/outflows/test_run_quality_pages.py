@@ -30,7 +30,8 @@ def test_dashboard_shows_interval_coverage_and_the_operators_with_gaps(client, r
     assert "75,0\xa0%" in body  # Russian share format
     [gap] = re.findall(r'<li data-gap="(\d+)">(.*?)</li>', body, re.S)
     assert gap[0] == op.unp
-    assert "не поданы: 04.2025; поданы с опозданием: 02.2025" in gap[1]  # months as mm.yyyy
+    assert "не поданы за 1 мес., с опозданием за 1 мес." in gap[1]
+    assert "95-процентный интервал" in body
 
 
 def test_run_page_lists_every_operator_month_state(client, run):
@@ -38,6 +39,7 @@ def test_run_page_lists_every_operator_month_state(client, run):
     client.force_login(auditor())
     body = client.get(reverse("outflows:run", args=[found.pk])).content.decode()
     row = re.search(rf'<tr data-operator="{op.unp}">(.*?)</tr>', body, re.S).group(1)
+    assert "не поданы: 04.2025; поданы с опозданием: 02.2025" in body  # months as mm.yyyy
     states = dict(re.findall(r'data-month="([\d.]+)" data-state="(\w*)"', row))
     assert states == {
         "01.2025": "accepted",
@@ -54,4 +56,5 @@ def test_english_page_translates_the_coverage(client, run):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     body = client.get(reverse("dashboard")).content.decode()
     assert "Register coverage: 75.0%" in body
-    assert "not filed: 04.2025; filed late: 02.2025" in body
+    assert "95% interval" in body
+    assert "not filed for 1 months, late for 1 months" in body
