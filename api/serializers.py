@@ -262,6 +262,8 @@ class OutflowRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "updated_at",
             "stats_url",
+            "uncertainty",
+            "coverage",
         ]
 
     def get_stats_url(self, obj) -> str:

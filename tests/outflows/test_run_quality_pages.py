@@ -5,7 +5,10 @@ import re
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from api.models import Scope
+from api.services import api_token_create
 from outflows.services import outflow_run_compute
 from tests.audits import helpers as h
 from tests.factories import auditor
@@ -58,3 +61,13 @@ def test_english_page_translates_the_coverage(client, run):
     assert "Register coverage: 75.0%" in body
     assert "95% interval" in body
     assert "not filed for 1 months, late for 1 months" in body
+
+
+def test_api_gives_the_runs_interval_and_coverage(run):
+    op, found = run
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(name='NB', scopes=[Scope.OUTFLOWS]).key}")
+    body = client.get(f"/api/v1/outflows/runs/{found.pk}/").json()
+    assert body["uncertainty"]["overall"] == found.uncertainty["overall"]
+    assert body["coverage"]["operators"][op.unp]["missing"] == ["2025-04"]
+    assert body["coverage"]["complete_share"] == "0.750000"
