@@ -1,13 +1,14 @@
 """Coverage of a run by the transfer registers (issue 17, item 4).
 
-Per operator and calendar month from the run's first cohort (not before
-REPORTING_START) to the month of as_of, the state of its transfer register:
+Per operator and calendar month from the run's first cohort to the month of
+as_of, the state of its transfer register:
 
 * ``accepted``: an accepted register covers the month, first submitted by its due date;
 * ``late``: covered, first submitted after its due date;
 * ``superseded``: covered, and the month was resubmitted (an accepted register replaced another);
 * ``missing``: no accepted register covers the month and its due date was before as_of;
-* ``not_due``: nothing filed yet and not due at as_of (nothing can be asked for yet).
+* ``not_due``: nothing filed yet and not due at as_of (nothing can be asked for yet);
+* ``not_owed``: before the operator owed registers (REPORTING_START, its HTP registration), none filed.
 
 A missing register that would hold IN rows inflates the share, so a matured
 outbound of month m has complete coverage when its operator's registers of
@@ -28,7 +29,8 @@ from operators.models import FilingKind, FilingStatus, Operator, OperatorStatus,
 from outflows.engine import M_OUTBOUND, MINSK
 
 ACCEPTED, LATE, SUPERSEDED, MISSING, NOT_DUE = "accepted", "late", "superseded", "missing", "not_due"
-STATES = (ACCEPTED, LATE, SUPERSEDED, MISSING, NOT_DUE)
+NOT_OWED = "not_owed"
+STATES = (ACCEPTED, LATE, SUPERSEDED, MISSING, NOT_DUE, NOT_OWED)
 FILED = (FilingStatus.ACCEPTED, FilingStatus.SUPERSEDED)
 
 
@@ -72,7 +74,7 @@ def run_coverage(*, as_of: dt.datetime, window_days: int, cells: dict) -> dict:
     """The coverage a run stores (OutflowRun.coverage), from its cells (dimension, key, cohort) -> metrics."""
     cohorts = sorted({cohort for (dimension, _key, cohort) in cells if dimension == "operator" and cohort != "all"})
     as_of_day = as_of.astimezone(MINSK).date()
-    first = max(reporting_start(), _month(cohorts[0])[0] if cohorts else as_of_day.replace(day=1))
+    first = _month(cohorts[0])[0] if cohorts else as_of_day.replace(day=1)
     labels = _labels(first, as_of_day)
     with_cells = {key for (dimension, key, _cohort) in cells if dimension == "operator"}
     operators = [
@@ -93,13 +95,17 @@ def run_coverage(*, as_of: dt.datetime, window_days: int, cells: dict) -> dict:
     result_operators: dict[str, dict] = {}
     total = complete_total = 0
     for op in operators:
-        owes_from = max(first, op["htp_registered_on"] or first)
+        # Registers are owed for the months from the later of REPORTING_START and the HTP registration.
+        owes_from = max(reporting_start(), op["htp_registered_on"] or reporting_start())
         states = {}
         for label in labels:
             start, end = bounds[label]
-            if end < owes_from and (op["unp"], label) not in reported:
-                continue  # before the operator owed registers, and nothing reported then
-            states[label] = month_state(filings[op["id"]], start=start, end=end, due=due[label], as_of_day=as_of_day)
+            state = month_state(filings[op["id"]], start=start, end=end, due=due[label], as_of_day=as_of_day)
+            if start < owes_from and state in (MISSING, NOT_DUE):
+                if (op["unp"], label) not in reported:
+                    continue  # before the operator owed registers, and nothing reported then
+                state = NOT_OWED
+            states[label] = state
         outbound = complete = 0
         for label in labels:
             cell = cells.get(("operator", op["unp"], label))

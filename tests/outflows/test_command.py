@@ -78,6 +78,8 @@ def test_human_output_and_bad_arguments():
     out = StringIO()
     call_command("compute_outflows", "--as-of", "2026-01-01T00:00:00Z", stdout=out)
     assert "non-return share 0.4000" in out.getvalue()
+    assert "95% bootstrap interval 0.400000 - 0.400000 (200 resamples of 1 investors)" in out.getvalue()
+    assert "register coverage: 0.000000 of matured outbound value from fully filed months" in out.getvalue()
     with pytest.raises(CommandError, match="offset"):
         call_command("compute_outflows", "--as-of", "2026-01-01T00:00:00")
     with pytest.raises(CommandError, match="ISO"):

@@ -47,7 +47,9 @@ def test_each_operator_month_has_its_state_and_the_complete_share():
         "2025-05": coverage.ACCEPTED,
         "2025-06": coverage.NOT_DUE,
     }
-    assert mine["missing"] == ["2025-04"] and mine["late"] == ["2025-02"] and mine["superseded"] == ["2025-03"]
+    assert mine["missing"] == ["2025-04"]
+    assert mine["late"] == ["2025-02"]
+    assert mine["superseded"] == ["2025-03"]
     assert (mine["outbound_byn"], mine["complete_byn"], mine["complete_share"]) == ("160.00", "120.00", "0.750000")
     assert cov["gaps"] == [op.unp]
     assert cov["operators"][good.unp]["missing"] == []
@@ -62,7 +64,8 @@ def test_a_register_filed_after_the_run_does_not_change_it_and_a_new_run_sees_it
     first.refresh_from_db()
     assert first.coverage["operators"][op.unp]["states"]["2025-04"] == coverage.MISSING
     assert second.coverage["operators"][op.unp]["states"]["2025-04"] == coverage.LATE
-    assert second.coverage["complete_share"] == "1.000000" and second.coverage["gaps"] == []
+    assert second.coverage["complete_share"] == "1.000000"
+    assert second.coverage["gaps"] == []
 
 
 def test_run_stores_the_bootstrap_interval_and_partitions_agree():
@@ -78,9 +81,29 @@ def test_run_stores_the_bootstrap_interval_and_partitions_agree():
     one = outflow_run_compute(as_of=h.NOW, window_days=30)
     three = outflow_run_compute(as_of=h.NOW, window_days=30, partitions=3)
     found = one.uncertainty
-    assert found["resamples"] == 200 and found["method"] == "poisson-bootstrap-investors"
+    assert found["resamples"] == 200
+    assert found["method"] == "poisson-bootstrap-investors"
     share = one.stats.get(dimension="operator", key=op.unp, cohort="all").non_return_share
     entry = found["operators"][op.unp]
-    assert float(entry["low"]) <= float(share) <= float(entry["high"]) and entry["low"] < entry["high"]
-    assert entry["investors"] == 40 and found["overall"]["investors"] == 40
+    assert float(entry["low"]) <= float(share) <= float(entry["high"])
+    assert entry["low"] < entry["high"]
+    assert entry["investors"] == 40
+    assert found["overall"]["investors"] == 40
     assert three.uncertainty == found  # same weights per investor whatever the partitions
+
+
+def test_months_before_the_operator_owed_registers_are_not_gaps():
+    """Registered with the HTP on 15.03.2025: March is not owed (April is its first month), yet counted."""
+    op = h.operator(htp_registered_on=date(2025, 3, 15))
+    f = h.filing(op, start=date(2025, 4, 1))
+    h.filing(op, start=date(2025, 5, 1))
+    h.transfers(op, f, h.platform(), [(at(2025, 3, 20), "OUT", "i1", "10.00"), (at(2025, 4, 2), "OUT", "i2", "5.00")])
+    run = outflow_run_compute(as_of=h.NOW, window_days=30)
+    mine = run.coverage["operators"][op.unp]
+    assert mine["states"] == {
+        "2025-03": coverage.NOT_OWED,
+        "2025-04": coverage.ACCEPTED,
+        "2025-05": coverage.ACCEPTED,
+        "2025-06": coverage.NOT_DUE,
+    }
+    assert (mine["missing"], mine["complete_share"]) == ([], "1.000000")

@@ -68,6 +68,18 @@ class Command(BaseCommand):
             f"matured outbound not returned; pending {overall.pending_outbound_value_byn} BYN; "
             f"excess return {run.excess_return_byn} BYN"
         )
+        interval = (run.uncertainty or {}).get("overall") or {}
+        if interval.get("low") is not None:
+            self.stdout.write(
+                f"{run.uncertainty['level']:.0%} bootstrap interval {interval['low']} - {interval['high']} "
+                f"({run.uncertainty['resamples']} resamples of {interval['investors']} investors)"
+            )
+        coverage = run.coverage or {}
+        if coverage.get("complete_share") is not None:
+            self.stdout.write(
+                f"register coverage: {coverage['complete_share']} of matured outbound value from fully filed months; "
+                f"operators with gaps: {', '.join(coverage['gaps']) or 'none'}"
+            )
 
     def _rederive(self, run_id: int, *, as_json: bool) -> None:
         try:
