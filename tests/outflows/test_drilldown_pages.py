@@ -18,7 +18,7 @@ from api.models import Scope
 from api.services import api_token_create
 from auditlog.models import AuditEvent
 from operators.models import FilingKind, FilingStatus, RegistrationFiling
-from outflows import drilldown
+from outflows import cells, drill_views, drilldown
 from outflows.services import LOCK_KEY, outflow_run_compute
 from tests.factories import auditor, operator_staff
 from tests.outflows.factories import BASE, UNP_A, add_transfers, operator, random_transfers, transfer
@@ -192,3 +192,29 @@ def test_api_names_rows_of_the_pairs_it_allocates():
     assert (row["external_id"], row["returned_value_byn"], row["unreturned_value_byn"]) == ("o", "30.00", "70.00")
     assert row["window_closes_at"].startswith("2025-01-")
     assert drilldown.inputs_check(run).changed is False
+
+
+def _ids_through_pages(client, url: str, params: dict) -> list[int]:
+    ids, response = [], client.get(url, params)
+    while True:
+        html = response.content.decode()
+        ids += [int(pk) for pk in re.findall(r'data-transfer="(\d+)"', html)]
+        found = re.search(r'<a href="([^"]+)" rel="next"', html)
+        if not found:
+            return ids
+        response = client.get(url + unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["keyset", "sparse"])
+def test_pages_of_a_cell_list_each_outbound_once_in_order(scc, run, monkeypatch, sparse):
+    monkeypatch.setattr(drill_views, "PAGE_SIZE", 7)
+    if sparse:  # every cell read as a sparse one: its order read once, unordered, and kept
+        monkeypatch.setattr(drill_views, "SPARSE_ENTRIES", 0)
+    expected = list(
+        cells.cell_outbounds(run=run, dimension="overall", key="all", cohort="all")
+        .order_by("occurred_at", "id")
+        .values_list("id", flat=True)
+    )
+    assert len(expected) > 20
+    params = {"run": run.pk, "dimension": "overall"}
+    assert _ids_through_pages(scc, reverse("outflows:drilldown"), params) == expected
