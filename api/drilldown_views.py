@@ -147,6 +147,13 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
         outbounds = cells.cell_outbounds(**self.cell).select_related("operator", "platform")
         if self.updated_since is not None:
             outbounds = outbounds.filter(updated_at__gte=self.updated_since)
+        stat = drilldown.stat_of(**{k: v for k, v in self.cell.items() if k != "state"})
+        sparse = drilldown.sparse_order(
+            run=self.cell["run"], stat=stat, outbounds=outbounds, page_size=self.paginator.get_page_size(self.request),
+            name={**self.cell, "run": self.cell["run"].pk, "updated_since": self.updated_since},
+        )  # fmt: skip
+        if sparse is not None:  # a few rows among millions: by their ids (pages in id order)
+            outbounds = outbounds.filter(pk__in=sparse)
         return transfers_visible(access=access_of(self.request), queryset=outbounds)
 
     def list(self, request, *args, **kwargs):

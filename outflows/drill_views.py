@@ -13,7 +13,6 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -29,10 +28,8 @@ from outflows.models import Dimension, OutflowRun, OutflowStat
 STATES = ("", "matured", "pending")
 PAGE_SIZE = 100
 # A page of a cell whose rows would be looked for among more index entries than this is read the other way
-# (`_sparse_page`); at most SPARSE_MAX outbounds so, their order kept SPARSE_CACHE_S seconds.
-SPARSE_ENTRIES = 200_000
-SPARSE_MAX = 50_000
-SPARSE_CACHE_S = 600
+# (`_sparse_page`, outflows.drilldown.sparse_order).
+SPARSE_ENTRIES = drilldown.SPARSE_ENTRIES
 
 
 def byn(kopecks: int) -> Decimal:
@@ -107,21 +104,14 @@ def _sparse_page(cell: Cell, transfers, params) -> KeysetPage | None:
     In (occurred_at, id) order the rows of a key no index narrows (a small platform, a rare asset or
     residency) are looked for among all the others, an index entry and a heap page at a time: 15 s
     for a handful of rows at 10 M transfers (bench/README_drilldown.md). When the run's counts say a
-    page would read more than SPARSE_ENTRIES entries so, the cell's (occurred_at, id) pairs are read
-    unordered instead (one scan at most, the planner's choice), sorted here and kept for the next pages
-    (`part`); a page then reads its rows by id.
+    page would read more than SPARSE_ENTRIES entries so, the cell's order is read once unordered and kept
+    (outflows.drilldown.sparse_order) and a page (`part`) reads its rows by id.
     """
-    stat, run = cell.stat, cell.run
-    if stat is None or PAGE_SIZE * run.input_rows <= SPARSE_ENTRIES * max(1, stat.outbound_count):
-        return None
-    key = f"outflows:drilldown:order:{run.pk}:{cell.dimension}:{cell.key}:{cell.cohort}:{cell.state}"
-    ids = cache.get(key)
+    ids = drilldown.sparse_order(
+        run=cell.run, stat=cell.stat, outbounds=transfers, page_size=PAGE_SIZE, name=cell.params, entries=SPARSE_ENTRIES
+    )
     if ids is None:
-        found = sorted(transfers.order_by().values_list("occurred_at", "pk")[: SPARSE_MAX + 1])
-        if len(found) > SPARSE_MAX:
-            return None
-        ids = [pk for _, pk in found]
-        cache.set(key, ids, SPARSE_CACHE_S)
+        return None
     part = params.get("part", "")
     part = int(part) if part.isdigit() and int(part) * PAGE_SIZE < len(ids) else 0
     chosen = ids[part * PAGE_SIZE : (part + 1) * PAGE_SIZE]

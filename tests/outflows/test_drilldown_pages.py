@@ -218,3 +218,23 @@ def test_pages_of_a_cell_list_each_outbound_once_in_order(scc, run, monkeypatch,
     assert len(expected) > 20
     params = {"run": run.pk, "dimension": "overall"}
     assert _ids_through_pages(scc, reverse("outflows:drilldown"), params) == expected
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_api_pages_of_a_cell_list_each_outbound_once(run, monkeypatch, sparse):
+    if sparse:
+        monkeypatch.setattr(drilldown, "SPARSE_ENTRIES", 0)
+    expected = set(
+        cells.cell_outbounds(run=run, dimension="platform", key="alpha", cohort="all").values_list("id", flat=True)
+    )
+    client, seen = _api([Scope.OUTFLOWS]), []
+    body = client.get(
+        "/api/v1/outflows/drilldown/", {"run": run.pk, "dimension": "platform", "key": "alpha", "page_size": 5}
+    ).json()
+    while True:
+        seen += [row["id"] for row in body["results"]]
+        if not body["next"]:
+            break
+        body = client.get(body["next"]).json()
+    assert sorted(seen) == sorted(expected)
+    assert len(seen) > 10
