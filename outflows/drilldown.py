@@ -128,30 +128,34 @@ def allocate(run: OutflowRun, transfers: list, *, registry: Registry | None = No
     return [(t, found[t.pk]) for t in transfers]
 
 
-def cell_rows(
-    *, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "", limit: int | None = None
-) -> Iterator[tuple]:
-    """Every outbound of the cell with its Allocation, in (occurred_at, id) order, CHUNK at a time."""
+def cell_rows(*, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "") -> Iterator[tuple]:
+    """Every outbound of the cell with its Allocation, in (occurred_at, id) order, CHUNK at a time
+    (a sparse cell's by its ids, `sparse_order`)."""
     transfers = (
         cells.cell_outbounds(run=run, dimension=dimension, key=key, cohort=cohort, state=state)
         .select_related("operator", "platform")
         .order_by("occurred_at", "id")
     )
     registry = Registry.read()
+    name = {"run": run.pk, "dimension": dimension, "key": key, "cohort": cohort, "state": state}
+    stat = stat_of(run=run, dimension=dimension, key=key, cohort=cohort)
+    ids = sparse_order(run=run, stat=stat, outbounds=transfers, page_size=CHUNK, name=name)
+    if ids is not None:
+        for lo in range(0, len(ids), CHUNK):
+            batch = sorted(transfers.filter(pk__in=ids[lo : lo + CHUNK]), key=lambda t: (t.occurred_at, t.pk))
+            yield from allocate(run, batch, registry=registry)
+        return
     after = None
-    sent = 0
-    while limit is None or sent < limit:
+    while True:
         chunk = (
             transfers
             if after is None
             else transfers.filter(occurred_at__gte=after[0]).exclude(occurred_at=after[0], id__lte=after[1])
         )
-        size = CHUNK if limit is None else min(CHUNK, limit - sent)
-        batch = list(chunk[:size])
+        batch = list(chunk[:CHUNK])
         if not batch:
             return
         yield from allocate(run, batch, registry=registry)
-        sent += len(batch)
         after = (batch[-1].occurred_at, batch[-1].pk)
 
 

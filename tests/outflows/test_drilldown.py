@@ -89,13 +89,23 @@ def test_every_cell_of_a_run_adds_up_to_the_kopeck():
     run = outflow_run_compute(as_of=AS_OF, window_days=365)
     checked = _assert_every_cell_adds_up(run, rows)
     assert checked == run.stats.count() > 40
-    # The chunks of an export: a cell split over many small chunks adds up the same.
+    # The chunks of an export: a cell split over many small chunks adds up the same, read in order or,
+    # as a sparse cell, by its ids.
     stat = run.stats.get(dimension="overall", key="all", cohort="all")
-    chunk, drilldown.CHUNK = drilldown.CHUNK, 7
+    chunk, entries = drilldown.CHUNK, drilldown.SPARSE_ENTRIES
     try:
+        drilldown.CHUNK = 7
+        assert drilldown.cell_totals(run=run, dimension="overall", key="all", cohort="all").equals(stat)
+        drilldown.SPARSE_ENTRIES = 0
+        listed = [t.pk for t, _ in drilldown.cell_rows(run=run, dimension="overall", key="all", cohort="all")]
+        assert listed == list(
+            cells.cell_outbounds(run=run, dimension="overall", key="all", cohort="all")
+            .order_by("occurred_at", "id")
+            .values_list("id", flat=True)
+        )
         assert drilldown.cell_totals(run=run, dimension="overall", key="all", cohort="all").equals(stat)
     finally:
-        drilldown.CHUNK = chunk
+        drilldown.CHUNK, drilldown.SPARSE_ENTRIES = chunk, entries
 
 
 def test_a_cell_of_another_window_and_partitions():
