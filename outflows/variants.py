@@ -40,6 +40,8 @@ AMOUNT_SCALE = 10**8
 AMOUNT_MAX = np.iinfo(np.int64).max
 NO_CLASS = "-"  # residency / KYC key of an outbound whose investor no valid client register lists
 
+INSERTION_MAX = 256  # an investor's rows up to this many are merged by insertion, more by a merge sort
+
 # The variants' per-operator columns: matured outbound value and what the variant counts as returned.
 V_OUTBOUND, V_RETURNED = 0, 1
 
@@ -298,11 +300,21 @@ def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, mo
         # 3. Investor-level: the investor's rows merged by (instant, OUT before IN, operator), then one FIFO.
         if do_investor:
             m = b - i
-            order = np.argsort(lo[i:b] & sub_mask, kind="mergesort")
+            if m <= INSERTION_MAX:  # nearly sorted already (most rows on one platform): a stable insertion sort
+                for x in range(m):
+                    r = i + x
+                    key = lo[r] & sub_mask
+                    y = x - 1
+                    while y >= 0 and lo[walk[y]] & sub_mask > key:
+                        walk[y + 1] = walk[y]
+                        y -= 1
+                    walk[y + 1] = r
+            else:
+                walk[:m] = i + np.argsort(lo[i:b] & sub_mask, kind="mergesort")
             head = 0
             tail = 0
             for w in range(m):
-                r = i + order[w]
+                r = walk[w]
                 _, t, is_in, o, _ = engine._row(hi, lo, r, layout)
                 if not is_in:
                     q_row[tail] = r
@@ -351,7 +363,9 @@ def compute(
     do_units = extra.amount is not None
     asset = extra.asset[rows.order] if extra.asset is not None else np.zeros(n, np.int64)
     amount = extra.amount[rows.order] if do_units else np.zeros(1, np.int64)
-    residency, kyc = extra.residency[rows.order], extra.kyc[rows.order]
+    # Every row NO_CLASS (no client register read): zeros, not a gather (calloc'd pages cost nothing until read).
+    residency = extra.residency[rows.order] if n_residency > 1 else np.zeros(n, np.int64)
+    kyc = extra.kyc[rows.order] if n_kyc > 1 else np.zeros(n, np.int64)
     curve = np.asarray([d * engine.US_PER_DAY for d in engine.CURVE_DAYS], dtype=np.int64)
     n_assets = max(1, n_assets)
     if n == 0:
