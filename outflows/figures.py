@@ -46,6 +46,10 @@ def stat_transfer_filters(
     filters = {"direction": "OUT"}
     if dimension in KEY_FILTER:
         filters[KEY_FILTER[dimension]] = key
+    elif dimension in (Dimension.OPERATOR_PLATFORM, Dimension.OPERATOR_COUNTRY):  # "UNP:slug" / "UNP:CC"
+        unp, _, other = key.partition(":")
+        filters["operator"] = unp
+        filters["platform" if dimension == Dimension.OPERATOR_PLATFORM else "country"] = other
     since, until = None, matured_until(run)
     if pending:
         since, until = matured_until(run) + timedelta(microseconds=1), run.as_of

@@ -81,3 +81,10 @@ def test_operator_staff_see_no_run_page(run):
     client = Client()
     client.force_login(operator_staff(operator(UNP_A)))
     assert client.get(reverse("outflows:run", args=[run.pk])).status_code == 403
+
+
+def test_operator_platform_row_links_to_exactly_its_transfers(run, scc):
+    page = scc.get(reverse("outflows:stats"), {"run": run.pk, "dimension": "operator_platform", "cohort": "all"})
+    link = re.search(r'href="([^"]+)" data-figure="outbound_count" data-value="(\d+)"', page.content.decode())
+    listed = scc.get(unescape(link.group(1)))
+    assert listed.context["page"].total.value == int(link.group(2)) == 2  # A's two outbounds to alpha
