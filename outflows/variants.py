@@ -406,7 +406,22 @@ def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(values) == 0:
         return np.zeros(0, values.dtype), np.zeros(0, np.int64)
     distinct = np.sort(_distinct(values))
-    return distinct, np.searchsorted(distinct, values).astype(np.int64)
+    return distinct, _index_of(values, distinct)
+
+
+@njit(cache=True, nogil=True)
+def _index_of(values, distinct):
+    # Runs of one value are the rule (one asset per investor, mostly): a binary search only when it changes.
+    out = np.empty(values.shape[0], np.int64)
+    last = values[0]
+    at = np.searchsorted(distinct, last)
+    for i in range(values.shape[0]):
+        v = values[i]
+        if v != last:
+            last = v
+            at = np.searchsorted(distinct, v)
+        out[i] = at
+    return out
 
 
 @njit(cache=True, nogil=True)
