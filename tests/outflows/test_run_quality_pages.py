@@ -33,7 +33,7 @@ def test_dashboard_shows_interval_coverage_and_the_operators_with_gaps(client, r
     assert "75,0\xa0%" in body  # Russian share format
     [gap] = re.findall(r'<li data-gap="(\d+)">(.*?)</li>', body, re.S)
     assert gap[0] == op.unp
-    assert "не поданы за 1 мес., с опозданием за 1 мес." in gap[1]
+    assert "не поданы за 1\xa0мес., с опозданием за 1\xa0мес." in gap[1]
     assert "95-процентный интервал" in body
 
 
