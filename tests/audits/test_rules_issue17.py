@@ -8,6 +8,7 @@ import pytest
 
 from audits.models import Flag, Rule
 from audits.services import scan_run
+from audits.subjects import flag_subject
 from operators.models import FilingKind
 from outflows.models import Dimension, OutflowRun, OutflowStat, RunStatus
 from outflows.services import outflow_run_compute
@@ -190,3 +191,17 @@ def test_an_inactive_operator_owes_no_register():
     h.transfers(op, f, h.platform(), [(at(2025, 1, 15), "OUT", "a", "10.00")])
     scan_run(now=h.NOW)
     assert flags(op, "UNREGISTERED_CLIENT") == []
+
+
+def test_subjects_say_the_case_and_the_cohort():
+    rule_trend, rule_unreg = Rule.objects.get(code="NON_RETURN_TREND"), Rule.objects.get(code="UNREGISTERED_CLIENT")
+    trend = Flag(
+        rule=rule_trend,
+        evidence={"cohort": "2025-03", "previous_non_return_share": "0.3", "non_return_share": "0.45", "run": 7},
+    )
+    assert flag_subject(trend) == "Доля невозврата когорты 2025-03: 30,0\xa0% → 45,0\xa0% (расчёт №7)"
+    missing = Flag(rule=rule_unreg, evidence={"case": "register_missing"})
+    assert flag_subject(missing) == "Переводы за даты, реестр клиентов за которые не подан в срок"
+    assert flag_subject(Flag(rule=rule_unreg, evidence={"case": "not_in_register"})) == (
+        "Переводы инвесторов, которых нет в реестре клиентов"
+    )
