@@ -143,6 +143,7 @@ def drilldown_page(request):
     if page is None:
         page = keyset_page(transfers, params=request.GET, keys=("occurred_at", "id"), size=PAGE_SIZE)
     rows = drilldown.allocate(cell.run, page.rows)
+    inputs = drilldown.inputs_check(cell.run)
     shown = drilldown.CellTotals()
     for _transfer, allocation in rows:
         shown.add(allocation)
@@ -160,7 +161,11 @@ def drilldown_page(request):
             "rows": [(t, a, byn(a.value), byn(a.returned), byn(a.unreturned)) for t, a in rows],
             "shown": shown_figures(shown),
             "checked": shown.equals(cell.stat) if whole else None,
-            "inputs": drilldown.inputs_check(cell.run),
+            "inputs": inputs,
+            "page_touched": inputs.changed
+            and drilldown.pairs_touched(
+                run=cell.run, check=inputs, pairs={(t.investor_ref, t.platform_id) for t in page.rows}
+            ),
             "states": (("", _("все")), ("matured", _("созревшие")), ("pending", _("не созревшие"))),
             "base_query": urlencode({k: v for k, v in cell.params.items() if k != "state"}),
             "export_query": urlencode(cell.params),

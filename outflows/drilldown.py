@@ -32,7 +32,7 @@ from django.db.models import Count, Max
 from outflows import cells, engine, readers
 from outflows.compute import Registry, _positions
 from outflows.inputs import run_filings_read, run_inputs
-from outflows.models import CrossBorderTransfer, Direction, OutflowRun, OutflowStat, TransferChange
+from outflows.models import ArchivedTransfer, CrossBorderTransfer, Direction, OutflowRun, OutflowStat, TransferChange
 from outflows.runs import read_snapshot
 
 CHUNK = 2_000  # outbounds whose pairs are read and swept together (an export, the totals)
@@ -305,6 +305,24 @@ def inputs_check(run: OutflowRun) -> InputsCheck:
     else:
         fingerprint = inputs_fingerprint(run)
     return InputsCheck(changed=fingerprint != run.input_fingerprint, compared=True, fingerprint=fingerprint)
+
+
+def pairs_touched(*, run: OutflowRun, check: InputsCheck, pairs: Iterable[tuple[str, int]]) -> bool:
+    """Whether the registers accepted or superseded since the run hold a transfer of these (investor_ref,
+    platform id) pairs up to its as_of: if not, their allocation is exactly the run's (FIFO is per pair)."""
+    wanted = set(pairs)
+    if not wanted or not (check.filings_added or check.filings_gone):
+        return False
+    investors = sorted({investor for investor, _ in wanted})
+    for model, filings in ((CrossBorderTransfer, check.filings_added), (ArchivedTransfer, check.filings_gone)):
+        if not filings:
+            continue
+        rows = model.objects.filter(
+            filing_id__in=filings, investor_ref__in=investors, occurred_at__lte=run.as_of
+        ).values_list("investor_ref", "platform_id")
+        if any(pair in wanted for pair in rows.iterator(chunk_size=10_000)):
+            return True
+    return False
 
 
 def stat_of(*, run: OutflowRun, dimension: str, key: str, cohort: str) -> OutflowStat | None:

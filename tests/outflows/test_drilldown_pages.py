@@ -19,6 +19,7 @@ from api.services import api_token_create
 from auditlog.models import AuditEvent
 from operators.models import FilingKind, FilingStatus, RegistrationFiling
 from outflows import cells, drill_views, drilldown
+from outflows.models import CrossBorderTransfer
 from outflows.services import LOCK_KEY, outflow_run_compute
 from tests.factories import auditor, operator_staff
 from tests.outflows.factories import BASE, UNP_A, add_transfers, operator, random_transfers, transfer
@@ -125,13 +126,20 @@ def test_export_lists_the_cell_and_adds_up(scc, run):
 def test_changed_inputs_are_said_on_the_page(scc, run):
     url = reverse("outflows:drilldown")
     assert 'data-inputs-changed="1"' not in scc.get(url, {"run": run.pk}).content.decode()
-    RegistrationFiling.objects.create(  # a register of the run's period accepted after it (a resubmission)
+    new = RegistrationFiling.objects.create(  # a register of the run's period accepted after it (a resubmission)
         operator=operator(UNP_A), kind=FilingKind.TRANSFER_REGISTER, status=FilingStatus.ACCEPTED,
         period_start=dt.date(2024, 2, 1), period_end=dt.date(2024, 2, 29), sha256="e" * 64, original_name="t.csv",
     )  # fmt: skip
     html = scc.get(url, {"run": run.pk}).content.decode()
     assert 'data-inputs-changed="1"' in html
     assert "data-filing-added=" in html
+    assert 'data-page-touched="0"' in html  # it holds no transfer of a pair on the page
+    shown = CrossBorderTransfer.objects.get(pk=re.search(r'data-transfer="(\d+)"', html).group(1))
+    CrossBorderTransfer.objects.create(
+        operator=shown.operator, filing=new, external_id="late-1", occurred_at=shown.occurred_at, direction="IN",
+        investor_ref=shown.investor_ref, platform=shown.platform, asset="USDT", amount=1, value_byn=1,
+    )  # fmt: skip
+    assert 'data-page-touched="1"' in scc.get(url, {"run": run.pk}).content.decode()
 
 
 def test_dashboard_and_dossier_link_their_figures_and_charts(scc, run):
