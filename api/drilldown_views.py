@@ -169,6 +169,17 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
             "window_days": cell["run"].window_days,
             "cell": _stat_json(stat),
             "inputs_changed": check.changed,
+            # The transfer registers accepted / superseded since the run, an edited registry, and whether
+            # those registers hold a transfer of a pair on this page (if not, its amounts are the run's).
+            "inputs": {
+                "filings_added": list(check.filings_added),
+                "filings_gone": list(check.filings_gone),
+                "registry_changed": check.registry_changed,
+                "page_touched": check.changed
+                and drilldown.pairs_touched(
+                    run=cell["run"], check=check, pairs={(t.investor_ref, t.platform_id) for t, _ in rows}
+                ),
+            },
             **response.data,
         }
         self._audit(request, len(rows))

@@ -170,6 +170,7 @@ def test_api_pages_through_a_cell_with_the_outflows_scope(run):
     body = client.get(url, {"run": run.pk, "dimension": "overall", "state": "matured", "page_size": 7}).json()
     assert body["cell"]["outbound_value_byn"] == str(stat.outbound_value_byn)
     assert body["inputs_changed"] is False
+    assert body["inputs"] == {"filings_added": [], "filings_gone": [], "registry_changed": False, "page_touched": False}
     returned, count = Decimal(0), 0
     while True:
         for row in body["results"]:
