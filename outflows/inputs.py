@@ -12,10 +12,15 @@
   out in the one that marks the filing superseded), so these are the filings of
   every row the run reads (rows of a filing whose period starts later are all
   after as_of). Read from the filings' table: the transfers are not scanned again.
+  Rows written around the intake (tests' factories, bench loaders with filings
+  not accepted) are read by a run but not recorded: re-deriving it then says so
+  (the fingerprint differs), it never gives another figure silently.
 * `run_inputs_store` / `run_inputs`: the record of a run (OutflowRunFiling: id
   and SHA-256 of each filing; OutflowRunRegistry: the operators and platforms its
   cells are keyed by), written with its stats, and the selector that reads it
-  back (outflows.rederive, the drill-down's and the coverage's questions).
+  back (outflows.rederive, the drill-down's and the coverage's questions);
+  `run_rows`: the rows a run read, live and archived; `runs_reading`: the runs
+  that read a filing.
 """
 
 from __future__ import annotations
