@@ -34,11 +34,12 @@ def _extract(commit: str, into: Path) -> None:
 
 
 def _one(tree: Path, database: str, rows: int, env: dict) -> dict:
-    out = subprocess.run(
-        [sys.executable, str(tree / "bench" / "outflows.py"), "--rows", str(rows), "--database", database,
-         "--loader", "sql", "--no-reference"],
-        cwd=tree, env=env, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+    command = [sys.executable, str(tree / "bench" / "outflows.py"), "--rows", str(rows), "--database", database,
+               "--loader", "sql", "--no-reference"]  # fmt: skip
+    done = subprocess.run(command, cwd=tree, env=env, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    out = done.stdout
     found = {
         "seconds": float(re.search(r"end to end\s+([\d.]+) s", out).group(1)),
         "peak_mb": float(re.search(r"peak RSS\s+([\d,]+) MB", out).group(1).replace(",", "")),

@@ -170,7 +170,8 @@ def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, mo
            curve, n_cohorts, n_ops, n_plats, n_assets, n_res, n_kyc, do_units, do_investor):  # fmt: skip
     """Rows first..stop-1 (whole investors) of the sorted rows; the extra columns in the same order."""
     nm = engine.N_METRICS
-    op_plat = np.zeros((n_cohorts, n_ops * n_plats, nm), np.int64)
+    # (operator x platform, cohort, metric): a pair's rows touch one small region (the helpers take any two indexes)
+    op_plat = np.zeros((n_ops * n_plats, n_cohorts, nm), np.int64)
     by_asset = np.zeros((n_cohorts, n_assets, nm), np.int64)
     by_res = np.zeros((n_cohorts, n_res, nm), np.int64)
     by_kyc = np.zeros((n_cohorts, n_kyc, nm), np.int64)
@@ -222,7 +223,7 @@ def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, mo
                     c = cohort[r - first]
                     matured = t <= matured_until
                     v = value[r]
-                    _count(op_plat, c, o * n_plats + p, v, matured)
+                    _count(op_plat, o * n_plats + p, c, v, matured)
                     _count(by_asset, c, asset[r], v, matured)
                     _count(by_res, c, residency[r], v, matured)
                     _count(by_kyc, c, kyc[r], v, matured)
@@ -244,7 +245,7 @@ def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, mo
                         continue
                     _, t_out, _, o_out, p_out = engine._row(hi, lo, j, layout)
                     c = cohort[j - first]
-                    _credit(op_plat, c, o_out * n_plats + p_out, take, t, t_out, matured_until, curve)
+                    _credit(op_plat, o_out * n_plats + p_out, c, take, t, t_out, matured_until, curve)
                     _credit(by_asset, c, asset[j], take, t, t_out, matured_until, curve)
                     _credit(by_res, c, residency[j], take, t, t_out, matured_until, curve)
                     _credit(by_kyc, c, kyc[j], take, t, t_out, matured_until, curve)
@@ -389,7 +390,9 @@ def compute(
     total = [sum(part[k] for part in parts) for k in range(8)]
     saturated = int(np.count_nonzero(extra.amount == AMOUNT_MAX)) if do_units else 0
     return VariantParts(
-        op_plat=total[0].reshape(n_cohorts, n_ops, n_plats, engine.N_METRICS)[:, :n_operators, :n_platforms],
+        op_plat=total[0]
+        .transpose(1, 0, 2)
+        .reshape(n_cohorts, n_ops, n_plats, engine.N_METRICS)[:, :n_operators, :n_platforms],
         asset=total[1],
         residency=total[2],
         kyc=total[3],
