@@ -10,7 +10,8 @@ RSS of that process), alternating canonical and full runs in one benchmark run:
   into a scratch directory), on a database of its own (its schema has no issue 17 columns) loaded
   with the same server-side generator and seed (`--loader sql`): the same 10 M transfers;
 * full: this tree, with the variants and cross-tabs (settings.OUTFLOW_VARIANTS), the coverage and
-  the bootstrap interval, the run's inputs recorded (items 2-6 of issue 17).
+  the bootstrap interval, the run's inputs recorded (items 2-6 of issue 17);
+* no-variants (--attribute): this tree with OUTFLOW_VARIANTS=0, to tell the variants' part from the rest.
 
 Prints each run's end-to-end seconds and peak RSS, the medians and the ratio full / canonical.
 """
@@ -33,7 +34,8 @@ def _extract(commit: str, into: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
 
 
-def _one(tree: Path, database: str, rows: int, env: dict) -> dict:
+def _one(tree: Path, database: str, rows: int, env: dict, extra_env: dict | None = None) -> dict:
+    env = {**env, **(extra_env or {})}
     command = [sys.executable, str(tree / "bench" / "outflows.py"), "--rows", str(rows), "--database", database,
                "--loader", "sql", "--no-reference"]  # fmt: skip
     done = subprocess.run(command, cwd=tree, env=env, check=False, capture_output=True, text=True)
@@ -58,26 +60,29 @@ def main() -> None:
     parser.add_argument("--database", default="bench_outflows_sql")
     parser.add_argument("--baseline-database", default="bench_outflows_canonical")
     parser.add_argument("--baseline", default=BASELINE, help="the commit whose code is the canonical run alone")
+    parser.add_argument("--attribute", action="store_true", help="also time this tree without the variants")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": ""}
     with tempfile.TemporaryDirectory(prefix="outflows-baseline-") as scratch:
         baseline = Path(scratch)
         _extract(args.baseline, baseline)
         (baseline / ".venv").symlink_to(ROOT / ".venv")
-        sides = {"canonical": (baseline, args.baseline_database), "full": (ROOT, args.database)}
-        for name, (tree, database) in sides.items():  # loads each database when its row count differs
-            print(f"prepare {name}: {_one(tree, database, args.rows, env)}", flush=True)
+        sides = {"canonical": (baseline, args.baseline_database, {}), "full": (ROOT, args.database, {})}
+        if args.attribute:
+            sides["no-variants"] = (ROOT, args.database, {"OUTFLOW_VARIANTS": "0"})
+        for name, (tree, database, extra_env) in sides.items():  # loads each database when its row count differs
+            print(f"prepare {name}: {_one(tree, database, args.rows, env, extra_env)}", flush=True)
         results: dict[str, list[dict]] = {name: [] for name in sides}
         for i in range(args.runs):
-            for name, (tree, database) in sides.items():
-                found = _one(tree, database, args.rows, env)
+            for name, (tree, database, extra_env) in sides.items():
+                found = _one(tree, database, args.rows, env, extra_env)
                 results[name].append(found)
-                print(f"run {i + 1} {name:9s} {found['seconds']:6.2f} s  peak {found['peak_mb']:,.0f} MB  "
+                print(f"run {i + 1} {name:11s} {found['seconds']:6.2f} s  peak {found['peak_mb']:,.0f} MB  "
                       f"share {found['share']}  {found['timings']}", flush=True)  # fmt: skip
     median = {name: statistics.median(r["seconds"] for r in runs) for name, runs in results.items()}
     peak = {name: max(r["peak_mb"] for r in runs) for name, runs in results.items()}
-    print(f"canonical median {median['canonical']:.2f} s, peak {peak['canonical']:,.0f} MB")
-    print(f"full      median {median['full']:.2f} s, peak {peak['full']:,.0f} MB")
+    for name in sides:
+        print(f"{name:11s} median {median[name]:.2f} s, peak {peak[name]:,.0f} MB")
     ratios = [f["seconds"] / c["seconds"] for c, f in zip(results["canonical"], results["full"], strict=True)]
     print(f"ratio full / canonical: median {median['full'] / median['canonical']:.2f} "
           f"(per pair {', '.join(f'{r:.2f}' for r in ratios)}); target <= 1.5, peak < 2,048 MB")  # fmt: skip
