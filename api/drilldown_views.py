@@ -18,6 +18,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from api.access import access_of
 from api.models import Scope
 from api.views import ApiViewSet, PullAuditMixin
+from config.params import id_param
 from outflows import cells, drilldown
 from outflows.models import CrossBorderTransfer, OutflowRun
 from outflows.selectors import STAT_FIELDS, outflow_run_get, transfers_visible
@@ -115,7 +116,7 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
             errors["key"] = ["Required for this dimension (text without NUL)."]
         if state not in STATES:
             errors["state"] = ["matured, pending or empty."]
-        if run_id and not run_id.isdigit():
+        if run_id and id_param(run_id) is None:
             errors["run"] = ["A run id."]
         try:
             cells.cohort_bounds(cohort)
@@ -133,7 +134,7 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
             raise ValidationError(errors)
         self.updated_since = updated_since
         try:
-            run = outflow_run_get(run=int(run_id) if run_id else None)
+            run = outflow_run_get(run=id_param(run_id))
         except OutflowRun.DoesNotExist as exc:
             raise NotFound("No finished run with this id.") from exc
         if run is None:

@@ -7,6 +7,7 @@ selectors into its evidence; a flag the caller may not see is answered as unknow
 from audits.models import Flag
 from audits.rules.rows import rows_of
 from audits.selectors import flag_get
+from config.params import id_param
 from operators.access import Access
 from outflows import hooks
 
@@ -16,7 +17,7 @@ DEFAULT_FIGURES = ("transfer_count", "outbound_count")
 
 def flag_transfer_filters(*, access: Access, value: str, figure: str = "") -> dict | None:
     """The transfers page's filters for one figure of a flag, or None (no such flag, figure or transfers list)."""
-    if not value.isdigit():
+    if id_param(value) is None:
         return None
     try:
         flag = flag_get(access=access, pk=int(value))

@@ -14,6 +14,7 @@ from django.utils import timezone
 from audits.models import ACTIVE_STATUSES, Flag, FlagNote, FlagStatus, NoteKind, Rule
 from audits.selectors import flags_visible
 from audits.services.deadlines import flags_due_filter
+from config.params import id_param
 from filings.corrections import period_versions
 from operators.access import Access
 from operators.calendar import periods_owed
@@ -119,8 +120,8 @@ def operator_queue(
         flag_filter &= Q(flags__assignee=user)
     elif assignee == "none":
         flag_filter &= Q(flags__assignee__isnull=True)
-    elif assignee.isdigit():
-        flag_filter &= Q(flags__assignee_id=int(assignee))
+    elif id_param(assignee) is not None:
+        flag_filter &= Q(flags__assignee_id=id_param(assignee))
     operators = Operator.objects.annotate(
         matching_flags=Count("flags", filter=flag_filter),
         critical_flags=Count("flags", filter=flag_filter & Q(flags__severity="critical")),

@@ -18,6 +18,7 @@ from audits import notifications, selectors, services
 from audits.models import Agency, Flag, FlagStatus, Rule
 from audits.review_errors import review_error_message
 from audits.tasks import scan_violations
+from config.params import id_param
 from operators.access import access_of
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def flag_list_query(request) -> dict:
         "severity": request.GET.get("severity", "")[:16],
         # The queue's filters (assignee "none" or an id, deadline), so its counts lead to exactly these flags.
         "unassigned": request.GET.get("assignee") == "none",
-        "assignee_id": int(request.GET["assignee"]) if request.GET.get("assignee", "").isdigit() else None,
+        "assignee_id": id_param(request.GET.get("assignee")),
         "due": request.GET.get("due", "")[:8],
     }
 

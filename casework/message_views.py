@@ -21,6 +21,7 @@ from auditlog.services import audit_event_record
 from audits.models import Flag
 from casework import messaging
 from casework.models import DataRequest, MessageCategory
+from config.params import id_param
 from operators.access import access_of
 from operators.models import Activity, RegistrationFiling
 
@@ -104,7 +105,7 @@ def thread(request, operator_pk: int):
     requests = messaging.requests_of(operator=operator)
     waiting = [r for r in requests if r.status in messaging.WAITING]
     # A link from a flag or a filing page (?flag=, ?filing=) starts a message about it.
-    linked = {k: request.GET[k] for k in ("flag", "filing") if request.GET.get(k, "").isdigit()}
+    linked = {k: request.GET[k] for k in ("flag", "filing") if id_param(request.GET.get(k)) is not None}
     form = MessageForm(scc=access.is_auditor, waiting=waiting, initial=linked)
     if request.method == "POST":
         form = MessageForm(request.POST, request.FILES, scc=access.is_auditor, waiting=waiting)

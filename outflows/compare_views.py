@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
+from config.params import id_param
 from operators.access import access_of
 from outflows.comparison import finished_runs, inputs_difference, runs_compare
 from outflows.models import Dimension, OutflowRun, RunStatus
@@ -13,7 +14,7 @@ from outflows.models import Dimension, OutflowRun, RunStatus
 def _run(value: str, default: OutflowRun | None) -> OutflowRun | None:
     if not value:
         return default
-    if not (value.isascii() and value.isdigit()):
+    if id_param(value) is None:
         raise Http404
     run = OutflowRun.objects.filter(pk=int(value), status=RunStatus.FINISHED).first()
     if run is None:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from auditlog.exports import export_download, export_max_rows
 from config.exports import FORMATS, Column
 from config.paging import KeysetPage, Total, keyset_page
+from config.params import id_param
 from operators.access import access_of
 from outflows import cells, drilldown, selectors
 from outflows.models import Dimension, OutflowRun, OutflowStat
@@ -67,7 +68,7 @@ def cell_from(params) -> Cell:
     if not cells.dimension_known(dimension) or state not in STATES or not key or "\x00" in key:
         raise Http404
     try:
-        run = selectors.outflow_run_get(run=int(run_id) if run_id.isdigit() else None)
+        run = selectors.outflow_run_get(run=id_param(run_id))
         cells.cohort_bounds(cohort)
     except (OutflowRun.DoesNotExist, ValueError) as exc:
         raise Http404 from exc
@@ -113,7 +114,8 @@ def _sparse_page(cell: Cell, transfers, params) -> KeysetPage | None:
     if ids is None:
         return None
     part = params.get("part", "")
-    part = int(part) if part.isdigit() and int(part) * PAGE_SIZE < len(ids) else 0
+    part = id_param(part) or 0
+    part = part if part * PAGE_SIZE < len(ids) else 0
     chosen = ids[part * PAGE_SIZE : (part + 1) * PAGE_SIZE]
     rows = sorted(transfers.filter(pk__in=chosen), key=lambda t: (t.occurred_at, t.pk))
     kept = [(k, v) for k, values in params.lists() if k != "part" for v in values]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
+from config.params import id_param
 from operators import models as operator_models
 from operators.access import Access
 from operators.labels import country_name
@@ -211,8 +212,8 @@ def transfer_list(
         transfers = transfers.filter(occurred_at__gte=since_at)
     if until_at:
         transfers = transfers.filter(occurred_at__lte=until_at)
-    if filing.isdigit():
-        transfers = transfers.filter(filing_id=int(filing))
+    if id_param(filing) is not None:
+        transfers = transfers.filter(filing_id=id_param(filing))
     if unregistered == "1":
         transfers = unregistered_transfers(transfers)
     elif unregistered == "missing":  # on dates whose client register is due and missing (today)

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from config.paging import keyset_page
+from config.params import id_param
 from operators.access import access_of
 from outflows import hooks, selectors
 from outflows.models import Dimension, OutflowRun
@@ -32,7 +33,7 @@ def _stats(request):
     if dimension not in Dimension.values:
         raise Http404
     try:
-        run = selectors.outflow_run_get(run=int(run_id) if run_id.isdigit() else None)
+        run = selectors.outflow_run_get(run=id_param(run_id))
     except OutflowRun.DoesNotExist as exc:
         raise Http404 from exc
     stats = selectors.outflow_stats(
