@@ -118,9 +118,7 @@ class RuleVersion(models.Model):
         verbose_name_plural = _("версии правил")
         constraints = [
             models.UniqueConstraint(fields=["rule", "number"], name="rule_version_number_unique"),
-            models.UniqueConstraint(
-                fields=["rule"], condition=models.Q(status="draft"), name="rule_version_one_draft"
-            ),
+            models.UniqueConstraint(fields=["rule"], condition=models.Q(status="draft"), name="rule_version_one_draft"),
         ]
 
     def __str__(self) -> str:
