@@ -1,4 +1,11 @@
-"""Rule catalogue, flags and their review, the operator risk score (the audit log: auditlog.models)."""
+"""Rule catalogue and rule versions, flags and their review, deadlines, four-eyes proposals,
+notifications, the operator risk score (the audit log: auditlog.models).
+
+Why one module of about 470 lines: these are the app's tables, which Django looks for in
+audits.models; every class is a plain field list whose rows reference each other (a flag its rule
+and rule version, a proposal and an escalation their flag), and they are read together in the
+migrations. Behaviour lives in audits/services/, not here.
+"""
 
 from django.conf import settings
 from django.db import models

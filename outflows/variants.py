@@ -1,5 +1,9 @@
 """Issue 17 items 2 and 3: cross-tabs, excess apart, and the two variants beside the canonical share.
 
+Why one module of about 460 lines: like outflows/engine.py, it is one compiled pass whose three
+FIFO walks share the row layout they decode and the per-investor buffers they fill; split up,
+that layout would be spread over modules that must change together.
+
 One compiled pass over the rows the canonical engine has already sorted
 (engine.SortedRows: pair = investor x platform, then instant, OUT before IN,
 operator UNP), investor by investor (an investor's pairs are contiguous):
