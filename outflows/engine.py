@@ -401,6 +401,24 @@ def _pair_starts(hi, layout, parts):
 
 
 @njit(cache=True, nogil=True)
+def investor_starts(hi, layout, parts):
+    """parts + 1 row indexes from 0 to n, near equal steps, each at the first row of an investor
+    (an investor's pairs are contiguous in the sort): the cuts of the per-investor passes
+    (outflows/variants.py, outflows/uncertainty.py)."""
+    n = hi.shape[0]
+    shift, n_plats = layout[L_PAIR_SHIFT], layout[L_N_PLATFORMS]
+    cuts = np.empty(parts + 1, np.int64)
+    cuts[0] = 0
+    for k in range(1, parts):
+        r = max(cuts[k - 1], n * k // parts)
+        while 0 < r < n and (hi[r] >> shift) // n_plats == (hi[r - 1] >> shift) // n_plats:
+            r += 1
+        cuts[k] = r
+    cuts[parts] = n
+    return cuts
+
+
+@njit(cache=True, nogil=True)
 def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_until, window, curve, n_cohorts,
            n_ops, n_plats):  # fmt: skip
     """The FIFO walk of DESIGN section 5 over rows first..stop-1 (whole pairs) sorted by sort_rows().

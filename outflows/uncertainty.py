@@ -72,22 +72,6 @@ def _weights(investor_hash, seed, resamples, table, out):
 
 
 @njit(cache=True, nogil=True)
-def _investor_cuts(hi, layout, parts):
-    """parts + 1 row indexes from 0 to n, near equal steps, each at the first row of an investor."""
-    n = hi.shape[0]
-    shift, n_plat = layout[engine.L_PAIR_SHIFT], layout[engine.L_N_PLATFORMS]
-    cuts = np.empty(parts + 1, np.int64)
-    cuts[0] = 0
-    for k in range(1, parts):
-        r = max(cuts[k - 1], n * k // parts)
-        while 0 < r < n and (hi[r] >> shift) // n_plat == (hi[r - 1] >> shift) // n_plat:
-            r += 1
-        cuts[k] = r
-    cuts[parts] = n
-    return cuts
-
-
-@njit(cache=True, nogil=True)
 def _resample_sums(hi, lo, value, returned, layout, first, stop, investor_hash, matured_until, n_ops, resamples,
                    seed, table):  # fmt: skip
     """Sorted rows first..stop-1 (whole investors): (sums[o, 0|1, b] = weighted outbound | returned of the
@@ -145,7 +129,7 @@ def resample_sums(
     n_ops = max(1, n_operators)
     if rows is None or rows.hi.shape[0] == 0:
         return np.zeros((n_operators, 2, resamples), np.int64), np.zeros(n_operators + 1, np.int64)
-    cuts = _investor_cuts(rows.hi, rows.layout, THREADS)
+    cuts = engine.investor_starts(rows.hi, rows.layout, THREADS)
     arguments = [
         (rows.hi, rows.lo, rows.value, rows.returned, rows.layout, first, stop, investor_hash, matured_until_us,
          n_ops, resamples, seed, POISSON16)

@@ -154,22 +154,6 @@ def _count(block, c, g, v, matured):
 
 
 @njit(cache=True, nogil=True)
-def _investor_starts(hi, layout, parts):
-    """parts + 1 row indexes from 0 to n, near equal steps, each at the first row of an investor."""
-    n = hi.shape[0]
-    shift, n_plats = layout[engine.L_PAIR_SHIFT], layout[engine.L_N_PLATFORMS]
-    cuts = np.empty(parts + 1, np.int64)
-    cuts[0] = 0
-    for k in range(1, parts):
-        r = max(cuts[k - 1], n * k // parts)
-        while 0 < r < n and (hi[r] >> shift) // n_plats == (hi[r - 1] >> shift) // n_plats:
-            r += 1
-        cuts[k] = r
-    cuts[parts] = n
-    return cuts
-
-
-@njit(cache=True, nogil=True)
 def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, month_starts, matured_until, window,
            curve, n_cohorts, n_ops, n_plats, n_assets, n_res, n_kyc, do_units, do_investor):  # fmt: skip
     """Rows first..stop-1 (whole investors) of the sorted rows; the extra columns in the same order."""
@@ -380,7 +364,7 @@ def compute(
                    max(1, n_kyc), do_units, investor_level)
         ]  # fmt: skip
     else:
-        cuts = _investor_starts(rows.hi, rows.layout, engine.THREADS)
+        cuts = engine.investor_starts(rows.hi, rows.layout, engine.THREADS)
         parts = engine._in_threads(
             _sweep,
             [

@@ -64,6 +64,17 @@ def rule_with(rule: Rule, version: RuleVersion) -> Rule:
     return shaped
 
 
+def _version_one(rule) -> dict:
+    """Version 1 of a rule: its values before versions (or as its seeding migration wrote them)."""
+    return {
+        "parameters": rule.parameters or {},
+        "enabled": rule.enabled,
+        "status": RuleVersionStatus.PUBLISHED,
+        "note": "Значения до введения версий",
+        "published_at": timezone.now(),
+    }
+
+
 def versions_seed(*, actor: User = None) -> int:
     """Version 1 (published, since always) for every rule that has none: a rule added by a later
     migration gets its seeded values as version 1 the first time the scan or a rule page looks."""
@@ -73,13 +84,7 @@ def versions_seed(*, actor: User = None) -> int:
             version, made = RuleVersion.objects.get_or_create(
                 rule=rule,
                 number=1,
-                defaults={
-                    "parameters": rule.parameters or {},
-                    "enabled": rule.enabled,
-                    "status": RuleVersionStatus.PUBLISHED,
-                    "note": "Значения до введения версий",
-                    "published_at": timezone.now(),
-                },
+                defaults=_version_one(rule),
             )
             if made:
                 created += 1
@@ -98,13 +103,7 @@ def versions_seed_migrated(*, apps=django_apps, **signal_kwargs) -> None:
         version_model.objects.get_or_create(
             rule=rule,
             number=1,
-            defaults={
-                "parameters": rule.parameters or {},
-                "enabled": rule.enabled,
-                "status": RuleVersionStatus.PUBLISHED,
-                "note": "Значения до введения версий",
-                "published_at": timezone.now(),
-            },
+            defaults=_version_one(rule),
         )
 
 
