@@ -6,6 +6,9 @@ from django.core.management.base import BaseCommand
 
 from screening.services import screen_run
 
+CONTRACT_KIND = {"operator": "officer"}
+FIELDS = ("subject", "score", "entry", "list")
+
 
 class Command(BaseCommand):
     help = "Screen counterparties against the lists in force now; --json prints the hits."
@@ -15,7 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = screen_run()
-        hits = [{k: h[k] for k in ("kind", "subject", "score", "entry", "list")} for h in result["hits"]]
+        # DESIGN section 10 names three kinds: an operator's legal name is reported as the operator's
+        # side ("officer", subject = its UNP), like its AML officer; the review page tells them apart.
+        hits = [{"kind": CONTRACT_KIND.get(h["kind"], h["kind"]), **{k: h[k] for k in FIELDS}} for h in result["hits"]]
         if options["json"]:
             self.stdout.write(json.dumps({"hits": hits}, ensure_ascii=False))
             return
