@@ -6,11 +6,15 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from outflows.models import OutflowStat
+from outflows.models import Dimension, OutflowStat
 from outflows.rederive import RunNotRederivable, outflow_rederive
 from outflows.runs import _kopecks_to_byn
 from outflows.selectors import outflow_stat_as_dict
 from outflows.services import OutflowRunBusy, outflow_run_compute
+
+# The dimensions DESIGN section 10's `--json` names (key: all, UNP, platform slug, country code); the
+# cross-tabs of issue 17 (operator x platform, asset, residency, KYC) are on the pages and the API.
+JSON_DIMENSIONS = (Dimension.OVERALL, Dimension.OPERATOR, Dimension.PLATFORM, Dimension.COUNTRY)
 
 
 class Command(BaseCommand):
@@ -52,7 +56,7 @@ class Command(BaseCommand):
             payload = {
                 "run": run.pk,
                 "excess_return_byn": str(run.excess_return_byn),
-                "rows": [outflow_stat_as_dict(stat) for stat in stats],
+                "rows": [outflow_stat_as_dict(stat) for stat in stats.filter(dimension__in=JSON_DIMENSIONS)],
             }
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
             return
@@ -97,7 +101,11 @@ class Command(BaseCommand):
                 "excess_return_byn": str(_kopecks_to_byn(computation.excess_return)),
                 "filings": found.inputs.filings,
                 "differences": len(found.differences),
-                "rows": [outflow_stat_as_dict(OutflowStat(**row)) for row in found.rows],
+                "rows": [
+                    outflow_stat_as_dict(OutflowStat(**row))
+                    for row in found.rows
+                    if row["dimension"] in JSON_DIMENSIONS
+                ],
             }
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
         else:
