@@ -53,5 +53,6 @@ def test_beat_schedule_names_only_registered_tasks():
         "filings.purge_kept_uploads",
         "webhooks.collect",
         "casework.data_request_nudges",
+        "screening.rescreen",
     }
     assert scheduled <= set(app.tasks)

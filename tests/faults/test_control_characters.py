@@ -88,7 +88,7 @@ def test_error_report_xlsx_with_control_characters_opens(client):
     sheet = [list(r) for r in load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True)]
     assert sheet[1][:4] == ["TX-␁␀", "2025-03-05T10:00:00+03:00", "OUT", "'=inv␛"]
     assert sheet[1][7] == "␋1"
-    assert sheet[1][-1].startswith("row 1202: external_id:")
+    assert sheet[1][-1].startswith("строка 1202: external_id:")
     assert "nul_byte" in sheet[1][-1]
     csv_response = client.get(f"/filings/{filing.pk}/errors.csv")
     assert csv_response.status_code == 200
