@@ -85,13 +85,15 @@ def compute_cells(
         "per_row": False,
         "keep_rows": True,  # the sorted rows with what each got back: the bootstrap's (and the variants') input
     }
+    # The per-row returns by horizon and the excess by operator x platform: the cross-tabs' input (one partition).
+    engine_kwargs = {**compute_kwargs, "detail": bool(settings.OUTFLOW_VARIANTS) and partitions <= 1}
     boot_kwargs = {
         "investor_hash": raw.investor_hash,
         "matured_until_us": compute_kwargs["as_of_us"] - window_days * engine.US_PER_DAY,
         "n_operators": len(registry.operators),
     }
     if partitions <= 1:
-        result = engine.compute(arrays, cohorts=cohorts, **compute_kwargs)
+        result = engine.compute(arrays, cohorts=cohorts, **engine_kwargs)
         bootstrap = uncertainty.resample_sums(result.rows, **boot_kwargs)
     else:
         part = engine.partition_of(raw.investor_hash[raw.investor], raw.platform_id, partitions)

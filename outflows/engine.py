@@ -169,6 +169,11 @@ class SortedRows:
     value: np.ndarray
     layout: np.ndarray  # int64, indexed by the L_* constants
     returned: np.ndarray | None = None  # what each sorted row (an OUT) got back, once compute() swept them
+    # With sweep_rows(detail=True): returned_curve[k, i] what row i (a matured OUT) got back within
+    # CURVE_DAYS[k] days, for the horizons shorter than the window (a longer one holds all it got back);
+    # excess_grid[o, p] the excess of the returns of operator o to platform p.
+    returned_curve: np.ndarray | None = None
+    excess_grid: np.ndarray | None = None
 
     def columns(self, axis: CohortAxis) -> dict[str, np.ndarray]:
         """The decoded columns (pair, occurred_at, is_in, operator, platform, cohort): for tests and debugging."""
@@ -420,15 +425,19 @@ def investor_starts(hi, layout, parts):
 
 @njit(cache=True, nogil=True)
 def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_until, window, curve, n_cohorts,
-           n_ops, n_plats):  # fmt: skip
+           n_ops, n_plats, returned_curve):  # fmt: skip
     """The FIFO walk of DESIGN section 5 over rows first..stop-1 (whole pairs) sorted by sort_rows().
 
     matured_until = as_of - W: an outbound is matured when occurred_at <= it.
     The open outbounds of the current pair wait in a FIFO with what the
     crediting needs (row, instant, cohort, operator, platform); the cohort is
     found once per outbound, from its instant. Writes returned[first:stop];
-    returns the range's (by_op, by_plat, excess).
+    returns the range's (by_op, by_plat, excess, excess by the return's operator x platform).
+    With a returned_curve of some rows (else 0), also writes returned_curve[k, first:stop] for its rows k: what
+    each matured outbound got back within curve[k] (outflows.variants sums the cross-tabs from them).
     """
+    n_stored = returned_curve.shape[0]
+    excess_grid = np.zeros(n_ops * n_plats, np.int64)
     n_curve = curve.shape[0]
     by_op = np.zeros((n_cohorts, n_ops, 6 + n_curve), np.int64)
     by_plat = np.zeros((n_cohorts, n_plats, 6 + n_curve), np.int64)
@@ -465,6 +474,7 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
                 by_plat[c, p, 5] += 1
             continue
         u = value[i]
+        g_in = o * n_plats + p
         # Outbounds whose window closed before this return can receive nothing more.
         while head < tail and q_t[head] + window < t:
             head += 1
@@ -486,11 +496,51 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
                     if delay <= curve[k]:
                         by_op[c, o, 6 + k] += take
                         by_plat[c, p, 6 + k] += take
+                        if k < n_stored:
+                            returned_curve[k, j] += take
             else:
                 by_op[c, o, 3] += take
                 by_plat[c, p, 3] += take
         excess += u  # what no open outbound of the pair could take: never credited
-    return by_op, by_plat, excess
+        excess_grid[g_in] += u
+    return by_op, by_plat, excess, excess_grid
+
+
+def sweep_rows(
+    rows: SortedRows,
+    axis: CohortAxis,
+    *,
+    as_of_us: int,
+    window_days: int,
+    n_operators: int,
+    n_platforms: int,
+    detail: bool = False,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The FIFO walk over sorted rows, in threads: (by_op, by_plat, excess); sets rows.returned (and, with
+    detail, rows.returned_curve and rows.excess_grid: the per-row inputs of the cross-tabs, outflows.variants)."""
+    n = rows.hi.shape[0]
+    n_ops, n_plats = max(1, n_operators), max(1, n_platforms)
+    window = window_days * US_PER_DAY
+    rows.returned = np.zeros(n, np.int64)  # kept with the rows (keep_rows): the bootstrap reads them in this order
+    # What a row gets back is at most its value: int32 when every value fits (half the memory at 10M rows).
+    stored = sum(days < window_days for days in CURVE_DAYS) if detail else 0
+    small = n == 0 or int(rows.value.max()) <= np.iinfo(np.int32).max
+    returned_curve = np.zeros((stored, n if detail else 0), np.int32 if small else np.int64)
+    cuts = _pair_starts(rows.hi, rows.layout, THREADS)
+    curve = np.asarray([d * US_PER_DAY for d in CURVE_DAYS], dtype=np.int64)
+    parts = _in_threads(
+        _sweep,
+        [
+            (rows.hi, rows.lo, rows.value, rows.layout, first, stop, rows.returned, axis.starts, as_of_us - window,
+             window, curve, len(axis.labels), n_ops, n_plats, returned_curve)
+            for first, stop in itertools.pairwise(cuts)
+            if stop > first
+        ],
+    )  # fmt: skip
+    if detail:
+        rows.returned_curve = returned_curve
+        rows.excess_grid = sum(part[3] for part in parts).reshape(n_ops, n_plats)[:n_operators, :n_platforms]
+    return sum(part[0] for part in parts), sum(part[1] for part in parts), sum(part[2] for part in parts)
 
 
 def compute(
@@ -503,11 +553,12 @@ def compute(
     cohorts: CohortAxis | None = None,
     per_row: bool = True,
     keep_rows: bool = False,
+    detail: bool = False,
 ) -> EngineResult:
     """Run DESIGN section 5 over transfers already limited to occurred_at <= as_of.
 
     cohorts: the cohort axis from cohort_axis(), to share one axis between
-    partitions; computed here when omitted.
+    partitions; computed here when omitted. detail: see sweep_rows.
     """
     n = len(transfers)
     axis = cohort_axis(transfers.occurred_at) if cohorts is None else cohorts
@@ -524,26 +575,14 @@ def compute(
             matured=np.zeros(0, bool) if per_row else None,
         )
     rows = sort_rows(transfers, n_operators, n_platforms)
-    returned_sorted = np.zeros(n, np.int64)
-    rows.returned = returned_sorted  # kept with the rows (keep_rows): the bootstrap reads them in this order
-    cuts = _pair_starts(rows.hi, rows.layout, THREADS)
-    curve = np.asarray([d * US_PER_DAY for d in CURVE_DAYS], dtype=np.int64)
-    parts = _in_threads(
-        _sweep,
-        [
-            (rows.hi, rows.lo, rows.value, rows.layout, first, stop, returned_sorted, axis.starts, as_of_us - window,
-             window, curve, n_cohorts, max(1, n_operators), max(1, n_platforms))
-            for first, stop in itertools.pairwise(cuts)
-            if stop > first
-        ],
+    by_op, by_plat, excess = sweep_rows(
+        rows, axis, as_of_us=as_of_us, window_days=window_days, n_operators=n_operators, n_platforms=n_platforms,
+        detail=detail,
     )  # fmt: skip
-    by_op = sum(part[0] for part in parts)
-    by_plat = sum(part[1] for part in parts)
-    excess = sum(part[2] for part in parts)
     returned = matured = None
     if per_row:
         returned = np.empty(n, np.int64)
-        returned[rows.order] = returned_sorted
+        returned[rows.order] = rows.returned
         matured = (transfers.occurred_at <= as_of_us - window) & ~transfers.is_in
     return EngineResult(
         labels, by_op[:, :n_operators], by_plat[:, :n_platforms], int(excess), returned, matured,

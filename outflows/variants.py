@@ -1,18 +1,20 @@
 """Issue 17 items 2 and 3: cross-tabs, excess apart, and the two variants beside the canonical share.
 
-Why one module of about 460 lines: like outflows/engine.py, it is one compiled pass whose three
-FIFO walks share the row layout they decode and the per-investor buffers they fill; split up,
-that layout would be spread over modules that must change together.
+Why one module of about 480 lines: like outflows/engine.py, it is one compiled pass whose cell
+sums and two FIFO walks share the row layout they decode and the per-investor buffers they fill;
+split up, that layout would be spread over modules that must change together.
 
-One compiled pass over the rows the canonical engine has already sorted
+One compiled pass over the rows the canonical engine has already sorted and swept
 (engine.SortedRows: pair = investor x platform, then instant, OUT before IN,
-operator UNP), investor by investor (an investor's pairs are contiguous):
+operator UNP; engine.sweep_rows(detail=True): what each outbound got back, in all
+and within each horizon of the return curve), investor by investor (an investor's
+pairs are contiguous):
 
-* the canonical FIFO again (DESIGN section 5), summed by the dimensions the
-  canonical sweep does not keep: operator x platform (operator x country is
-  its sum), asset, investor residency and KYC level (from the client register
-  valid at the outbound's date, outflows.clients); excess return by the
-  operator and platform of the return that brought it;
+* the canonical figures (DESIGN section 5) from those per-row returns, summed by
+  the dimensions the canonical sweep does not keep: operator x platform (operator
+  x country is its sum), asset, investor residency and KYC level (from the client
+  register valid at the outbound's date, outflows.clients); the excess return by
+  the operator and platform of the return that brought it comes from the sweep;
 * unit-based: FIFO on `amount` per (investor, platform, asset), the same
   windows; an outbound's returned value is floor(value x returned units /
   units), so the unreturned part is valued at its outbound value. Outbounds of
@@ -24,8 +26,10 @@ operator UNP), investor by investor (an investor's pairs are contiguous):
   platform counts against the investor's earliest open outbound.
 
 Between outbounds the canonical order cannot tell apart (same pair, instant,
-operator) the asset cells credit the lower ticker first; no canonical figure
-depends on that order. Money is int64 kopecks; amounts are int64 units of
+operator: one stretch of the FIFO, one window) the asset cells credit the lower
+ticker first: the stretch's returns are sliced among them in ticker order (within
+a horizon too, the returns arriving in time order); no canonical figure depends
+on that order. Money is int64 kopecks; amounts are int64 units of
 10**-8 (outflows.readers: digits beyond are dropped; larger than about 9.2e10
 the amount saturates and is counted in `amount_saturated`).
 """
@@ -44,6 +48,7 @@ AMOUNT_SCALE = 10**8
 AMOUNT_MAX = np.iinfo(np.int64).max
 NO_CLASS = "-"  # residency / KYC key of an outbound whose investor no valid client register lists
 
+JOINT_MAX = 4096  # (asset, residency, KYC) classes up to this many are summed in one block (_sweep)
 INSERTION_MAX = 256  # an investor's rows up to this many are merged by insertion, more by a merge sort
 
 # The variants' per-operator columns: matured outbound value and what the variant counts as returned.
@@ -132,49 +137,54 @@ def _mul_div(a, b, c):
 
 
 @njit(cache=True, inline="always")
-def _credit(block, c, g, take, t, t_out, matured_until, curve):
-    """Count `take` returned at t to an outbound (instant t_out) of cell (c, g) of a metric block."""
-    if t_out <= matured_until:
-        block[c, g, engine.M_RETURNED] += take
-        for k in range(curve.shape[0]):
-            if t - t_out <= curve[k]:
-                block[c, g, engine.M_CURVE + k] += take
-    else:
-        block[c, g, engine.M_PENDING_RETURNED] += take
-
-
-@njit(cache=True, inline="always")
-def _count(block, c, g, v, matured):
+def _add(block, c, g, v, got, matured, returned_curve, j, back, before, mixed):
+    """Outbound j of cell (c, g) of a metric block: its value v and what it got back, `got` in all and within
+    each horizon the sweep's returned_curve[k, j] (`got` past its rows: horizons not shorter than the window),
+    or (mixed tied group) its slice of the group's `back`."""
     if matured:
         block[c, g, engine.M_OUTBOUND] += v
         block[c, g, engine.M_COUNT] += 1
+        block[c, g, engine.M_RETURNED] += got
+        for k in range(back.shape[0] - 1):
+            if mixed:
+                within = min(v, max(np.int64(0), back[k] - before))
+            else:
+                within = np.int64(returned_curve[k, j]) if k < returned_curve.shape[0] else got
+            block[c, g, engine.M_CURVE + k] += within
     else:
         block[c, g, engine.M_PENDING_OUTBOUND] += v
         block[c, g, engine.M_PENDING_COUNT] += 1
+        block[c, g, engine.M_PENDING_RETURNED] += got
 
 
 @njit(cache=True, nogil=True)
-def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, month_starts, matured_until, window,
-           curve, n_cohorts, n_ops, n_plats, n_assets, n_res, n_kyc, do_units, do_investor):  # fmt: skip
-    """Rows first..stop-1 (whole investors) of the sorted rows; the extra columns in the same order."""
+def _sweep(hi, lo, value, returned, returned_curve, layout, first, stop, order, asset, amount, residency, kyc,
+           month_starts, matured_until, window, n_cohorts, n_ops, n_plats, n_assets, n_res, n_kyc, do_units,
+           do_investor):  # fmt: skip
+    """Rows first..stop-1 (whole investors) of the sorted rows, swept (engine.sweep_rows(detail=True)); the extra
+    columns in the input's order (row i here is row order[i] there; one value: not read, code 0)."""
     nm = engine.N_METRICS
     # (operator x platform, cohort, metric): a pair's rows touch one small region (the helpers take any two indexes)
     op_plat = np.zeros((n_ops * n_plats, n_cohorts, nm), np.int64)
-    by_asset = np.zeros((n_cohorts, n_assets, nm), np.int64)
-    by_res = np.zeros((n_cohorts, n_res, nm), np.int64)
-    by_kyc = np.zeros((n_cohorts, n_kyc, nm), np.int64)
-    excess_op = np.zeros(n_ops, np.int64)
-    excess_plat = np.zeros(n_plats, np.int64)
+    # Few (asset, residency, KYC) classes: one block by class, summed by each afterwards (one add per row, not 3).
+    joint = n_assets * n_res * n_kyc <= JOINT_MAX
+    by_class = np.zeros((n_cohorts, n_assets * n_res * n_kyc if joint else 1, nm), np.int64)
+    by_asset = np.zeros((n_cohorts, 1 if joint else n_assets, nm), np.int64)
+    by_res = np.zeros((n_cohorts, 1 if joint else n_res, nm), np.int64)
+    by_kyc = np.zeros((n_cohorts, 1 if joint else n_kyc, nm), np.int64)
     unit = np.zeros((n_ops, 2), np.int64)
     inv = np.zeros((n_ops, 2), np.int64)
     size = max(1, stop - first)
-    cohort = np.empty(size, np.int64)  # per row of the range (OUT rows only)
+    n_curve = len(engine.CURVE_DAYS)
+    back = np.empty(n_curve + 1, np.int64)  # a tied group's returned (last) and returned within curve[k]
     q_row = np.empty(size, np.int64)
     q_rem = np.empty(size, np.int64)
     lot_units = np.empty(size, np.int64)
     lot_value = np.empty(size, np.int64)
     lot_back = np.empty(size, np.int64)
     walk = np.empty(size, np.int64)
+    la = np.empty(size, np.int64)  # the current pair's asset codes and amounts, by row - pa (gathered per pair)
+    lm = np.empty(size, np.int64)
     shift = layout[engine.L_PAIR_SHIFT]
     sub_mask = (np.int64(1) << shift) - 1 if shift > 0 else np.int64(-1)
     i = first
@@ -183,68 +193,70 @@ def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, mo
         b = i + 1
         while b < stop and (hi[b] >> shift) // n_plats == investor:
             b += 1
-        for r in range(i, b):
-            _, t, is_in, _, _ = engine._row(hi, lo, r, layout)
-            if not is_in:
-                cohort[r - first] = np.searchsorted(month_starts, t, side="right") - 1
-        # 1. The canonical FIFO, pair by pair; tied outbounds (same pair, instant, operator) by asset.
+        # 1. The canonical cells from what the canonical sweep credited to each outbound. Tied outbounds (same
+        # pair, instant, operator: consecutive, one FIFO stretch with one window) take the stretch's returns
+        # in the order of their asset codes: each gets its slice [before, before + value) of the group's
+        # returns (within each horizon: the returns come in time order).
         pa = i
         while pa < b:
             pb = pa + 1
             while pb < b and hi[pb] >> shift == hi[pa] >> shift:
                 pb += 1
-            m = 0
-            for r in range(pa, pb):
-                x = m  # insertion among tied OUT rows (equal packed words) by asset code
-                m += 1
-                tied_out = not engine._row(hi, lo, r, layout)[2]
-                while tied_out and x > 0 and lo[walk[x - 1]] == lo[r] and asset[walk[x - 1]] > asset[r]:
-                    walk[x] = walk[x - 1]
-                    x -= 1
-                walk[x] = r
-            head = 0
-            tail = 0
-            for w in range(m):
-                r = walk[w]
+            m = pb - pa
+            for x in range(m):
+                walk[x] = pa + x
+                la[x] = asset[order[pa + x]] if n_assets > 1 else 0
+                lm[x] = amount[order[pa + x]] if do_units else 0
+            x = 0
+            while x < m:
+                r = pa + x
                 _, t, is_in, o, p = engine._row(hi, lo, r, layout)
-                if not is_in:
-                    c = cohort[r - first]
-                    matured = t <= matured_until
-                    v = value[r]
-                    _count(op_plat, o * n_plats + p, c, v, matured)
-                    _count(by_asset, c, asset[r], v, matured)
-                    _count(by_res, c, residency[r], v, matured)
-                    _count(by_kyc, c, kyc[r], v, matured)
-                    q_row[tail] = r
-                    q_rem[tail] = v
-                    tail += 1
+                y = x + 1
+                while y < m and lo[pa + y] == lo[r]:
+                    y += 1
+                if is_in:
+                    x = y
                     continue
-                u = value[r]
-                while head < tail and engine._row(hi, lo, q_row[head], layout)[1] + window < t:
-                    head += 1
-                while u > 0 and head < tail:
-                    j = q_row[head]
-                    take = min(u, q_rem[head])
-                    q_rem[head] -= take
-                    u -= take
-                    if q_rem[head] == 0:
-                        head += 1
-                    if take == 0:
-                        continue
-                    _, t_out, _, o_out, p_out = engine._row(hi, lo, j, layout)
-                    c = cohort[j - first]
-                    _credit(op_plat, o_out * n_plats + p_out, c, take, t, t_out, matured_until, curve)
-                    _credit(by_asset, c, asset[j], take, t, t_out, matured_until, curve)
-                    _credit(by_res, c, residency[j], take, t, t_out, matured_until, curve)
-                    _credit(by_kyc, c, kyc[j], take, t, t_out, matured_until, curve)
-                excess_op[o] += u
-                excess_plat[p] += u
+                c = np.searchsorted(month_starts, t, side="right") - 1
+                matured = t <= matured_until
+                g = o * n_plats + p
+                mixed = False
+                for z in range(x + 1, y):
+                    mixed = mixed or la[z] != la[x]
+                if mixed:  # stable insertion by asset, then the group's returns sliced in that order
+                    back[:] = 0
+                    for z in range(x, y):
+                        back[n_curve] += returned[pa + z]
+                        for k in range(n_curve):
+                            back[k] += returned_curve[k, pa + z] if k < returned_curve.shape[0] else returned[pa + z]
+                        w = z
+                        while w > x and la[walk[w - 1] - pa] > la[z]:
+                            walk[w] = walk[w - 1]
+                            w -= 1
+                        walk[w] = pa + z
+                before = np.int64(0)
+                for z in range(x, y):
+                    j = walk[z]
+                    v = value[j]
+                    got = min(v, max(np.int64(0), back[n_curve] - before)) if mixed else returned[j]
+                    _add(op_plat, g, c, v, got, matured, returned_curve, j, back, before, mixed)
+                    res_j = residency[order[j]] if n_res > 1 else 0
+                    kyc_j = kyc[order[j]] if n_kyc > 1 else 0
+                    if joint:
+                        g_class = (la[j - pa] * n_res + res_j) * n_kyc + kyc_j
+                        _add(by_class, c, g_class, v, got, matured, returned_curve, j, back, before, mixed)
+                    else:
+                        _add(by_asset, c, la[j - pa], v, got, matured, returned_curve, j, back, before, mixed)
+                        _add(by_res, c, res_j, v, got, matured, returned_curve, j, back, before, mixed)
+                        _add(by_kyc, c, kyc_j, v, got, matured, returned_curve, j, back, before, mixed)
+                    before += v
+                x = y
             # 2. Unit-based: FIFO of lots on amount per asset of the pair (walk order keeps instants in order).
             if do_units:
                 for x in range(1, m):  # stable insertion sort of the pair's rows by asset
                     r = walk[x]
                     y = x - 1
-                    while y >= 0 and asset[walk[y]] > asset[r]:
+                    while y >= 0 and la[walk[y] - pa] > la[r - pa]:
                         walk[y + 1] = walk[y]
                         y -= 1
                     walk[y + 1] = r
@@ -253,23 +265,25 @@ def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, mo
                 for w in range(m):
                     r = walk[w]
                     _, t, is_in, o, _ = engine._row(hi, lo, r, layout)
-                    if w > 0 and asset[walk[w - 1]] != asset[r]:
+                    if w > 0 and la[walk[w - 1] - pa] != la[r - pa]:
                         head = tail  # a new asset: a queue of its own
                     if not is_in:
-                        same_lot = tail > head and lo[q_row[tail - 1]] == lo[r] and asset[q_row[tail - 1]] == asset[r]
+                        same_lot = (
+                            tail > head and lo[q_row[tail - 1]] == lo[r] and la[q_row[tail - 1] - pa] == la[r - pa]
+                        )
                         if same_lot:  # same asset, instant and operator: one lot
-                            lot_units[tail - 1] = min(AMOUNT_MAX - amount[r], lot_units[tail - 1]) + amount[r]
+                            lot_units[tail - 1] = min(AMOUNT_MAX - lm[r - pa], lot_units[tail - 1]) + lm[r - pa]
                             lot_value[tail - 1] += value[r]
                             q_rem[tail - 1] = lot_units[tail - 1]
                         else:
                             q_row[tail] = r
-                            lot_units[tail] = amount[r]
+                            lot_units[tail] = lm[r - pa]
                             lot_value[tail] = value[r]
                             lot_back[tail] = 0
-                            q_rem[tail] = amount[r]
+                            q_rem[tail] = lm[r - pa]
                             tail += 1
                         continue
-                    u = amount[r]
+                    u = lm[r - pa]
                     while head < tail and engine._row(hi, lo, q_row[head], layout)[1] + window < t:
                         head += 1
                     while u > 0 and head < tail:
@@ -325,7 +339,12 @@ def _sweep(hi, lo, value, layout, first, stop, asset, amount, residency, kyc, mo
                     if t_out <= matured_until:
                         inv[o_out, V_RETURNED] += take
         i = b
-    return op_plat, by_asset, by_res, by_kyc, excess_op, excess_plat, unit, inv
+    if joint:
+        classes = by_class.reshape((n_cohorts, n_assets, n_res, n_kyc, nm))
+        by_asset = classes.sum(axis=3).sum(axis=2)
+        by_res = classes.sum(axis=3).sum(axis=1)
+        by_kyc = classes.sum(axis=2).sum(axis=1)
+    return op_plat, by_asset, by_res, by_kyc, unit, inv
 
 
 def compute(
@@ -342,40 +361,47 @@ def compute(
     n_kyc: int,
     investor_level: bool = True,
 ) -> VariantParts:
-    """The variant sums of the transfers whose sorted rows are `rows` (engine.sort_rows of them).
+    """The variant sums of the transfers whose sorted rows are `rows` (engine.sort_rows of them; swept here unless
+    engine.compute(keep_rows=True, detail=True) swept them).
 
     investor_level=False when the rows hold only part of some investors' pairs (a fanned-out partition).
     """
     n_cohorts, n_ops, n_plats = len(cohorts.labels), max(1, n_operators), max(1, n_platforms)
     window = window_days * engine.US_PER_DAY
     n = len(rows.order)
+    if n and rows.returned_curve is None:
+        engine.sweep_rows(
+            rows, cohorts, as_of_us=as_of_us, window_days=window_days, n_operators=n_operators,
+            n_platforms=n_platforms, detail=True,
+        )  # fmt: skip
     do_units = extra.amount is not None
-    asset = extra.asset[rows.order] if extra.asset is not None else np.zeros(n, np.int64)
-    amount = extra.amount[rows.order] if do_units else np.zeros(1, np.int64)
-    # Every row NO_CLASS (no client register read): zeros, not a gather (calloc'd pages cost nothing until read).
-    residency = extra.residency[rows.order] if n_residency > 1 else np.zeros(n, np.int64)
-    kyc = extra.kyc[rows.order] if n_kyc > 1 else np.zeros(n, np.int64)
-    curve = np.asarray([d * engine.US_PER_DAY for d in engine.CURVE_DAYS], dtype=np.int64)
-    n_assets = max(1, n_assets)
+    # In the input's order: the sweep gathers them pair by pair (no sorted copies); one value: not read.
+    n_assets = max(1, n_assets) if extra.asset is not None else 1
+    none = np.zeros(1, np.int64)
+    asset = extra.asset if n_assets > 1 else none
+    amount = extra.amount if do_units else none
+    residency = extra.residency if n_residency > 1 else none
+    kyc = extra.kyc if n_kyc > 1 else none
+    common = (cohorts.starts, as_of_us - window, window, n_cohorts, n_ops, n_plats, n_assets, max(1, n_residency),
+              max(1, n_kyc), do_units, investor_level)  # fmt: skip
     if n == 0:
-        parts = [
-            _sweep(rows.hi, rows.lo, rows.value, rows.layout, 0, 0, asset, amount, residency, kyc, cohorts.starts,
-                   as_of_us - window, window, curve, n_cohorts, n_ops, n_plats, n_assets, max(1, n_residency),
-                   max(1, n_kyc), do_units, investor_level)
-        ]  # fmt: skip
+        empty = np.zeros(0, np.int64)
+        parts = [_sweep(empty, empty, empty, empty, np.zeros((0, 0), np.int64), rows.layout, 0, 0, empty, asset,
+                        amount, residency, kyc, *common)]  # fmt: skip
+        excess_grid = np.zeros((n_operators, n_platforms), np.int64)
     else:
         cuts = engine.investor_starts(rows.hi, rows.layout, engine.THREADS)
         parts = engine._in_threads(
             _sweep,
             [
-                (rows.hi, rows.lo, rows.value, rows.layout, first, stop, asset, amount, residency, kyc,
-                 cohorts.starts, as_of_us - window, window, curve, n_cohorts, n_ops, n_plats, n_assets,
-                 max(1, n_residency), max(1, n_kyc), do_units, investor_level)
+                (rows.hi, rows.lo, rows.value, rows.returned, rows.returned_curve, rows.layout, first, stop,
+                 rows.order, asset, amount, residency, kyc, *common)
                 for first, stop in itertools.pairwise(cuts)
                 if stop > first
             ],
         )  # fmt: skip
-    total = [sum(part[k] for part in parts) for k in range(8)]
+        excess_grid = rows.excess_grid
+    total = [sum(part[k] for part in parts) for k in range(6)]
     saturated = int(np.count_nonzero(extra.amount == AMOUNT_MAX)) if do_units else 0
     return VariantParts(
         op_plat=total[0]
@@ -384,10 +410,10 @@ def compute(
         asset=total[1],
         residency=total[2],
         kyc=total[3],
-        excess_op=total[4][:n_operators],
-        excess_plat=total[5][:n_platforms],
-        unit=total[6][:n_operators] if do_units else None,
-        investor=total[7][:n_operators] if investor_level else None,
+        excess_op=excess_grid.sum(axis=1),
+        excess_plat=excess_grid.sum(axis=0),
+        unit=total[4][:n_operators] if do_units else None,
+        investor=total[5][:n_operators] if investor_level else None,
         amount_saturated=saturated,
     )
 
