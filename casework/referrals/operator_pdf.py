@@ -5,11 +5,10 @@ from django.utils import translation
 
 from audits.models import FlagStatus, Severity
 from operators.labels import choice_label
-from operators.models import FilingKind
 from operators.templatetags.portal import day, when
 
 from .build import Built
-from .pdf import FONTS, _fact, _line, _Pdf
+from .pdf import _fact, _line, filings_and_transfers, new_document
 
 
 def operator_summary_pdf(built: Built) -> bytes:
@@ -19,14 +18,7 @@ def operator_summary_pdf(built: Built) -> bytes:
 
 def _render(built: Built) -> bytes:
     info, operator = built.info, built.flag
-    pdf = _Pdf(format="A4")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"Пакет передачи материалов: оператор УНП {operator['unp']}")
-    pdf.set_author("Комитет государственного контроля Республики Беларусь")
-    pdf.set_margins(16, 16, 16)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_page()
+    pdf = new_document(f"Пакет передачи материалов: оператор УНП {operator['unp']}")
     _line(pdf, "Пакет передачи материалов по оператору", size=15, bold=True, height=8)
     _line(pdf, f"{operator['name']} (УНП {operator['unp']})", size=11.5, bold=True, height=6.5)
     pdf.ln(2)
@@ -52,21 +44,7 @@ def _render(built: Built) -> bytes:
         _line(
             pdf, f"  Выявлено {when(f['opened_at'])}; файлы: flags/{f['id']}.json, flags/{f['id']}-history.csv", size=8
         )
-    pdf.ln(3)
-    _line(pdf, f"Отчёты оператора ({len(info['filings'])})", size=12, bold=True, height=7)
-    for f in info["filings"]:
-        kind = choice_label(FilingKind, f["kind"]) or f["kind"]
-        text = f"№{f['id']} {kind} за {day(f['period_start'])}–{day(f['period_end'])}, подан {when(f['submitted_at'])}"
-        _line(pdf, text, size=9.5)
-        _line(pdf, f"  {f['original_name']} → {f['member'] or 'файл не прочитан'}", size=8)
-        _line(pdf, f"  SHA-256: {f['sha256']}", size=8)
-    transfers = info["transfers"]
-    pdf.ln(3)
-    _line(pdf, "Переводы", size=12, bold=True, height=7)
-    text = f"Строк в transfers.csv: {transfers['rows']}."
-    if transfers["truncated"]:
-        text += f" Доказательства отбирают больше; в пакете первые {transfers['limit']}."
-    _line(pdf, text, size=9.5)
+    filings_and_transfers(pdf, info)
     chain = built.chain
     pdf.ln(3)
     _line(pdf, "Журнал аудита: сегмент хеш-цепочки", size=12, bold=True, height=7)

@@ -51,6 +51,38 @@ def _evidence(evidence: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def new_document(title: str) -> _Pdf:
+    """An A4 page in the project's DejaVu Sans fonts, authored by the SCC: every summary starts so."""
+    pdf = _Pdf(format="A4")
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(title)
+    pdf.set_author("Комитет государственного контроля Республики Беларусь")
+    pdf.set_margins(16, 16, 16)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    return pdf
+
+
+def filings_and_transfers(pdf: _Pdf, info: dict) -> None:
+    """The package's filings (each with its member and SHA-256) and its transfers.csv, as both summaries list them."""
+    pdf.ln(3)
+    _line(pdf, f"Отчёты оператора ({len(info['filings'])})", size=12, bold=True, height=7)
+    for f in info["filings"]:
+        kind = choice_label(FilingKind, f["kind"]) or f["kind"]
+        text = f"№{f['id']} {kind} за {day(f['period_start'])}–{day(f['period_end'])}, подан {when(f['submitted_at'])}"
+        _line(pdf, text, size=9.5)
+        _line(pdf, f"  {f['original_name']} → {f['member'] or 'файл не прочитан'}", size=8)
+        _line(pdf, f"  SHA-256: {f['sha256']}", size=8)
+    transfers = info["transfers"]
+    pdf.ln(3)
+    _line(pdf, "Переводы", size=12, bold=True, height=7)
+    text = f"Строк в transfers.csv: {transfers['rows']}."
+    if transfers["truncated"]:
+        text += f" Доказательства отбирают больше; в пакете первые {transfers['limit']}."
+    _line(pdf, text, size=9.5)
+
+
 def summary_pdf(built: Built) -> bytes:
     """The summary of a referral package: the flag, the decision, the evidence, the filings with their
     SHA-256, the transfers, the history and the chain segment that proves it."""
@@ -60,14 +92,7 @@ def summary_pdf(built: Built) -> bytes:
 
 def _render(built: Built) -> bytes:
     info, flag = built.info, built.flag
-    pdf = _Pdf(format="A4")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"Пакет передачи материалов: нарушение №{flag['id']}")
-    pdf.set_author("Комитет государственного контроля Республики Беларусь")
-    pdf.set_margins(16, 16, 16)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_page()
+    pdf = new_document(f"Пакет передачи материалов: нарушение №{flag['id']}")
     _line(pdf, "Пакет передачи материалов", size=15, bold=True, height=8)
     _line(pdf, f"Нарушение №{flag['id']}: {flag['rule']['title']}", size=11.5, bold=True, height=6.5)
     pdf.ln(2)
@@ -86,22 +111,7 @@ def _render(built: Built) -> bytes:
     _line(pdf, "Доказательства", size=12, bold=True, height=7)
     for key, value in _evidence(flag["evidence"]):
         _fact(pdf, key, value)
-    pdf.ln(3)
-    _line(pdf, f"Отчёты оператора ({len(info['filings'])})", size=12, bold=True, height=7)
-    for f in info["filings"]:
-        kind = choice_label(FilingKind, f["kind"]) or f["kind"]
-        text = f"№{f['id']} {kind} за {day(f['period_start'])}–{day(f['period_end'])}, подан {when(f['submitted_at'])}"
-        _line(pdf, text, size=9.5)
-        where = f["member"] or "файл не прочитан"
-        _line(pdf, f"  {f['original_name']} → {where}", size=8)
-        _line(pdf, f"  SHA-256: {f['sha256']}", size=8)
-    transfers = info["transfers"]
-    pdf.ln(3)
-    _line(pdf, "Переводы", size=12, bold=True, height=7)
-    text = f"Строк в transfers.csv: {transfers['rows']}."
-    if transfers["truncated"]:
-        text += f" Доказательства отбирают больше; в пакете первые {transfers['limit']}."
-    _line(pdf, text, size=9.5)
+    filings_and_transfers(pdf, info)
     pdf.ln(3)
     _line(pdf, f"История нарушения ({len(built.history)} событий журнала)", size=12, bold=True, height=7)
     for e in built.history:
