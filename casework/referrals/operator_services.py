@@ -11,10 +11,9 @@ from casework.models import ReferralPackage
 from operators.access import access_for_user
 from operators.models import Operator
 
-from . import package as fmt
 from .operator import operator_flags, operator_package_members
 from .operator_pdf import operator_summary_pdf
-from .services import ReferralNotReady
+from .services import ReferralNotReady, package_store
 
 
 class OperatorReferralError(ValueError):
@@ -60,33 +59,13 @@ def operator_refer(
             built_by=actor.get_username(),
             render_pdf=operator_summary_pdf,
         )
-        data, manifest = fmt.package_zip(built.members, when=timezone.localtime(referred_at))
-        package = ReferralPackage.objects.create(
-            flag=None,
-            operator=operator,
-            agency=agency,
+        package = package_store(
+            built=built,
             referred_at=referred_at,
-            created_by=actor,
-            sha256=manifest["package_sha256"],
-            zip_sha256=fmt.sha256_hex(data),
-            size_bytes=len(data),
-            members=len(built.members),
-            content=data,
-        )
-        audit_event_record(
             actor=actor,
-            action="referral.package",
-            obj=package,
             ip=ip,
-            details={
-                "operator": operator.pk,
-                "agency": agency,
-                "flags": flag_ids,
-                "package_sha256": package.sha256,
-                "zip_sha256": package.zip_sha256,
-                "members": package.members,
-                "chain_head_event": built.chain.head_event_id,
-            },
+            subject={"flag": None, "operator": operator, "agency": agency},
+            details={"operator": operator.pk, "agency": agency, "flags": flag_ids},
         )
     return package
 

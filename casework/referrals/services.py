@@ -21,6 +21,36 @@ class ReferralNotReady(ValueError):
     """The flag is not (or no longer) referred: there is no referral to package."""
 
 
+def package_store(*, built, referred_at, actor, ip: str | None, subject: dict, details: dict) -> ReferralPackage:
+    """Zip the built members, store the package (a flag's or an operator's: `subject`) once and record
+    its `referral.package` event with `details` plus the package's SHA-256s, size and chain head."""
+    data, manifest = fmt.package_zip(built.members, when=timezone.localtime(referred_at))
+    package = ReferralPackage.objects.create(
+        **subject,
+        referred_at=referred_at,
+        created_by=actor,
+        sha256=manifest["package_sha256"],
+        zip_sha256=fmt.sha256_hex(data),
+        size_bytes=len(data),
+        members=len(built.members),
+        content=data,
+    )
+    audit_event_record(
+        actor=actor,
+        action="referral.package",
+        obj=package,
+        ip=ip,
+        details={
+            **details,
+            "package_sha256": package.sha256,
+            "zip_sha256": package.zip_sha256,
+            "members": package.members,
+            "chain_head_event": built.chain.head_event_id,
+        },
+    )
+    return package
+
+
 def referral_package_current(*, flag: Flag) -> ReferralPackage | None:
     """The package of the flag's current referral, if it was built."""
     if flag.status != FlagStatus.REFERRED or flag.decided_at is None:
@@ -39,33 +69,15 @@ def referral_package_ensure(*, flag: Flag, actor: AbstractBaseUser | None = None
         return existing
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     built = package_members(flag=flag, built_by=user.get_username() if user else "", render_pdf=summary_pdf)
-    data, manifest = fmt.package_zip(built.members, when=timezone.localtime(flag.decided_at))
     try:
         with transaction.atomic():
-            package = ReferralPackage.objects.create(
-                flag=flag,
-                agency=flag.referred_to,
+            package = package_store(
+                built=built,
                 referred_at=flag.decided_at,
-                created_by=user,
-                sha256=manifest["package_sha256"],
-                zip_sha256=fmt.sha256_hex(data),
-                size_bytes=len(data),
-                members=len(built.members),
-                content=data,
-            )
-            audit_event_record(
                 actor=user,
-                action="referral.package",
-                obj=package,
                 ip=ip,
-                details={
-                    "flag": flag.pk,
-                    "agency": flag.referred_to,
-                    "package_sha256": package.sha256,
-                    "zip_sha256": package.zip_sha256,
-                    "members": package.members,
-                    "chain_head_event": built.chain.head_event_id,
-                },
+                subject={"flag": flag, "agency": flag.referred_to},
+                details={"flag": flag.pk, "agency": flag.referred_to},
             )
     except IntegrityError:  # built at the same time by another request: theirs is the one
         found = referral_package_current(flag=flag)
