@@ -8,7 +8,6 @@ package never changes) and each download (/api/v1/referrals/files/{id}/) are aud
 
 import django_filters
 from django.db.models import QuerySet
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
@@ -19,6 +18,7 @@ from api.models import Scope
 from api.views import ApiViewSet, PullAuditDetailMixin, PullAuditMixin, ReadOnlyApiViewSet
 from audits.models import Agency
 from casework.models import ReferralPackage
+from casework.referrals.download import package_response
 
 
 class ReferralPackageSerializer(serializers.ModelSerializer):
@@ -121,7 +121,4 @@ class ReferralPackageFileViewSet(mixins.RetrieveModelMixin, ApiViewSet):
     def retrieve(self, request, *args, **kwargs):
         package = self.get_object()
         PullAuditMixin._audit(self, request, 1)  # the pulls' one audit record (no list route here)
-        response = HttpResponse(bytes(package.content), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
-        response["X-Package-SHA256"] = package.sha256
-        return response
+        return package_response(package)  # no-store, as the middleware marks every API answer

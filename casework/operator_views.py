@@ -7,7 +7,7 @@ Both: SCC auditors and supervisors only (operators.access: `is_auditor`); operat
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from auditlog.services import audit_event_record
 from operators.access import access_of
 from operators.models import Operator
 
+from .referrals.download import package_response
 from .referrals.operator_services import OperatorReferralError, operator_package_latest, operator_refer
 from .referrals.services import ReferralNotReady
 
@@ -68,8 +69,4 @@ def operator_package_download(request, operator_pk: int):
         ip=request.META.get("REMOTE_ADDR"),
         details={"operator": operator.pk, "package_sha256": package.sha256, "via": "page"},
     )
-    response = HttpResponse(bytes(package.content), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Package-SHA256"] = package.sha256
-    return response
+    return package_response(package)

@@ -6,7 +6,7 @@ yet), else the flag's latest package; one `referral.download` audit event per do
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.views.decorators.http import require_GET
 
 from auditlog.services import audit_event_record
@@ -14,6 +14,7 @@ from audits.models import Flag, FlagStatus
 from casework.models import ReferralPackage
 from operators.access import access_of
 
+from .referrals.download import package_response
 from .referrals.services import referral_package_ensure
 
 
@@ -40,8 +41,4 @@ def referral_download(request, flag_pk: int):
         ip=ip,
         details={"flag": flag.pk, "package_sha256": package.sha256, "via": "page"},
     )
-    response = HttpResponse(bytes(package.content), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Package-SHA256"] = package.sha256
-    return response
+    return package_response(package)
