@@ -7,6 +7,10 @@ they stand for (the drill-down's filter):
 
 * operator_platform "UNP:slug": outbounds reported by that operator to that platform;
 * operator_country "UNP:CC": reported by that operator to a platform of that country;
+  these two for the whole window only (cohort "all"): by month they would be 25 times as many cells
+  (30,000 at 20 operators x 60 platforms), mostly a few transfers each, and storing them was a tenth
+  of the nightly run (bench/README_outflows.md); a month's transfers of a pair are the drill-down's
+  date filter;
 * asset "TICKER": outbounds of that asset;
 * residency "CC" / kyc "level": outbounds whose investor, in the reporting
   operator's client register valid at the outbound's date (outflows.clients),
@@ -30,7 +34,11 @@ CROSS_DIMENSIONS = ("operator_platform", "operator_country", "asset", "residency
 
 
 def _blocks_to_cells(blocks, labels: list[str], cells: dict) -> None:
-    for dimension, key, block in blocks:  # block: (n_cohorts, N_METRICS)
+    for dimension, key, block in blocks:  # block: (n_cohorts, N_METRICS), or (N_METRICS,) for the whole window
+        if block.ndim == 1:
+            if block[engine.M_COUNT] + block[engine.M_PENDING_COUNT] > 0:
+                cells[(dimension, key, "all")] = block
+            continue
         has_outbound = (block[:, engine.M_COUNT] + block[:, engine.M_PENDING_COUNT]) > 0
         if not has_outbound.any():
             continue
@@ -55,7 +63,7 @@ def cross_cells(
     for o, unp in enumerate(operator_keys):
         by_country: dict[str, np.ndarray] = {}
         for p, slug in enumerate(platform_keys):
-            block = parts.op_plat[:, o, p]
+            block = parts.op_plat[o, p]
             blocks.append(("operator_platform", f"{unp}:{slug}", block))
             country = platform_countries[p]
             by_country[country] = by_country[country] + block if country in by_country else block.copy()

@@ -73,7 +73,7 @@ class ExtraColumns:
 class VariantParts:
     """Integer sums over a set of whole investors; parts over disjoint investors add up (`merge`).
 
-    op_plat[c, o, p, m], asset[c, a, m], residency[c, r, m], kyc[c, k, m]: engine's metrics (M_*);
+    op_plat[o, p, m] (the whole window), asset[c, a, m], residency[c, r, m], kyc[c, k, m]: engine's metrics (M_*);
     excess_op[o], excess_plat[p]: excess return by the operator / platform of the return;
     unit[o, V_*], investor[o, V_*]: the variants by the outbound's operator (None when not computed).
     """
@@ -164,8 +164,8 @@ def _sweep(hi, lo, value, returned, returned_curve, layout, first, stop, order, 
     """Rows first..stop-1 (whole investors) of the sorted rows, swept (engine.sweep_rows(detail=True)); the extra
     columns in the input's order (row i here is row order[i] there; one value: not read, code 0)."""
     nm = engine.N_METRICS
-    # (operator x platform, cohort, metric): a pair's rows touch one small region (the helpers take any two indexes)
-    op_plat = np.zeros((n_ops * n_plats, n_cohorts, nm), np.int64)
+    # (operator x platform, metric), the whole window only (outflows.variant_summary): one small block, in cache
+    op_plat = np.zeros((n_ops * n_plats, 1, nm), np.int64)
     # Few (asset, residency, KYC) classes: one block by class, summed by each afterwards (one add per row, not 3).
     joint = n_assets * n_res * n_kyc <= JOINT_MAX
     by_class = np.zeros((n_cohorts, n_assets * n_res * n_kyc if joint else 1, nm), np.int64)
@@ -239,7 +239,7 @@ def _sweep(hi, lo, value, returned, returned_curve, layout, first, stop, order, 
                     j = walk[z]
                     v = value[j]
                     got = min(v, max(np.int64(0), back[n_curve] - before)) if mixed else returned[j]
-                    _add(op_plat, g, c, v, got, matured, returned_curve, j, back, before, mixed)
+                    _add(op_plat, g, 0, v, got, matured, returned_curve, j, back, before, mixed)
                     res_j = residency[order[j]] if n_res > 1 else 0
                     kyc_j = kyc[order[j]] if n_kyc > 1 else 0
                     if joint:
@@ -404,9 +404,7 @@ def compute(
     total = [sum(part[k] for part in parts) for k in range(6)]
     saturated = int(np.count_nonzero(extra.amount == AMOUNT_MAX)) if do_units else 0
     return VariantParts(
-        op_plat=total[0]
-        .transpose(1, 0, 2)
-        .reshape(n_cohorts, n_ops, n_plats, engine.N_METRICS)[:, :n_operators, :n_platforms],
+        op_plat=total[0].reshape(n_ops, n_plats, engine.N_METRICS)[:n_operators, :n_platforms],
         asset=total[1],
         residency=total[2],
         kyc=total[3],

@@ -63,7 +63,9 @@ def reference_cross_tabs(transfers: list[dict], *, as_of_us: int, window_days: i
             ("residency", r["residency"]),
             ("kyc", r["kyc"]),
         ):
-            for cohort in (cohort_of(r["t"]), "all"):
+            # operator x platform and operator x country: the whole window only (outflows.variant_summary)
+            whole_only = dimension in ("operator_platform", "operator_country")
+            for cohort in ("all",) if whole_only else (cohort_of(r["t"]), "all"):
                 m = cells[(dimension, key, cohort)]
                 if matured:
                     m[0] += r["value"]
