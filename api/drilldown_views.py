@@ -4,7 +4,9 @@ Scope `outflows`, read the way the other outflow endpoints are (agencies and the
 never hold the scope). The cell is named by `run` (latest finished without it), `dimension`, `key`,
 `cohort` ("all" by default) and `state` ("matured", "pending" or both); the rows come in cursor
 pages by id, each with its allocation recomputed for the pairs of the page (outflows.drilldown),
-beside the stored figures of the cell and whether the run's inputs changed since (its fingerprint).
+beside the stored figures of the cell and whether the run's inputs changed since. A run that recorded
+its registers lists the rows it read (`inputs.as_read`: its registers were superseded or others accepted
+since; rows kept in the archive say `archived`), so the listed amounts are the run's.
 Every pull is in the audit log, as a pull of transfers is.
 """
 
@@ -45,6 +47,9 @@ class DrilldownTransferSerializer(serializers.Serializer):
     unreturned_value_byn = serializers.CharField()
     matured = serializers.BooleanField(help_text="occurred_at + window <= as_of: counted in the share.")
     window_closes_at = serializers.DateTimeField(help_text="Returns after this instant are never credited to it.")
+    archived = serializers.BooleanField(
+        help_text="A row of a register superseded since the run (kept in the archive): listed as the run read it."
+    )
 
     def to_representation(self, instance):
         transfer, allocation = instance
@@ -62,6 +67,7 @@ class DrilldownTransferSerializer(serializers.Serializer):
                 "unreturned_value_byn": _byn(allocation.unreturned),
                 "matured": allocation.matured,
                 "window_closes_at": allocation.window_closes,
+                "archived": getattr(transfer, "archived", False),
             }
         )
 
@@ -145,13 +151,16 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
         if getattr(self, "swagger_fake_view", False):
             return CrossBorderTransfer.objects.none()
         self.cell = self._cell()
-        outbounds = cells.cell_outbounds(**self.cell).select_related("operator", "platform")
+        self.check = drilldown.inputs_check(self.cell["run"])
+        self.source = drilldown.cell_source(self.cell["run"], self.check)
+        outbounds = cells.cell_outbounds(**self.cell, source=self.source).select_related("operator", "platform")
         if self.updated_since is not None:
             outbounds = outbounds.filter(updated_at__gte=self.updated_since)
         stat = drilldown.stat_of(**{k: v for k, v in self.cell.items() if k != "state"})
         sparse = drilldown.sparse_order(
             run=self.cell["run"], stat=stat, outbounds=outbounds, page_size=self.paginator.get_page_size(self.request),
-            name={**self.cell, "run": self.cell["run"].pk, "updated_since": self.updated_since},
+            name={**self.cell, "run": self.cell["run"].pk, "updated_since": self.updated_since,
+                  "as_read": self.source.as_read},
         )  # fmt: skip
         if sparse is not None:  # a few rows among millions: by their ids (pages in id order)
             outbounds = outbounds.filter(pk__in=sparse)
@@ -160,26 +169,26 @@ class OutflowDrilldownViewSet(PullAuditMixin, mixins.ListModelMixin, ApiViewSet)
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         cell = self.cell
-        rows = drilldown.allocate(cell["run"], page)
+        rows = drilldown.allocate(cell["run"], page, source=self.source)
         response = self.get_paginated_response(self.get_serializer(rows, many=True).data)
         stat = drilldown.stat_of(run=cell["run"], dimension=cell["dimension"], key=cell["key"], cohort=cell["cohort"])
-        check = drilldown.inputs_check(cell["run"])
+        check = self.check
         response.data = {
             "run": cell["run"].pk,
             "as_of": cell["run"].as_of,
             "window_days": cell["run"].window_days,
             "cell": _stat_json(stat),
             "inputs_changed": check.changed,
-            # The transfer registers accepted / superseded since the run, an edited registry, and whether
-            # those registers hold a transfer of a pair on this page (if not, its amounts are the run's).
+            # The transfer registers accepted / superseded since the run and an edited registry; as_read: the
+            # rows listed are those the run read (its registers' rows, live or archived, keyed by its registry).
+            # page_touched (whether this page's amounts may differ from the run's) stays for older clients:
+            # false, since a run that recorded its registers is listed as it read them.
             "inputs": {
                 "filings_added": list(check.filings_added),
                 "filings_gone": list(check.filings_gone),
                 "registry_changed": check.registry_changed,
-                "page_touched": check.changed
-                and drilldown.pairs_touched(
-                    run=cell["run"], check=check, pairs={(t.investor_ref, t.platform_id) for t, _ in rows}
-                ),
+                "as_read": self.source.as_read,
+                "page_touched": False,
             },
             **response.data,
         }

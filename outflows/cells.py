@@ -10,11 +10,17 @@ transfers and adds them up again.
 DIMENSION_FILTERS maps each dimension to the filter of its key on the transfer table: a new
 dimension (e.g. operator x platform, asset, investor residency) adds one entry here and every page,
 export and API endpoint of the drill-down serves it (`dimension_register`).
+
+The transfers come from a `CellSource`: by default the live table with keys read by today's registry;
+for a run that recorded its inputs, keys read by the registry it recorded, and, once its registers
+were superseded or others accepted for its period, the rows it read, live and archived
+(outflows.drilldown.run_rows). The same filters serve both: the rows have the same columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,12 +41,43 @@ def _ids(queryset: QuerySet) -> list[int]:
     return list(queryset.values_list("pk", flat=True))
 
 
-def _pair_filter(key: str, platform_field: str) -> Q:
+@dataclass(frozen=True)
+class CellSource:
+    """The transfers a run's cells are listed from, and the registry their keys are read by.
+
+    transfers: a QuerySet of transfer rows (None: the live table); operators / platforms: a run's record
+    of the registry ([[unp, id], ...], [[slug, id, country], ...], outflows.inputs), None: today's tables;
+    as_read: the transfers are the rows the run read, live and archived (outflows.drilldown.run_rows).
+    """
+
+    transfers: QuerySet | None = None
+    operators: list | None = None
+    platforms: list | None = None
+    as_read: bool = False
+
+    def rows(self) -> QuerySet:
+        return CrossBorderTransfer.objects.all() if self.transfers is None else self.transfers.all()
+
+    def operator_ids(self, unp: str) -> list[int]:
+        if self.operators is None:
+            return _ids(Operator.objects.filter(unp=unp))
+        return [pk for found, pk in self.operators if found == unp]
+
+    def platform_ids(self, field: str, value: str) -> list[int]:
+        """Platforms whose `field` ("slug" or "country") is value."""
+        if self.platforms is None:
+            return _ids(ForeignPlatform.objects.filter(**{field: value}))
+        at = 0 if field == "slug" else 2
+        return [row[1] for row in self.platforms if row[at] == value]
+
+
+LIVE = CellSource()
+
+
+def _pair_filter(key: str, platform_field: str, source: CellSource) -> Q:
     """Operator x platform ("UNP:slug") or operator x country ("UNP:CC")."""
     unp, _, value = key.partition(":")
-    return Q(operator_id__in=_ids(Operator.objects.filter(unp=unp))) & Q(
-        platform_id__in=_ids(ForeignPlatform.objects.filter(**{platform_field: value}))
-    )
+    return Q(operator_id__in=source.operator_ids(unp)) & Q(platform_id__in=source.platform_ids(platform_field, value))
 
 
 def _client_class_filter(key: str, field: str) -> Q:
@@ -63,23 +100,24 @@ def _client_class_filter(key: str, field: str) -> Q:
     return Q(Exact(Subquery(latest.values(field)[:1]), key))
 
 
-DIMENSION_FILTERS: dict[str, Callable[[str], Q]] = {
-    "overall": lambda key: Q() if key == ALL else Q(pk__in=[]),
-    "operator": lambda key: Q(operator_id__in=_ids(Operator.objects.filter(unp=key))),
-    "platform": lambda key: Q(platform_id__in=_ids(ForeignPlatform.objects.filter(slug=key))),
-    "country": lambda key: Q(platform_id__in=_ids(ForeignPlatform.objects.filter(country=key))),
+# dimension -> filter(key, source): a Q on the transfer rows selecting those of that key.
+DIMENSION_FILTERS: dict[str, Callable[[str, CellSource], Q]] = {
+    "overall": lambda key, _source: Q() if key == ALL else Q(pk__in=[]),
+    "operator": lambda key, source: Q(operator_id__in=source.operator_ids(key)),
+    "platform": lambda key, source: Q(platform_id__in=source.platform_ids("slug", key)),
+    "country": lambda key, source: Q(platform_id__in=source.platform_ids("country", key)),
     # The cross-tabs of outflows.variant_summary: "UNP:slug", "UNP:CC", a ticker.
-    "operator_platform": lambda key: _pair_filter(key, "slug"),
-    "operator_country": lambda key: _pair_filter(key, "country"),
-    "asset": lambda key: Q(asset=key),
-    "residency": lambda key: _client_class_filter(key, "residency_country"),
-    "kyc": lambda key: _client_class_filter(key, "kyc_level"),
+    "operator_platform": lambda key, source: _pair_filter(key, "slug", source),
+    "operator_country": lambda key, source: _pair_filter(key, "country", source),
+    "asset": lambda key, _source: Q(asset=key),
+    "residency": lambda key, _source: _client_class_filter(key, "residency_country"),
+    "kyc": lambda key, _source: _client_class_filter(key, "kyc_level"),
 }
 
 
 def dimension_register(dimension: str, key_filter: Callable[[str], Q]) -> None:
-    """Add a dimension: key_filter(key) is a Q on CrossBorderTransfer selecting the transfers of that key."""
-    DIMENSION_FILTERS[dimension] = key_filter
+    """Add a dimension: key_filter(key) is a Q on the transfer rows selecting the transfers of that key."""
+    DIMENSION_FILTERS[dimension] = lambda key, _source: key_filter(key)
 
 
 def dimension_known(dimension: str) -> bool:
@@ -103,15 +141,18 @@ def cohort_bounds(cohort: str) -> tuple[datetime, datetime] | None:
     return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=MINSK)
 
 
-def cell_outbounds(*, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "") -> QuerySet:
-    """The OUT transfers the cell counts (state "matured" or "pending": only those), unordered.
+def cell_outbounds(
+    *, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "", source: CellSource = LIVE
+) -> QuerySet:
+    """The OUT transfers the cell counts (state "matured" or "pending": only those), unordered, from
+    `source` (default: the live table, keys by today's registry).
 
     LookupError for a dimension no entry maps, ValueError for a malformed cohort.
     """
     if dimension not in DIMENSION_FILTERS:
         raise LookupError(f"unknown dimension {dimension!r}")
-    transfers = CrossBorderTransfer.objects.filter(
-        DIMENSION_FILTERS[dimension](key), direction=Direction.OUT, occurred_at__lte=run.as_of
+    transfers = source.rows().filter(
+        DIMENSION_FILTERS[dimension](key, source), direction=Direction.OUT, occurred_at__lte=run.as_of
     )
     bounds = cohort_bounds(cohort)
     if bounds is not None:

@@ -3,7 +3,8 @@
 Auditors and supervisors only, as the statistics page (operators.access). The cell is named by
 `run` (a finished run; latest without it), `dimension`, `key`, `cohort` ("all" by default) and
 `state` ("matured", "pending" or both); the rows are outflows.cells' and their allocation
-outflows.drilldown's (recomputed for the pairs of the transfers shown, with the run's as_of and window).
+outflows.drilldown's (recomputed for the pairs of the transfers shown, with the run's as_of and window),
+both from the run's source (outflows.drilldown.cell_source: the rows it read, once its registers changed).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Cell:
     cohort: str
     state: str
     stat: OutflowStat | None
+    inputs: drilldown.InputsCheck
+    source: cells.CellSource
 
     @property
     def params(self) -> dict:
@@ -55,8 +58,9 @@ class Cell:
 
     def outbounds(self):
         return cells.cell_outbounds(
-            run=self.run, dimension=self.dimension, key=self.key, cohort=self.cohort, state=self.state
-        )
+            run=self.run, dimension=self.dimension, key=self.key, cohort=self.cohort, state=self.state,
+            source=self.source,
+        )  # fmt: skip
 
 
 def cell_from(params) -> Cell:
@@ -75,7 +79,8 @@ def cell_from(params) -> Cell:
     if run is None:
         raise Http404
     stat = drilldown.stat_of(run=run, dimension=dimension, key=key, cohort=cohort)
-    return Cell(run, dimension, key, cohort, state, stat)
+    inputs = drilldown.inputs_check(run)
+    return Cell(run, dimension, key, cohort, state, stat, inputs, drilldown.cell_source(run, inputs))
 
 
 def drilldown_url(*, run: OutflowRun, dimension: str, key: str, cohort: str = "all", state: str = "") -> str:
@@ -109,8 +114,9 @@ def _sparse_page(cell: Cell, transfers, params) -> KeysetPage | None:
     (outflows.drilldown.sparse_order) and a page (`part`) reads its rows by id.
     """
     ids = drilldown.sparse_order(
-        run=cell.run, stat=cell.stat, outbounds=transfers, page_size=PAGE_SIZE, name=cell.params, entries=SPARSE_ENTRIES
-    )
+        run=cell.run, stat=cell.stat, outbounds=transfers, page_size=PAGE_SIZE,
+        name={**cell.params, "as_read": cell.source.as_read}, entries=SPARSE_ENTRIES,
+    )  # fmt: skip
     if ids is None:
         return None
     part = params.get("part", "")
@@ -144,8 +150,8 @@ def drilldown_page(request):
     page = _sparse_page(cell, transfers, request.GET)
     if page is None:
         page = keyset_page(transfers, params=request.GET, keys=("occurred_at", "id"), size=PAGE_SIZE)
-    rows = drilldown.allocate(cell.run, page.rows)
-    inputs = drilldown.inputs_check(cell.run)
+    rows = drilldown.allocate(cell.run, page.rows, source=cell.source)
+    inputs = cell.inputs
     shown = drilldown.CellTotals()
     for _transfer, allocation in rows:
         shown.add(allocation)
@@ -164,10 +170,7 @@ def drilldown_page(request):
             "shown": shown_figures(shown),
             "checked": shown.equals(cell.stat) if whole else None,
             "inputs": inputs,
-            "page_touched": inputs.changed
-            and drilldown.pairs_touched(
-                run=cell.run, check=inputs, pairs={(t.investor_ref, t.platform_id) for t in page.rows}
-            ),
+            "as_read": cell.source.as_read,
             "states": (("", _("все")), ("matured", _("созревшие")), ("pending", _("не созревшие"))),
             "base_query": urlencode({k: v for k, v in cell.params.items() if k != "state"}),
             "export_query": urlencode(cell.params),
@@ -188,6 +191,7 @@ EXPORT_COLUMNS = (
     Column(_("Не вернулось, BYN"), width=16, places=2),
     Column(_("Созрел"), width=8),
     Column(_("Окно возврата закрывается (Минск)"), width=20),
+    Column(_("Строка заменённого отчёта"), width=10),
 )
 
 
@@ -203,7 +207,9 @@ class CellRows:
 
     def __iter__(self):
         c = self.cell
-        rows = drilldown.cell_rows(run=c.run, dimension=c.dimension, key=c.key, cohort=c.cohort, state=c.state)
+        rows = drilldown.cell_rows(
+            run=c.run, dimension=c.dimension, key=c.key, cohort=c.cohort, state=c.state, source=c.source
+        )
         for t, a in rows:
             yield (
                 t.occurred_at,
@@ -218,6 +224,7 @@ class CellRows:
                 byn(a.unreturned),
                 a.matured,
                 a.window_closes,
+                getattr(t, "archived", False),  # a row of the run's source kept in the archive since
             )
 
 

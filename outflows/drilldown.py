@@ -14,15 +14,20 @@ Why not stored per run: bench/README_drilldown.md (measured both ways).
 The figures of a cell (outflows.cells) added up from its transfers equal the stored OutflowStat row
 to the kopeck (`cell_totals`; tested for every cell of a run, and on random sets).
 A run's input is a snapshot; `inputs_check` says whether the run's inputs are still the same (the
-transfer registers it recorded, outflows.inputs; for a run without that record, its fingerprint),
-so that a page says so rather than show silently different numbers.
+transfer registers it recorded, outflows.inputs; for a run without that record, its fingerprint).
+`cell_source` picks what a cell is listed and allocated from: for a run that recorded its inputs, its
+cells' keys name the operators and platforms as it recorded them, and once registers of its period
+were superseded or accepted since, the rows are those it read (its registers' rows, live or archived:
+outflows.inputs.rows_as_read), so an old run's cells still add up to its figures after any number of
+resubmissions; while they are the same (the common case) the live table is read, as for a run
+without that record (whose page says when its fingerprint differs).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.core.cache import cache
@@ -31,8 +36,8 @@ from django.db.models import Count, Max
 
 from outflows import cells, engine, readers
 from outflows.compute import Registry, _positions
-from outflows.inputs import run_filings_read, run_inputs
-from outflows.models import ArchivedTransfer, CrossBorderTransfer, Direction, OutflowRun, OutflowStat, TransferChange
+from outflows.inputs import RunInputs, filings_since, rows_as_read, run_inputs
+from outflows.models import Direction, OutflowRun, OutflowStat, TransferChange
 from outflows.runs import read_snapshot
 
 CHUNK = 2_000  # outbounds whose pairs are read and swept together (an export, the totals)
@@ -61,23 +66,44 @@ def _kopecks(value) -> int:
     return int(value.scaleb(2))  # exact: value_byn has two decimal places
 
 
-def allocations(*, run: OutflowRun, pairs: Iterable[tuple[str, int]], registry: Registry | None = None) -> dict:
+def _registry_ids(registered: list[int], found) -> list[int]:
+    """The registry's ids, then any other id found (a row the run's record does not name: written around
+    the intake after the run), so that every row has a position."""
+    known = set(registered)
+    return registered + sorted({int(pk) for pk in found} - known)
+
+
+def _registry(source: cells.CellSource) -> Registry:
+    """The registry the source's keys are read by: the run's record, else today's."""
+    if source.operators is not None and source.platforms is not None:
+        return Registry(operators=source.operators, platforms=source.platforms)
+    return Registry.read()
+
+
+def allocations(
+    *,
+    run: OutflowRun,
+    pairs: Iterable[tuple[str, int]],
+    registry: Registry | None = None,
+    source: cells.CellSource = cells.LIVE,
+) -> dict:
     """{transfer id: Allocation} for every OUT transfer of these (investor_ref, platform id) pairs in the run.
 
-    Reads the pairs' transfers with occurred_at <= run.as_of (by investor: the bloom index) and
-    sweeps them with the run's as_of and window.
+    Reads the pairs' transfers from `source` with occurred_at <= run.as_of (by investor: the bloom index)
+    and sweeps them with the run's as_of and window; positions (the UNP tie-break) by `registry`, else the
+    source's, else today's.
     """
     wanted = set(pairs)
     if not wanted:
         return {}
-    registry = registry or Registry.read()
+    registry = registry or _registry(source)
     investors = sorted({investor for investor, _ in wanted})
     platforms = sorted({platform for _, platform in wanted})
     rows = []
     for lo in range(0, len(investors), INVESTORS_PER_QUERY):
         rows += [
             row
-            for row in CrossBorderTransfer.objects.filter(
+            for row in source.rows().filter(
                 investor_ref__in=investors[lo : lo + INVESTORS_PER_QUERY],
                 platform_id__in=platforms,
                 occurred_at__lte=run.as_of,
@@ -92,21 +118,23 @@ def allocations(*, run: OutflowRun, pairs: Iterable[tuple[str, int]], registry: 
         return {}
     _, _, ids, investor_refs, platform_ids, operator_ids, occurred, directions, values = zip(*rows, strict=True)
     codes: dict[str, int] = {}
+    operator_order = _registry_ids([pk for _, pk in registry.operators], set(operator_ids))
+    platform_order = _registry_ids([pk for _, pk, _ in registry.platforms], set(platform_ids))
     occurred_us = np.fromiter((engine.epoch_us(t) for t in occurred), np.int64, len(rows))
     arrays = engine.TransferArrays(
         investor=np.fromiter((codes.setdefault(r, len(codes)) for r in investor_refs), np.int64, len(rows)),
-        platform=_positions([pk for _, pk, _ in registry.platforms], np.asarray(platform_ids, np.int64)),
+        platform=_positions(platform_order, np.asarray(platform_ids, np.int64)),
         occurred_at=occurred_us,
         is_in=np.asarray([d == Direction.IN for d in directions], bool),
-        operator=_positions([pk for _, pk in registry.operators], np.asarray(operator_ids, np.int64)),
+        operator=_positions(operator_order, np.asarray(operator_ids, np.int64)),
         value=np.fromiter((_kopecks(v) for v in values), np.int64, len(rows)),
     )
     result = engine.compute(
         arrays,
         as_of_us=engine.epoch_us(run.as_of),
         window_days=run.window_days,
-        n_operators=len(registry.operators),
-        n_platforms=len(registry.platforms),
+        n_operators=len(operator_order),
+        n_platforms=len(platform_order),
         per_row=True,
     )
     window = dt.timedelta(days=run.window_days)
@@ -122,28 +150,35 @@ def allocations(*, run: OutflowRun, pairs: Iterable[tuple[str, int]], registry: 
     }
 
 
-def allocate(run: OutflowRun, transfers: list, *, registry: Registry | None = None) -> list[tuple]:
-    """[(transfer, Allocation)] for outbounds already read (model instances with investor_ref, platform_id)."""
-    found = allocations(run=run, pairs={(t.investor_ref, t.platform_id) for t in transfers}, registry=registry)
+def allocate(
+    run: OutflowRun, transfers: list, *, registry: Registry | None = None, source: cells.CellSource = cells.LIVE
+) -> list[tuple]:
+    """[(transfer, Allocation)] for outbounds already read from `source` (rows with investor_ref, platform_id)."""
+    pairs = {(t.investor_ref, t.platform_id) for t in transfers}
+    found = allocations(run=run, pairs=pairs, registry=registry, source=source)
     return [(t, found[t.pk]) for t in transfers]
 
 
-def cell_rows(*, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "") -> Iterator[tuple]:
+def cell_rows(
+    *, run: OutflowRun, dimension: str, key: str, cohort: str, state: str = "", source: cells.CellSource | None = None
+) -> Iterator[tuple]:
     """Every outbound of the cell with its Allocation, in (occurred_at, id) order, CHUNK at a time
-    (a sparse cell's by its ids, `sparse_order`)."""
+    (a sparse cell's by its ids, `sparse_order`), from `source` (default: `cell_source(run)`)."""
+    source = cell_source(run) if source is None else source
     transfers = (
-        cells.cell_outbounds(run=run, dimension=dimension, key=key, cohort=cohort, state=state)
+        cells.cell_outbounds(run=run, dimension=dimension, key=key, cohort=cohort, state=state, source=source)
         .select_related("operator", "platform")
         .order_by("occurred_at", "id")
     )
-    registry = Registry.read()
-    name = {"run": run.pk, "dimension": dimension, "key": key, "cohort": cohort, "state": state}
+    registry = _registry(source)
+    name = {"run": run.pk, "dimension": dimension, "key": key, "cohort": cohort, "state": state,
+            "as_read": source.as_read}  # fmt: skip
     stat = stat_of(run=run, dimension=dimension, key=key, cohort=cohort)
     ids = sparse_order(run=run, stat=stat, outbounds=transfers, page_size=CHUNK, name=name)
     if ids is not None:
         for lo in range(0, len(ids), CHUNK):
             batch = sorted(transfers.filter(pk__in=ids[lo : lo + CHUNK]), key=lambda t: (t.occurred_at, t.pk))
-            yield from allocate(run, batch, registry=registry)
+            yield from allocate(run, batch, registry=registry, source=source)
         return
     after = None
     while True:
@@ -155,7 +190,7 @@ def cell_rows(*, run: OutflowRun, dimension: str, key: str, cohort: str, state: 
         batch = list(chunk[:CHUNK])
         if not batch:
             return
-        yield from allocate(run, batch, registry=registry)
+        yield from allocate(run, batch, registry=registry, source=source)
         after = (batch[-1].occurred_at, batch[-1].pk)
 
 
@@ -221,18 +256,23 @@ class CellTotals:
         )
 
 
-def cell_totals(*, run: OutflowRun, dimension: str, key: str, cohort: str) -> CellTotals:
+def cell_totals(
+    *, run: OutflowRun, dimension: str, key: str, cohort: str, source: cells.CellSource | None = None
+) -> CellTotals:
     """The cell's figures added up from every one of its transfers (all of them are read: small cells,
     tests, exports; a page shows its stored row and the allocation of the transfers it lists)."""
     totals = CellTotals()
-    for _, allocation in cell_rows(run=run, dimension=dimension, key=key, cohort=cohort):
+    for _, allocation in cell_rows(run=run, dimension=dimension, key=key, cohort=cohort, source=source):
         totals.add(allocation)
     return totals
 
 
-def cell_size(*, run: OutflowRun, dimension: str, key: str, cohort: str, cap: int) -> int:
+def cell_size(
+    *, run: OutflowRun, dimension: str, key: str, cohort: str, cap: int, source: cells.CellSource | None = None
+) -> int:
     """How many outbounds the cell has, counted up to cap + 1."""
-    outbounds = cells.cell_outbounds(run=run, dimension=dimension, key=key, cohort=cohort)
+    source = cell_source(run) if source is None else source
+    outbounds = cells.cell_outbounds(run=run, dimension=dimension, key=key, cohort=cohort, source=source)
     return outbounds.order_by().values("pk")[: cap + 1].count()
 
 
@@ -251,9 +291,10 @@ class InputsCheck:
     filings_added: tuple[int, ...] = ()
     filings_gone: tuple[int, ...] = ()
     fingerprint: str = ""
-    # An operator's UNP, a platform's slug or country the run keyed its cells by has been edited since:
-    # the transfers listed under a key are today's (the run's record, outflows.inputs).
+    # An operator's UNP, a platform's slug or country the run keyed its cells by has been edited since
+    # (the run's record, outflows.inputs): its cells' keys are read by the registry as it recorded it.
     registry_changed: bool = False
+    recorded: RunInputs | None = field(default=None, compare=False, repr=False)  # the run's record, if it kept one
 
 
 def _transfers_version() -> str:
@@ -268,15 +309,12 @@ def inputs_fingerprint(run: OutflowRun) -> str:
         return readers.fingerprint(readers.read_transfers(as_of=run.as_of))
 
 
-def _by_filings(run: OutflowRun, recorded: list[list]) -> InputsCheck:
+def _by_filings(run: OutflowRun, recorded: RunInputs) -> InputsCheck:
     """The run's transfer registers (id, SHA-256) against those a run with its as_of reads now: a row is
     live exactly while its register is accepted (outflows.inputs), so equal sets mean the same rows."""
-    now = {(pk, sha) for pk, sha in run_filings_read(as_of=run.as_of)}
-    then = {(pk, sha) for pk, sha in recorded}
-    added = tuple(sorted({pk for pk, _ in now - then}))
-    gone = tuple(sorted({pk for pk, _ in then - now}))
+    added, gone = filings_since(run=run, recorded=recorded.filings)
     changed = bool(added or gone)
-    return InputsCheck(changed=changed, compared=changed, filings_added=added, filings_gone=gone)
+    return InputsCheck(changed=changed, compared=changed, filings_added=added, filings_gone=gone, recorded=recorded)
 
 
 def inputs_check(run: OutflowRun) -> InputsCheck:
@@ -286,7 +324,7 @@ def inputs_check(run: OutflowRun) -> InputsCheck:
     inputs computed again (one full read, once per state of the table, cached) and compared."""
     recorded = run_inputs(run=run)
     if recorded is not None:
-        found = _by_filings(run, recorded.filings)
+        found = _by_filings(run, recorded)
         now = Registry.read()
         operators, platforms = {pk: unp for unp, pk in now.operators}, {pk: (s, c) for s, pk, c in now.platforms}
         edited = any(operators.get(pk) != unp for unp, pk in recorded.operators) or any(
@@ -307,22 +345,26 @@ def inputs_check(run: OutflowRun) -> InputsCheck:
     return InputsCheck(changed=fingerprint != run.input_fingerprint, compared=True, fingerprint=fingerprint)
 
 
-def pairs_touched(*, run: OutflowRun, check: InputsCheck, pairs: Iterable[tuple[str, int]]) -> bool:
-    """Whether the registers accepted or superseded since the run hold a transfer of these (investor_ref,
-    platform id) pairs up to its as_of: if not, their allocation is exactly the run's (FIFO is per pair)."""
-    wanted = set(pairs)
-    if not wanted or not (check.filings_added or check.filings_gone):
-        return False
-    investors = sorted({investor for investor, _ in wanted})
-    for model, filings in ((CrossBorderTransfer, check.filings_added), (ArchivedTransfer, check.filings_gone)):
-        if not filings:
-            continue
-        rows = model.objects.filter(
-            filing_id__in=filings, investor_ref__in=investors, occurred_at__lte=run.as_of
-        ).values_list("investor_ref", "platform_id")
-        if any(pair in wanted for pair in rows.iterator(chunk_size=10_000)):
-            return True
-    return False
+def cell_source(run: OutflowRun, check: InputsCheck | None = None) -> cells.CellSource:
+    """What the run's cells are listed and allocated from (check: `inputs_check(run)`, read when omitted).
+
+    A run that recorded its inputs: keys by the registry it recorded; its rows as it read them
+    (outflows.inputs.rows_as_read) when registers of its period were accepted or superseded since,
+    else the live table (the same rows, through the live table's indexes). A run without that record:
+    the live table and today's registry.
+    """
+    check = inputs_check(run) if check is None else check
+    recorded = check.recorded
+    if recorded is None:
+        return cells.LIVE
+    if not (check.filings_added or check.filings_gone):
+        return cells.CellSource(operators=recorded.operators, platforms=recorded.platforms)
+    return cells.CellSource(
+        transfers=rows_as_read(added=check.filings_added, gone=check.filings_gone),
+        operators=recorded.operators,
+        platforms=recorded.platforms,
+        as_read=True,
+    )
 
 
 def stat_of(*, run: OutflowRun, dimension: str, key: str, cohort: str) -> OutflowStat | None:

@@ -19,8 +19,9 @@
   and SHA-256 of each filing; OutflowRunRegistry: the operators and platforms its
   cells are keyed by), written with its stats, and the selector that reads it
   back (outflows.rederive, the drill-down's and the coverage's questions);
-  `run_rows`: the rows a run read, live and archived; `runs_reading`: the runs
-  that read a filing.
+  `rows_as_read` / `run_rows`: the rows a run read, live and archived (the
+  TransferAsRead view), for the drill-down of a run older than a resubmission;
+  `runs_reading`: the runs that read a filing.
 """
 
 from __future__ import annotations
@@ -29,11 +30,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from operators.models import FilingKind, FilingStatus, RegistrationFiling
 from outflows.engine import MINSK
-from outflows.models import ArchivedTransfer, CrossBorderTransfer, OutflowRun, OutflowRunFiling, OutflowRunRegistry
+from outflows.models import (
+    ArchivedTransfer,
+    CrossBorderTransfer,
+    OutflowRun,
+    OutflowRunFiling,
+    OutflowRunRegistry,
+    TransferAsRead,
+)
 
 # The columns both tables share (ArchivedTransfer adds archived_at, filled in by the database).
 MOVED_COLUMNS = (
@@ -111,18 +119,33 @@ def run_inputs(*, run: OutflowRun | int) -> RunInputs | None:
     return RunInputs(filings=[list(row) for row in filings], operators=registry.operators, platforms=registry.platforms)
 
 
-def run_rows(*, run: OutflowRun) -> tuple[QuerySet[CrossBorderTransfer], QuerySet[ArchivedTransfer]] | None:
-    """The transfers a run read, as they were: its filings' rows still live and those archived since
-    (both up to its as_of; the same columns), or None for a run that kept no record. For a drill-down
-    of a run older than a resubmission."""
+def filings_since(*, run: OutflowRun, recorded: list[list]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(added, gone): the registers a run with its as_of reads now and the run did not, and the other way,
+    by (id, SHA-256) against the run's record (`recorded`: RunInputs.filings)."""
+    now = {(pk, sha) for pk, sha in run_filings_read(as_of=run.as_of)}
+    then = {(pk, sha) for pk, sha in recorded}
+    return tuple(sorted({pk for pk, _ in now - then})), tuple(sorted({pk for pk, _ in then - now}))
+
+
+def rows_as_read(*, added: tuple[int, ...] | list[int], gone: tuple[int, ...] | list[int]) -> QuerySet[TransferAsRead]:
+    """The rows a run read (not limited to its as_of), given the registers accepted since (`added`) and those
+    it read that are no longer accepted (`gone`, `filings_since`): the live rows but those of `added`, and the
+    archived rows of `gone`. A row is live exactly while its register is accepted (the intake), so these are
+    the rows of the run's recorded filings, live or archived; both conditions name a few filings, so each
+    table is read through its own indexes (the live one's order, the archive's BRIN on filing_id)."""
+    return TransferAsRead.objects.filter(
+        Q(archived=False) & ~Q(filing_id__in=list(added)) | Q(archived=True, filing_id__in=list(gone))
+    )
+
+
+def run_rows(*, run: OutflowRun) -> QuerySet[TransferAsRead] | None:
+    """The transfers a run read, as they were (up to its as_of): its filings' rows still live and those
+    archived since, or None for a run that kept no record."""
     inputs = run_inputs(run=run)
     if inputs is None:
         return None
-    ids = inputs.filing_ids
-    return (
-        CrossBorderTransfer.objects.filter(filing_id__in=ids, occurred_at__lte=run.as_of),
-        ArchivedTransfer.objects.filter(filing_id__in=ids, occurred_at__lte=run.as_of),
-    )
+    added, gone = filings_since(run=run, recorded=inputs.filings)
+    return rows_as_read(added=added, gone=gone).filter(occurred_at__lte=run.as_of)
 
 
 def runs_reading(*, filing: RegistrationFiling | int) -> list[int]:

@@ -253,3 +253,40 @@ class OutflowRunRegistry(models.Model):
 
     def __str__(self) -> str:
         return f"registry of run {self.run_id}"
+
+
+class TransferAsRead(models.Model):
+    """A transfer row live or archived: a database view (migration 0012) of CrossBorderTransfer and
+    ArchivedTransfer with the columns they share, `archived` telling which. Never written.
+
+    The drill-down of a run whose registers were superseded since lists and allocates the rows it read
+    from here (outflows.drilldown.run_rows); ids are unique across both tables (a row keeps its id when
+    it moves to the archive, in one transaction).
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    operator = models.ForeignKey(
+        Operator, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, verbose_name=_("оператор")
+    )
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    external_id = models.CharField(_("номер перевода"), max_length=64)
+    occurred_at = models.DateTimeField(_("когда"))
+    direction = models.CharField(_("направление"), max_length=3, choices=Direction.choices)
+    investor_ref = models.CharField(_("инвестор"), max_length=64)
+    platform = models.ForeignKey(
+        ForeignPlatform, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, verbose_name=_("платформа")
+    )
+    asset = models.CharField(max_length=10)
+    amount = models.DecimalField(max_digits=38, decimal_places=18)
+    value_byn = models.DecimalField(_("сумма, BYN"), max_digits=18, decimal_places=2)
+    updated_at = models.DateTimeField()
+    archived = models.BooleanField()  # a row of a register superseded since (ArchivedTransfer)
+
+    class Meta:
+        managed = False
+        db_table = "outflows_transferasread"
+        verbose_name = _("перевод, как его прочитал расчёт")
+        verbose_name_plural = _("переводы, как их прочитал расчёт")
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.direction} {self.value_byn} BYN (filing {self.filing_id})"

@@ -132,14 +132,16 @@ def test_changed_inputs_are_said_on_the_page(scc, run):
     )  # fmt: skip
     html = scc.get(url, {"run": run.pk}).content.decode()
     assert 'data-inputs-changed="1"' in html
+    assert 'data-as-read="1"' in html  # listed as the run read them
     assert "data-filing-added=" in html
-    assert 'data-page-touched="0"' in html  # it holds no transfer of a pair on the page
+    assert 'data-checked="1"' in html
     shown = CrossBorderTransfer.objects.get(pk=re.search(r'data-transfer="(\d+)"', html).group(1))
-    CrossBorderTransfer.objects.create(
+    CrossBorderTransfer.objects.create(  # a row of the register accepted since, in a pair on the page
         operator=shown.operator, filing=new, external_id="late-1", occurred_at=shown.occurred_at, direction="IN",
         investor_ref=shown.investor_ref, platform=shown.platform, asset="USDT", amount=1, value_byn=1,
     )  # fmt: skip
-    assert 'data-page-touched="1"' in scc.get(url, {"run": run.pk}).content.decode()
+    html = scc.get(url, {"run": run.pk}).content.decode()
+    assert 'data-checked="1"' in html  # it is not one of the rows the run read: the amounts are the run's
 
 
 def test_dashboard_and_dossier_link_their_figures_and_charts(scc, run):
@@ -170,7 +172,9 @@ def test_api_pages_through_a_cell_with_the_outflows_scope(run):
     body = client.get(url, {"run": run.pk, "dimension": "overall", "state": "matured", "page_size": 7}).json()
     assert body["cell"]["outbound_value_byn"] == str(stat.outbound_value_byn)
     assert body["inputs_changed"] is False
-    assert body["inputs"] == {"filings_added": [], "filings_gone": [], "registry_changed": False, "page_touched": False}
+    assert body["inputs"] == {
+        "filings_added": [], "filings_gone": [], "registry_changed": False, "as_read": False, "page_touched": False
+    }  # fmt: skip
     returned, count = Decimal(0), 0
     while True:
         for row in body["results"]:
