@@ -56,17 +56,16 @@ def compute_cells(
     as_of: dt.datetime,
     window_days: int,
     partitions: int = 1,
-    investor_level: bool = True,
 ) -> tuple[dict[tuple[str, str, str], np.ndarray], int, tuple[np.ndarray, np.ndarray]]:
     """The stat cells, the excess return and the bootstrap sums (outflows.uncertainty) of the transfers read.
 
-    partitions > 1 splits the pairs by a stable hash of (investor_ref, platform)
-    and sums the partial results: pairs never cross partitions and the sums are
-    integers, so the figures are those of one partition exactly.
+    partitions > 1 splits the investors by a stable hash of investor_ref and sums
+    the partial results: an investor's pairs never cross partitions and the sums
+    are integers, so the figures (distinct investors too) are those of one partition exactly.
 
     With settings.OUTFLOW_VARIANTS the cells also hold the cross-tabs and the variants' pseudo-cells
-    (outflows.variant_summary); investor_level=False when `raw` is one fanned-out partition (an
-    investor's pairs may lie in several).
+    (outflows.variant_summary), the investor-level variant too: `raw` may be one fanned-out partition,
+    which holds every pair of its investors.
     """
     arrays = engine.TransferArrays(
         investor=raw.investor,
@@ -96,7 +95,7 @@ def compute_cells(
         result = engine.compute(arrays, cohorts=cohorts, **engine_kwargs)
         bootstrap = uncertainty.resample_sums(result.rows, **boot_kwargs)
     else:
-        part = engine.partition_of(raw.investor_hash[raw.investor], raw.platform_id, partitions)
+        part = engine.partition_of(raw.investor_hash[raw.investor], partitions)
         result = bootstrap = None
         for p in range(partitions):
             index = np.flatnonzero(part == p)
@@ -119,7 +118,7 @@ def compute_cells(
             platform_keys=[slug for slug, _, _ in registry.platforms],
             platform_countries=[country for _, _, country in registry.platforms],
             cohorts=cohorts, as_of_us=compute_kwargs["as_of_us"], window_days=window_days,
-            investor_level=investor_level,
+            investor_level=True,
         )  # fmt: skip
         cells.update(extra)
     return cells, result.excess_return, bootstrap

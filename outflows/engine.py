@@ -590,9 +590,10 @@ def compute(
     )  # fmt: skip
 
 
-def partition_of(investor_hash: np.ndarray, platform: np.ndarray, partitions: int) -> np.ndarray:
-    """Partition of each row from a stable hash of its pair: a pair never spans two partitions."""
-    mixed = investor_hash.astype(np.uint64) ^ (platform.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+def partition_of(investor_hash: np.ndarray, partitions: int) -> np.ndarray:
+    """Partition of each row from a stable hash of its investor: every pair of an investor lies in one
+    partition (so a pair never spans two), and so do the investor-level variant and distinct investors."""
+    mixed = investor_hash.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     mixed ^= mixed >> np.uint64(29)
     return (mixed % np.uint64(partitions)).astype(np.int64)
 

@@ -1,10 +1,12 @@
 """Fan-out: one outflow run as a Celery chord of partition tasks, merged exactly.
 
-The pairs are split by a hash computed in PostgreSQL (`_partition_filter` in
+The investors are split by a hash computed in PostgreSQL (`_partition_filter` in
 outflows/readers/pgcopy.py), so each partition task reads only its share of
 the table, on whichever worker takes it, and the cells of the partitions add
-up exactly (integer sums over disjoint pairs). The tasks run in transactions
-of their own, so they cannot share one snapshot; instead every task counts the
+up exactly (integer sums over disjoint investors, each with all its pairs: the
+investor-level variant and the distinct investors of the interval add up too).
+The tasks run in transactions of their own, so they cannot share one snapshot;
+instead every task counts the
 TransferChange rows in its snapshot and the merge accepts the partitions only
 if all saw the count of the plan: then all read the same transfers. Otherwise
 the run is planned again (a filing was accepted meanwhile), at most
@@ -22,7 +24,7 @@ import time
 import numpy as np
 from celery import chord, current_app
 
-from outflows import engine, readers, runs, uncertainty
+from outflows import readers, runs, uncertainty
 from outflows.compute import Registry, compute_cells
 from outflows.inputs import RunInputs, run_filings_read
 from outflows.models import OutflowRun, RunStatus, TransferChange
@@ -98,9 +100,7 @@ def outflow_partition_compute(plan: dict, partition: int) -> dict:
         rows, total = readers.fingerprint_parts(raw)
     read_s = time.perf_counter() - started
     registry = Registry(operators=plan["operators"], platforms=plan["platforms"])
-    cells, excess, (sums, _investors) = compute_cells(
-        raw, registry, as_of=as_of, window_days=plan["window_days"], investor_level=False
-    )
+    cells, excess, (sums, investors) = compute_cells(raw, registry, as_of=as_of, window_days=plan["window_days"])
     return {
         "partition": partition,
         "stale": False,
@@ -108,26 +108,11 @@ def outflow_partition_compute(plan: dict, partition: int) -> dict:
         "fingerprint_sum": total,
         "excess_return": excess,
         "cells": [[*key, [int(v) for v in metrics]] for key, metrics in cells.items()],
-        "bootstrap": {"sums": sums.tolist(), "sketch": _investor_sketch(raw, registry, as_of, plan["window_days"])},
+        # investors: distinct investors with a matured outbound per operator, then of any operator.
+        "bootstrap": {"sums": sums.tolist(), "investors": investors.tolist()},
         "read_s": round(read_s, 3),
         "compute_s": round(time.perf_counter() - started - read_s, 3),
     }
-
-
-def _investor_sketch(raw, registry: Registry, as_of: dt.datetime, window_days: int) -> dict:
-    """The partition's bottom-k sketch of investors with a matured outbound, per operator (its position)."""
-    ids = np.asarray([pk for _, pk in registry.operators], dtype=np.int64)
-    order = np.argsort(ids)
-    position = order[np.searchsorted(ids[order], raw.operator_id)] if len(ids) else raw.operator_id
-    return uncertainty.investor_sketch(
-        investor=raw.investor,
-        investor_hash=raw.investor_hash,
-        operator=position,
-        occurred_at=raw.occurred_at,
-        is_in=raw.is_in,
-        matured_until_us=engine.epoch_us(as_of) - window_days * engine.US_PER_DAY,
-        n_operators=len(ids),
-    )
 
 
 def outflow_fan_out_finish(plan: dict, partials: list[dict]) -> OutflowRun | None:
@@ -150,10 +135,8 @@ def outflow_fan_out_finish(plan: dict, partials: list[dict]) -> OutflowRun | Non
         rows = sum(p["rows"] for p in partials)
         # Same weights for the same investor in every partition (outflows.uncertainty): the sums add up.
         sums = sum(np.asarray(p["bootstrap"]["sums"], dtype=np.int64) for p in partials)
-        # An investor's pairs may lie in several partitions: distinct investors from their sketches.
-        investors, at_least = uncertainty.sketch_counts(
-            [p["bootstrap"]["sketch"] for p in partials], len(plan["operators"])
-        )
+        # Every investor lies in one partition with all its pairs: the distinct investors add up exactly.
+        investors = sum(np.asarray(p["bootstrap"]["investors"], dtype=np.int64) for p in partials)
         runs.run_finish(
             run,
             cells=cells,
@@ -166,7 +149,7 @@ def outflow_fan_out_finish(plan: dict, partials: list[dict]) -> OutflowRun | Non
                 "read_s": max(p["read_s"] for p in partials),  # the slowest partition's
                 "compute_s": max(p["compute_s"] for p in partials),
             },
-            uncertainty=uncertainty.summary(sums, investors, [unp for unp, _ in plan["operators"]], at_least=at_least),
+            uncertainty=uncertainty.summary(sums, investors, [unp for unp, _ in plan["operators"]]),
             inputs=RunInputs(filings=plan["filings"], operators=plan["operators"], platforms=plan["platforms"])
             if "filings" in plan  # a plan made before runs kept their inputs has none
             else None,

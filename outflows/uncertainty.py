@@ -170,25 +170,21 @@ def summary(
     operator_keys: list[str],
     *,
     seed: int = SEED,
-    at_least: np.ndarray | None = None,
 ) -> dict:
     """What a run stores (OutflowRun.uncertainty): the method, and each interval with its distinct investors.
 
-    sums and investors as resample_sums returns them (investors' last entry: any operator). A fanned-out
-    run counts investors by sketch_counts: `at_least` marks counts that reached its SKETCH (then
-    "investors_at_least": true).
+    sums and investors as resample_sums returns them (investors' last entry: any operator); a fanned-out
+    run's partitions hold disjoint investors, so their counts add up. (Runs fanned out before investors
+    were kept in one partition stored "investors_at_least": true for counts their sketch capped.)
     """
 
     def entry(block: np.ndarray, o: int) -> dict:
         found = interval(block)
-        result = {
+        return {
             "low": None if found.low is None else f"{found.low:.6f}",
             "high": None if found.high is None else f"{found.high:.6f}",
             "investors": int(investors[o]),
         }
-        if at_least is not None and at_least[o]:
-            result["investors_at_least"] = True
-        return result
 
     operators = {key: entry(sums[o], o) for o, key in enumerate(operator_keys) if sums[o, 0].any() or investors[o]}
     return {
@@ -201,51 +197,3 @@ def summary(
         ),
         "operators": operators,
     }
-
-
-# A fanned-out run counts distinct investors exactly up to this many per operator: each partition sends
-# the SKETCH smallest investor hashes it saw per operator, and the K smallest of a union are among the
-# union of each part's K smallest (a bottom-k sketch). Above it a count is "at least SKETCH".
-SKETCH = 1000
-
-
-def investor_sketch(
-    *,
-    investor: np.ndarray,
-    investor_hash: np.ndarray,
-    operator: np.ndarray,
-    occurred_at: np.ndarray,
-    is_in: np.ndarray,
-    matured_until_us: int,
-    n_operators: int,
-    k: int = SKETCH,
-) -> dict:
-    """Per operator (operator: position per row) and overall, the k smallest hashes of investors with a
-    matured outbound among these rows, as JSON-ready ints."""
-    matured = ~is_in & (occurred_at <= matured_until_us)
-    hashes, ops = investor_hash[investor[matured]], operator[matured]
-
-    def smallest(values: np.ndarray) -> list[int]:
-        return [int(v) for v in np.unique(values)[:k]]
-
-    order = np.argsort(ops, kind="stable")
-    bounds = np.searchsorted(ops[order], np.arange(n_operators + 1))
-    return {
-        "k": k,
-        "operators": [smallest(hashes[order[bounds[o] : bounds[o + 1]]]) for o in range(n_operators)],
-        "overall": smallest(hashes),
-    }
-
-
-def sketch_counts(sketches: list[dict], n_operators: int) -> tuple[np.ndarray, np.ndarray]:
-    """(investors[n_operators + 1], at_least[n_operators + 1]) from the partitions' sketches: exact below k,
-    else k with at_least True. The last entry is any operator's."""
-    k = min(s["k"] for s in sketches)
-    counts, at_least = np.zeros(n_operators + 1, np.int64), np.zeros(n_operators + 1, bool)
-    for o in range(n_operators + 1):
-        union = set()
-        for s in sketches:
-            union.update(s["overall"] if o == n_operators else s["operators"][o])
-        counts[o] = min(len(union), k)
-        at_least[o] = len(union) >= k
-    return counts, at_least

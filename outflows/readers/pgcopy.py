@@ -55,11 +55,12 @@ assert COPY_SQL_VARIANTS != COPY_SQL
 
 
 def _partition_filter(partition: tuple[int, int] | None) -> psycopg_sql.Composable:
-    """Rows of partition p of n: a hash of the pair (investor_ref, platform), so a pair never spans two."""
+    """Rows of partition p of n: a hash of the investor_ref, so every pair of an investor lies in one
+    partition (a pair never spans two; the investor-level variant and distinct investors add up)."""
     if partition is None:
         return psycopg_sql.SQL("")
     p, n = partition
-    return psycopg_sql.SQL(" AND abs(hashtextextended(investor_ref, platform_id) % {}) = {}").format(
+    return psycopg_sql.SQL(" AND abs(hashtextextended(investor_ref, 0) % {}) = {}").format(
         psycopg_sql.Literal(n), psycopg_sql.Literal(p)
     )
 

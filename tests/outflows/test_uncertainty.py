@@ -84,17 +84,20 @@ def test_threads_split_between_investors(monkeypatch, threads):
 
 
 def test_partitions_add_up_to_the_whole_exactly():
-    """The weights depend on the investor, not on the rows read with it: a fanned-out run sums its parts."""
+    """The weights depend on the investor, not on the rows read with it: a fanned-out run sums its parts; each
+    investor lies in one partition with all its pairs, so the distinct investors add up too."""
     data = _data(n=600)
-    whole, _ = _sums(data)
+    whole, whole_investors = _sums(data)
     arrays = data["arrays"]
-    part = engine.partition_of(data["investor_hash"][arrays.investor], arrays.platform, 3)
-    total = 0
+    part = engine.partition_of(data["investor_hash"][arrays.investor], 3)
+    total, investors = 0, 0
     for p in range(3):
         taken = arrays.take(np.flatnonzero(part == p))
         result = engine.compute(taken, as_of_us=AS_OF, window_days=WINDOW, n_operators=3, n_platforms=4, keep_rows=True)
-        total = total + _sums({**data, "result": result})[0]
+        sums, counts = _sums({**data, "result": result})
+        total, investors = total + sums, investors + counts
     assert np.array_equal(total, whole)
+    assert np.array_equal(investors, whole_investors)
 
 
 def test_seeded_and_reproducible():
