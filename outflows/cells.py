@@ -47,16 +47,26 @@ class CellSource:
 
     transfers: a QuerySet of transfer rows (None: the live table); operators / platforms: a run's record
     of the registry ([[unp, id], ...], [[slug, id, country], ...], outflows.inputs), None: today's tables;
-    as_read: the transfers are the rows the run read, live and archived (outflows.drilldown.run_rows).
+    client_records: the client-register records the residency and KYC keys are read by (None: the accepted
+    registers' ClientRecord rows); as_read: the transfers and records are those the run read, live and
+    archived (outflows.drilldown.cell_source).
     """
 
     transfers: QuerySet | None = None
     operators: list | None = None
     platforms: list | None = None
+    client_records: QuerySet | None = None
     as_read: bool = False
 
     def rows(self) -> QuerySet:
         return CrossBorderTransfer.objects.all() if self.transfers is None else self.transfers.all()
+
+    def records(self) -> QuerySet:
+        if self.client_records is None:
+            return ClientRecord.objects.filter(
+                filing__kind=FilingKind.CLIENT_REGISTER, filing__status=FilingStatus.ACCEPTED
+            )
+        return self.client_records.all()
 
     def operator_ids(self, unp: str) -> list[int]:
         if self.operators is None:
@@ -80,15 +90,13 @@ def _pair_filter(key: str, platform_field: str, source: CellSource) -> Q:
     return Q(operator_id__in=source.operator_ids(unp)) & Q(platform_id__in=source.platform_ids(platform_field, value))
 
 
-def _client_class_filter(key: str, field: str) -> Q:
+def _client_class_filter(key: str, field: str, source: CellSource) -> Q:
     """Residency or KYC level of the outbound's investor in its reporting operator's client register valid at
     its instant (outflows.clients): of the accepted registers' records for (operator, investor_ref) in force
     then (from the later of registered_at and the register's period start, in Minsk), the latest in force,
     then the later register; "-" (NO_CLASS): no such record."""
     day = TruncDate(ExpressionWrapper(OuterRef("occurred_at"), output_field=DateTimeField()), tzinfo=MINSK)
-    in_force = ClientRecord.objects.filter(
-        filing__kind=FilingKind.CLIENT_REGISTER,
-        filing__status=FilingStatus.ACCEPTED,
+    in_force = source.records().filter(
         operator_id=OuterRef("operator_id"),
         investor_ref=OuterRef("investor_ref"),
         registered_at__lte=day,
@@ -110,8 +118,8 @@ DIMENSION_FILTERS: dict[str, Callable[[str, CellSource], Q]] = {
     "operator_platform": lambda key, source: _pair_filter(key, "slug", source),
     "operator_country": lambda key, source: _pair_filter(key, "country", source),
     "asset": lambda key, _source: Q(asset=key),
-    "residency": lambda key, _source: _client_class_filter(key, "residency_country"),
-    "kyc": lambda key, _source: _client_class_filter(key, "kyc_level"),
+    "residency": lambda key, source: _client_class_filter(key, "residency_country", source),
+    "kyc": lambda key, source: _client_class_filter(key, "kyc_level", source),
 }
 
 

@@ -36,7 +36,7 @@ from django.db.models import Count, Max
 
 from outflows import cells, engine, readers
 from outflows.compute import Registry, _positions
-from outflows.inputs import RunInputs, filings_since, rows_as_read, run_inputs
+from outflows.inputs import RunInputs, client_records_as_read, filings_since, rows_as_read, run_inputs
 from outflows.models import Direction, OutflowRun, OutflowStat, TransferChange
 from outflows.runs import read_snapshot
 
@@ -348,10 +348,10 @@ def inputs_check(run: OutflowRun) -> InputsCheck:
 def cell_source(run: OutflowRun, check: InputsCheck | None = None) -> cells.CellSource:
     """What the run's cells are listed and allocated from (check: `inputs_check(run)`, read when omitted).
 
-    A run that recorded its inputs: keys by the registry it recorded; its rows as it read them
-    (outflows.inputs.rows_as_read) when registers of its period were accepted or superseded since,
-    else the live table (the same rows, through the live table's indexes). A run without that record:
-    the live table and today's registry.
+    A run that recorded its inputs: keys by the registry it recorded; its rows and client records as it
+    read them (outflows.inputs.rows_as_read, client_records_as_read) when registers of its period were
+    accepted or superseded since, else the live tables (the same rows, through the live table's indexes).
+    A run without that record: the live table and today's registry.
     """
     check = inputs_check(run) if check is None else check
     recorded = check.recorded
@@ -363,6 +363,7 @@ def cell_source(run: OutflowRun, check: InputsCheck | None = None) -> cells.Cell
         transfers=rows_as_read(added=check.filings_added, gone=check.filings_gone),
         operators=recorded.operators,
         platforms=recorded.platforms,
+        client_records=client_records_as_read(added=check.filings_added, gone=check.filings_gone),
         as_read=True,
     )
 

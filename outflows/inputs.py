@@ -20,7 +20,8 @@
   cells are keyed by), written with its stats, and the selector that reads it
   back (outflows.rederive, the drill-down's and the coverage's questions);
   `rows_as_read` / `run_rows`: the rows a run read, live and archived (the
-  TransferAsRead view), for the drill-down of a run older than a resubmission;
+  TransferAsRead view), for the drill-down of a run older than a resubmission,
+  and `client_records_as_read` the client records it read (ClientRecordAsRead);
   `runs_reading`: the runs that read a filing.
 """
 
@@ -36,6 +37,7 @@ from operators.models import FilingKind, FilingStatus, RegistrationFiling
 from outflows.engine import MINSK
 from outflows.models import (
     ArchivedTransfer,
+    ClientRecordAsRead,
     CrossBorderTransfer,
     OutflowRun,
     OutflowRunFiling,
@@ -136,6 +138,16 @@ def rows_as_read(*, added: tuple[int, ...] | list[int], gone: tuple[int, ...] | 
     return TransferAsRead.objects.filter(
         Q(archived=False) & ~Q(filing_id__in=list(added)) | Q(archived=True, filing_id__in=list(gone))
     )
+
+
+def client_records_as_read(
+    *, added: tuple[int, ...] | list[int], gone: tuple[int, ...] | list[int]
+) -> QuerySet[ClientRecordAsRead]:
+    """The client-register records a run read (its residency and KYC cells), as `rows_as_read`: the accepted
+    registers' records but those of `added`, and the archived records of `gone`."""
+    live = Q(archived=False, filing__kind=FilingKind.CLIENT_REGISTER, filing__status=FilingStatus.ACCEPTED)
+    archived = Q(archived=True, filing_id__in=list(gone))
+    return ClientRecordAsRead.objects.filter(live & ~Q(filing_id__in=list(added)) | archived)
 
 
 def run_rows(*, run: OutflowRun) -> QuerySet[TransferAsRead] | None:

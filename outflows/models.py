@@ -290,3 +290,30 @@ class TransferAsRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.direction} {self.value_byn} BYN (filing {self.filing_id})"
+
+
+class ClientRecordAsRead(models.Model):
+    """A client-register row live or archived: a database view (migration 0013) of operators' ClientRecord and
+    filings' ArchivedClientRecord, `archived` telling which. Never written.
+
+    The residency and KYC cells of a run whose client registers were superseded since are drilled down by the
+    records it read from here (outflows.inputs.client_records_as_read).
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    operator = models.ForeignKey(Operator, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    filing = models.ForeignKey(RegistrationFiling, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    investor_ref = models.CharField(_("инвестор"), max_length=64)
+    residency_country = models.CharField(_("страна резидентства"), max_length=2)
+    registered_at = models.DateField(_("дата регистрации"))
+    kyc_level = models.CharField(_("уровень проверки (KYC)"), max_length=16)
+    archived = models.BooleanField()  # a row of a register superseded since (ArchivedClientRecord)
+
+    class Meta:
+        managed = False
+        db_table = "outflows_clientrecordasread"
+        verbose_name = _("клиент из реестра, как его прочитал расчёт")
+        verbose_name_plural = _("клиенты из реестров, как их прочитал расчёт")
+
+    def __str__(self) -> str:
+        return f"{self.investor_ref} (filing {self.filing_id})"

@@ -25,7 +25,17 @@ from outflows.inputs import run_rows
 from outflows.models import ArchivedTransfer, CrossBorderTransfer, OutflowRun
 from outflows.services import LOCK_KEY, outflow_run_compute
 from tests.factories import auditor
-from tests.outflows.test_rederive import APRIL, APRIL_AGAIN, APRIL_THIRD, AS_OF, MARCH, WINDOW, _april, _filed
+from tests.outflows.test_rederive import (
+    APRIL,
+    APRIL_AGAIN,
+    APRIL_THIRD,
+    AS_OF,
+    MARCH,
+    WINDOW,
+    _april,
+    _client_register,
+    _filed,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +182,23 @@ def test_a_run_without_a_record_reads_the_live_rows():
             "external_id", flat=True
         )
     )
+
+
+def test_residency_and_kyc_cells_of_an_old_run_add_up_after_its_client_register_is_resubmitted():
+    operator, _march, _april_filing = _filed()
+    first = _client_register(
+        operator, [("inv1", "BY", "2025-01-05", "standard"), ("inv2", "RU", "2025-02-01", "enhanced")]
+    )
+    cache.delete(LOCK_KEY)
+    old = outflow_run_compute(as_of=AS_OF, window_days=WINDOW)
+    keys = set(old.stats.filter(dimension__in=["residency", "kyc"]).values_list("dimension", "key"))
+    assert {("residency", "BY"), ("residency", "RU"), ("kyc", "standard"), ("kyc", "enhanced")} <= keys
+    # The quarter's client register filed again: inv1 now elsewhere, inv2 gone from it.
+    _client_register(operator, [("inv1", "PL", "2025-01-05", "simplified")])
+    check = drilldown.inputs_check(old)
+    assert check.filings_gone == (first.pk,)
+    source = drilldown.cell_source(old, check)
+    assert source.as_read
+    _every_cell_adds_up(old)
+    by = {t.investor_ref for t, _ in drilldown.cell_rows(run=old, dimension="residency", key="BY", cohort="all")}
+    assert by == {"inv1"}
