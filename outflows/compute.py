@@ -18,7 +18,7 @@ from django.conf import settings
 from operators.models import ForeignPlatform, Operator
 from outflows import engine, readers, uncertainty
 from outflows.readers import RawTransfers
-from outflows.variant_summary import variant_cells
+from outflows.variant_summary import variant_cells, variant_inputs
 
 
 def _positions(registry_ids: list[int], ids: np.ndarray) -> np.ndarray:
@@ -76,6 +76,12 @@ def compute_cells(
         value=raw.value,
     )
     cohorts = engine.cohort_axis(arrays.occurred_at)  # one axis for every partition
+    # Issue 17 items 2-3 (cross-tabs, excess apart, the variants): their per-row inputs; the asset is the
+    # canonical sort's last tie-break, so that the canonical sweep itself sums the cross-tabs (detail).
+    inputs = None
+    if settings.OUTFLOW_VARIANTS:
+        inputs = variant_inputs(raw, arrays, operator_ids=[pk for _, pk in registry.operators])
+        arrays.asset = inputs.extra.asset
     compute_kwargs = {
         "as_of_us": engine.epoch_us(as_of),
         "window_days": window_days,
@@ -84,8 +90,9 @@ def compute_cells(
         "per_row": False,
         "keep_rows": True,  # the sorted rows with what each got back: the bootstrap's (and the variants') input
     }
-    # The per-row returns by horizon and the excess by operator x platform: the cross-tabs' input (one partition).
-    engine_kwargs = {**compute_kwargs, "detail": bool(settings.OUTFLOW_VARIANTS) and partitions <= 1}
+    # One partition: the canonical sweep sums the cross-tabs as it goes (detail).
+    detail = inputs is not None and partitions <= 1
+    engine_kwargs = {**compute_kwargs, "detail": detail, "classes": inputs.classes() if detail else None}
     boot_kwargs = {
         "investor_hash": raw.investor_hash,
         "matured_until_us": compute_kwargs["as_of_us"] - window_days * engine.US_PER_DAY,
@@ -110,10 +117,9 @@ def compute_cells(
         platform_keys=[slug for slug, _, _ in registry.platforms],
         platform_countries=[country for _, _, country in registry.platforms],
     )
-    if settings.OUTFLOW_VARIANTS:  # issue 17 items 2-3: cross-tabs, excess apart, the variants
+    if inputs is not None:
         extra = variant_cells(
-            raw, arrays, result.rows if partitions <= 1 else None,
-            operator_ids=[pk for _, pk in registry.operators],
+            inputs, arrays, result.rows if partitions <= 1 else None,
             operator_keys=[unp for unp, _ in registry.operators],
             platform_keys=[slug for slug, _, _ in registry.platforms],
             platform_countries=[country for _, _, country in registry.platforms],

@@ -5,10 +5,11 @@ outflows/compute.py runs this module on them, outflows/runs.py stores the
 result. Money is integer kopecks (int64) from end to end, so every sum is
 exact; there is no float anywhere on the money path.
 
-Why one module of about 650 lines: the packed sort key's layout (`_pack_keys`,
+Why one module of about 760 lines: the packed sort key's layout (`_pack_keys`,
 `_row`, `_decode_rows`), the radix sort on it and the sweep that decodes it
-are one compiled pipeline; split up, that layout would be spread over modules
-that must change together.
+(with the cross-tabs it sums as it credits, issue 17) are one compiled
+pipeline; split up, that layout would be spread over modules that must change
+together.
 
 Why numba: the definition is a FIFO queue per (investor_ref, platform) with
 windows that close. As one compiled sweep over rows sorted by a single packed
@@ -65,6 +66,10 @@ class TransferArrays:
     is_in: np.ndarray  # bool: True for IN (return), False for OUT
     operator: np.ndarray  # int64 index into the operator table, ordered by UNP
     value: np.ndarray  # int64 value_byn in kopecks
+    # int64 dense asset code in ticker order, when the variants read it (outflows.variants): the last
+    # tie-break between simultaneous outbounds of one pair and operator, so that the asset cross-tab
+    # credits the lower ticker first. No canonical figure depends on it.
+    asset: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.occurred_at)
@@ -77,7 +82,20 @@ class TransferArrays:
             is_in=self.is_in[index],
             operator=self.operator[index],
             value=self.value[index],
+            asset=None if self.asset is None else self.asset[index],
         )
+
+
+@dataclass
+class ClassColumns:
+    """The investor classes of each row (input order) for the cross-tabs of a detailed sweep (sweep_rows):
+    residency and KYC dense codes (0: none known; outflows.clients) and how many of each, and of assets."""
+
+    residency: np.ndarray
+    kyc: np.ndarray
+    n_assets: int
+    n_residency: int
+    n_kyc: int
 
 
 @dataclass
@@ -149,8 +167,10 @@ def cohort_axis(occurred_at: np.ndarray) -> CohortAxis:
 
 
 # Where the fields of a sorted row sit in its two packed words (SortedRows.layout):
-# pair = hi >> PAIR_SHIFT; lo = (time - t_min) / unit << (1 + bits_op) | is_in << bits_op | operator.
-L_PAIR_SHIFT, L_T_MIN, L_UNIT, L_BITS_T, L_BITS_OP, L_N_PLATFORMS = range(6)
+# pair = hi >> PAIR_SHIFT; lo = ((time - t_min) / unit << (1 + bits_op) | is_in << bits_op | operator) << bits_asset
+# | asset (bits_asset is 0 without assets).
+L_PAIR_SHIFT, L_T_MIN, L_UNIT, L_BITS_T, L_BITS_OP, L_N_PLATFORMS, L_BITS_ASSET = range(7)
+N_LAYOUT = 7
 
 
 @dataclass
@@ -169,11 +189,14 @@ class SortedRows:
     value: np.ndarray
     layout: np.ndarray  # int64, indexed by the L_* constants
     returned: np.ndarray | None = None  # what each sorted row (an OUT) got back, once compute() swept them
-    # With sweep_rows(detail=True): returned_curve[k, i] what row i (a matured OUT) got back within
-    # CURVE_DAYS[k] days, for the horizons shorter than the window (a longer one holds all it got back);
-    # excess_grid[o, p] the excess of the returns of operator o to platform p.
-    returned_curve: np.ndarray | None = None
+    # With sweep_rows(detail=True), the cross-tabs (outflows.variants): excess_grid[o, p] the excess of the
+    # returns of operator o to platform p; op_plat[o, p] the metrics of the outbounds of operator o to platform p
+    # (whole window); by_asset[c, a], by_residency[c, r], by_kyc[c, k] the metrics by cohort and class.
     excess_grid: np.ndarray | None = None
+    op_plat: np.ndarray | None = None  # with detail: op_plat[o, p, M_*] over the whole window
+    by_asset: np.ndarray | None = None
+    by_residency: np.ndarray | None = None
+    by_kyc: np.ndarray | None = None
 
     def columns(self, axis: CohortAxis) -> dict[str, np.ndarray]:
         """The decoded columns (pair, occurred_at, is_in, operator, platform, cohort): for tests and debugging."""
@@ -200,29 +223,36 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
     n = len(transfers)
     if n == 0:
         empty = np.zeros(0, np.int64)
-        return SortedRows(empty, empty, empty, empty, np.zeros(6, np.int64))
+        return SortedRows(empty, empty, empty, empty, np.zeros(N_LAYOUT, np.int64))
     t_min, unit, t_span = _time_unit(transfers.occurred_at)
     bits_op = max(1, int(n_operators - 1).bit_length())
     bits_t = max(1, int(t_span // unit).bit_length())
     bits_pair = max(1, int(transfers.investor.max() * n_platforms + n_platforms - 1).bit_length())
-    if bits_pair + bits_t + 1 + bits_op <= 63:  # one key holds every field: hi and lo are that word
+    asset = transfers.asset if transfers.asset is not None else np.zeros(1, np.int64)
+    bits_a = int(asset.max()).bit_length() if transfers.asset is not None else 0
+    bits_lo = bits_t + 1 + bits_op + bits_a
+    if bits_pair + bits_lo <= 63:  # one key holds every field: hi and lo are that word
         key = _pack_keys(
             transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
-            n_platforms, t_min, unit, bits_t, bits_op,
+            asset, n_platforms, t_min, unit, bits_t, bits_op, bits_a,
         )  # fmt: skip
-        order, key, value = _radix_argsort(key, bits_pair + bits_t + 1 + bits_op, transfers.value)
-        layout = np.asarray([bits_t + 1 + bits_op, t_min, unit, bits_t, bits_op, n_platforms], np.int64)
+        order, key, value = _radix_argsort(key, bits_pair + bits_lo, transfers.value)
+        layout = np.asarray([bits_lo, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
         return SortedRows(order, key, key, value, layout)
-    if bits_t + 1 + bits_op > 63:
+    if bits_lo > 63:
         raise ValueError("the transfers' instants span too long a time at their precision to be sorted")
     pair = transfers.investor.astype(np.int64) * n_platforms + transfers.platform
-    order = np.lexsort((transfers.operator, transfers.is_in, transfers.occurred_at, pair))
+    asset_key = transfers.asset if transfers.asset is not None else np.zeros(n, np.int64)
+    order = np.lexsort((asset_key, transfers.operator, transfers.is_in, transfers.occurred_at, pair))
     lo = (
-        ((transfers.occurred_at - t_min) // unit << (1 + bits_op))
-        | (transfers.is_in.astype(np.int64) << bits_op)
-        | transfers.operator.astype(np.int64)
-    )
-    layout = np.asarray([0, t_min, unit, bits_t, bits_op, n_platforms], np.int64)
+        (
+            ((transfers.occurred_at - t_min) // unit << (1 + bits_op))
+            | (transfers.is_in.astype(np.int64) << bits_op)
+            | transfers.operator.astype(np.int64)
+        )
+        << bits_a
+    ) | asset_key.astype(np.int64)
+    layout = np.asarray([0, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
     return SortedRows(order, pair[order], lo[order], transfers.value[order], layout)
 
 
@@ -245,14 +275,23 @@ def _time_unit(occurred_at):
 
 
 @njit(cache=True, nogil=True)
-def _pack_keys(investor, platform, occurred_at, is_in, operator, n_platforms, t_min, unit, bits_t, bits_op):
-    # key = pair | time since t_min in `unit` | IN | operator, high bits to low.
+def _pack_keys(investor, platform, occurred_at, is_in, operator, asset, n_platforms, t_min, unit, bits_t, bits_op,
+               bits_a):  # fmt: skip
+    # key = pair | time since t_min in `unit` | IN | operator | asset, high bits to low.
     key = np.empty(investor.shape[0], np.int64)
+    shift_t = 1 + bits_op + bits_a
     for i in range(investor.shape[0]):
         pair = np.int64(investor[i]) * n_platforms + platform[i]
         t = (occurred_at[i] - t_min) // unit
-        key[i] = (pair << (bits_t + 1 + bits_op)) | (t << (1 + bits_op)) | (np.int64(is_in[i]) << bits_op) | operator[i]
+        word = (pair << (bits_t + shift_t)) | (t << shift_t) | (np.int64(is_in[i]) << (bits_op + bits_a))
+        key[i] = word | (operator[i] << bits_a) | (asset[i] if bits_a else 0)
     return key
+
+
+@njit(cache=True, inline="always")
+def _asset(lo, i, layout):
+    """The asset code of sorted row i (0 without assets)."""
+    return lo[i] & ((np.int64(1) << layout[L_BITS_ASSET]) - 1)
 
 
 @njit(cache=True, inline="always")
@@ -260,7 +299,7 @@ def _row(hi, lo, i, layout):
     """(pair, occurred_at, is_in, operator, platform) of sorted row i."""
     bits_op = layout[L_BITS_OP]
     pair = hi[i] >> layout[L_PAIR_SHIFT]
-    word = lo[i]
+    word = lo[i] >> layout[L_BITS_ASSET]
     t = ((word >> (1 + bits_op)) & ((np.int64(1) << layout[L_BITS_T]) - 1)) * layout[L_UNIT] + layout[L_T_MIN]
     return pair, t, (word >> bits_op) & 1 == 1, word & ((np.int64(1) << bits_op) - 1), pair % layout[L_N_PLATFORMS]
 
@@ -284,6 +323,7 @@ INSERTION_MAX = 32  # buckets this small are sorted by insertion
 # The sort's buckets and the sweep's pairs are independent: both are split between threads
 # (the compiled functions release the GIL). Figures: bench/README_outflows.md.
 THREADS = max(1, min(4, os.cpu_count() or 1))
+JOINT_MAX = 4096  # (asset, residency, KYC) classes up to this many are summed in one block by the sweep
 
 
 def _in_threads(function, arguments: list[tuple]) -> list:
@@ -425,22 +465,29 @@ def investor_starts(hi, layout, parts):
 
 @njit(cache=True, nogil=True)
 def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_until, window, curve, n_cohorts,
-           n_ops, n_plats, returned_curve):  # fmt: skip
+           n_ops, n_plats, detail, order, residency, kyc, n_assets, n_res, n_kyc, joint):  # fmt: skip
     """The FIFO walk of DESIGN section 5 over rows first..stop-1 (whole pairs) sorted by sort_rows().
 
     matured_until = as_of - W: an outbound is matured when occurred_at <= it.
     The open outbounds of the current pair wait in a FIFO with what the
     crediting needs (row, instant, cohort, operator, platform); the cohort is
     found once per outbound, from its instant. Writes returned[first:stop];
-    returns the range's (by_op, by_plat, excess, excess by the return's operator x platform).
-    With a returned_curve of some rows (else 0), also writes returned_curve[k, first:stop] for its rows k: what
-    each matured outbound got back within curve[k] (outflows.variants sums the cross-tabs from them).
+    returns the range's (by_op, by_plat, excess, excess by the return's operator x platform, ...).
+    With detail, also the cross-tabs (outflows.variants): the metrics by operator x platform over the whole
+    window, and by cohort and class: asset (from the sorted row), residency and KYC (residency[order[i]],
+    kyc[order[i]]: input order; one code: not read) in by_class[c, row, m]: joint, the row of (asset,
+    residency, KYC); else three rows, the asset's, n_assets + the residency's, n_assets + n_res + the KYC's.
+    Simultaneous outbounds of one pair and operator come in asset order (the sort's last field), so the
+    lower ticker's is credited first.
     """
-    n_stored = returned_curve.shape[0]
     excess_grid = np.zeros(n_ops * n_plats, np.int64)
     n_curve = curve.shape[0]
-    by_op = np.zeros((n_cohorts, n_ops, 6 + n_curve), np.int64)
-    by_plat = np.zeros((n_cohorts, n_plats, 6 + n_curve), np.int64)
+    nm = 6 + n_curve
+    by_op = np.zeros((n_cohorts, n_ops, nm), np.int64)
+    by_plat = np.zeros((n_cohorts, n_plats, nm), np.int64)
+    op_plat = np.zeros((n_ops * n_plats if detail else 1, nm), np.int64)
+    n_class_rows = (n_assets * n_res * n_kyc if joint else n_assets + n_res + n_kyc) if detail else 1
+    by_class = np.zeros((n_cohorts if detail else 1, n_class_rows, nm), np.int64)
     # The FIFO restarts at 0 for each pair, so only its first (longest pair's) slots are ever touched.
     size = max(1, stop - first)
     q_row = np.empty(size, np.int64)
@@ -448,10 +495,14 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
     q_c = np.empty(size, np.int64)
     q_o = np.empty(size, np.int64)
     q_p = np.empty(size, np.int64)
+    q_x = np.empty(size if detail else 1, np.int64)  # the outbound's first class row (joint: its only one)
+    q_y = np.empty(size if detail else 1, np.int64)
+    q_z = np.empty(size if detail else 1, np.int64)
     head = 0
     tail = 0
     excess = 0
     previous_pair = -1
+    g = x = y = z = np.int64(0)
     for i in range(first, stop):
         pair, t, is_in, o, p = _row(hi, lo, i, layout)
         if pair != previous_pair:
@@ -461,8 +512,8 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
         if not is_in:
             c = np.searchsorted(month_starts, t, side="right") - 1
             q_row[tail], q_t[tail], q_c[tail], q_o[tail], q_p[tail] = i, t, c, o, p
-            tail += 1
-            if t <= matured_until:
+            matured = t <= matured_until
+            if matured:
                 by_op[c, o, 0] += value[i]
                 by_plat[c, p, 0] += value[i]
                 by_op[c, o, 4] += 1
@@ -472,6 +523,27 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
                 by_plat[c, p, 2] += value[i]
                 by_op[c, o, 5] += 1
                 by_plat[c, p, 5] += 1
+            if detail:
+                g = o * n_plats + p
+                a = _asset(lo, i, layout)
+                r = np.int64(residency[order[i]]) if n_res > 1 else np.int64(0)
+                k = np.int64(kyc[order[i]]) if n_kyc > 1 else np.int64(0)
+                if joint:
+                    x = (a * n_res + r) * n_kyc + k
+                else:
+                    x, y, z = a, n_assets + r, n_assets + n_res + k
+                q_x[tail], q_y[tail], q_z[tail] = x, y, z
+                m_value, m_count = (0, 4) if matured else (2, 5)
+                op_plat[g, m_value] += value[i]
+                op_plat[g, m_count] += 1
+                by_class[c, x, m_value] += value[i]
+                by_class[c, x, m_count] += 1
+                if not joint:
+                    by_class[c, y, m_value] += value[i]
+                    by_class[c, y, m_count] += 1
+                    by_class[c, z, m_value] += value[i]
+                    by_class[c, z, m_count] += 1
+            tail += 1
             continue
         u = value[i]
         g_in = o * n_plats + p
@@ -484,6 +556,9 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
             returned[j] += take
             u -= take
             c, o, p, t_out = q_c[head], q_o[head], q_p[head], q_t[head]
+            if detail:
+                g = o * n_plats + p
+                x, y, z = q_x[head], q_y[head], q_z[head]
             if returned[j] == value[j]:
                 head += 1
             if take == 0:
@@ -492,18 +567,30 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
                 by_op[c, o, 1] += take
                 by_plat[c, p, 1] += take
                 delay = t - t_out
-                for k in range(n_curve):
-                    if delay <= curve[k]:
-                        by_op[c, o, 6 + k] += take
-                        by_plat[c, p, 6 + k] += take
-                        if k < n_stored:
-                            returned_curve[k, j] += take
+                for h in range(n_curve):
+                    if delay <= curve[h]:
+                        by_op[c, o, 6 + h] += take
+                        by_plat[c, p, 6 + h] += take
+                if detail:
+                    for m in range(1, 6 + n_curve):  # returned (1), then the horizons (6 + h)
+                        if m == 1 or (m >= 6 and delay <= curve[m - 6]):
+                            op_plat[g, m] += take
+                            by_class[c, x, m] += take
+                            if not joint:
+                                by_class[c, y, m] += take
+                                by_class[c, z, m] += take
             else:
                 by_op[c, o, 3] += take
                 by_plat[c, p, 3] += take
+                if detail:
+                    op_plat[g, 3] += take
+                    by_class[c, x, 3] += take
+                    if not joint:
+                        by_class[c, y, 3] += take
+                        by_class[c, z, 3] += take
         excess += u  # what no open outbound of the pair could take: never credited
         excess_grid[g_in] += u
-    return by_op, by_plat, excess, excess_grid
+    return by_op, by_plat, excess, excess_grid, op_plat, by_class
 
 
 def sweep_rows(
@@ -515,31 +602,47 @@ def sweep_rows(
     n_operators: int,
     n_platforms: int,
     detail: bool = False,
+    classes: ClassColumns | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The FIFO walk over sorted rows, in threads: (by_op, by_plat, excess); sets rows.returned (and, with
-    detail, rows.returned_curve and rows.excess_grid: the per-row inputs of the cross-tabs, outflows.variants)."""
+    detail, the cross-tabs: rows.op_plat, rows.excess_grid, and with `classes` (else one class of each)
+    rows.by_asset, rows.by_residency, rows.by_kyc; outflows.variants)."""
     n = rows.hi.shape[0]
     n_ops, n_plats = max(1, n_operators), max(1, n_platforms)
     window = window_days * US_PER_DAY
     rows.returned = np.zeros(n, np.int64)  # kept with the rows (keep_rows): the bootstrap reads them in this order
-    # What a row gets back is at most its value: int32 when every value fits (half the memory at 10M rows).
-    stored = sum(days < window_days for days in CURVE_DAYS) if detail else 0
-    small = n == 0 or int(rows.value.max()) <= np.iinfo(np.int32).max
-    returned_curve = np.zeros((stored, n if detail else 0), np.int32 if small else np.int64)
+    one = np.zeros(1, np.int16)
+    if classes is None:
+        classes = ClassColumns(residency=one, kyc=one, n_assets=1, n_residency=1, n_kyc=1)
+    n_assets, n_res, n_kyc = max(1, classes.n_assets), max(1, classes.n_residency), max(1, classes.n_kyc)
+    residency = classes.residency if n_res > 1 else one
+    kyc = classes.kyc if n_kyc > 1 else one
+    joint = n_assets * n_res * n_kyc <= JOINT_MAX
     cuts = _pair_starts(rows.hi, rows.layout, THREADS)
     curve = np.asarray([d * US_PER_DAY for d in CURVE_DAYS], dtype=np.int64)
     parts = _in_threads(
         _sweep,
         [
             (rows.hi, rows.lo, rows.value, rows.layout, first, stop, rows.returned, axis.starts, as_of_us - window,
-             window, curve, len(axis.labels), n_ops, n_plats, returned_curve)
+             window, curve, len(axis.labels), n_ops, n_plats, detail, rows.order, residency, kyc, n_assets, n_res,
+             n_kyc, joint)
             for first, stop in itertools.pairwise(cuts)
             if stop > first
         ],
     )  # fmt: skip
     if detail:
-        rows.returned_curve = returned_curve
         rows.excess_grid = sum(part[3] for part in parts).reshape(n_ops, n_plats)[:n_operators, :n_platforms]
+        rows.op_plat = sum(part[4] for part in parts).reshape(n_ops, n_plats, N_METRICS)[:n_operators, :n_platforms]
+        by_class = sum(part[5] for part in parts)
+        if joint:  # by (asset, residency, KYC): summed by each
+            by_class = by_class.reshape((len(axis.labels), n_assets, n_res, n_kyc, N_METRICS))
+            rows.by_asset = by_class.sum(axis=(2, 3))
+            rows.by_residency = by_class.sum(axis=(1, 3))
+            rows.by_kyc = by_class.sum(axis=(1, 2))
+        else:
+            rows.by_asset = by_class[:, :n_assets]
+            rows.by_residency = by_class[:, n_assets : n_assets + n_res]
+            rows.by_kyc = by_class[:, n_assets + n_res :]
     return sum(part[0] for part in parts), sum(part[1] for part in parts), sum(part[2] for part in parts)
 
 
@@ -554,11 +657,12 @@ def compute(
     per_row: bool = True,
     keep_rows: bool = False,
     detail: bool = False,
+    classes: ClassColumns | None = None,
 ) -> EngineResult:
     """Run DESIGN section 5 over transfers already limited to occurred_at <= as_of.
 
     cohorts: the cohort axis from cohort_axis(), to share one axis between
-    partitions; computed here when omitted. detail: see sweep_rows.
+    partitions; computed here when omitted. detail, classes: see sweep_rows.
     """
     n = len(transfers)
     axis = cohort_axis(transfers.occurred_at) if cohorts is None else cohorts
@@ -577,7 +681,7 @@ def compute(
     rows = sort_rows(transfers, n_operators, n_platforms)
     by_op, by_plat, excess = sweep_rows(
         rows, axis, as_of_us=as_of_us, window_days=window_days, n_operators=n_operators, n_platforms=n_platforms,
-        detail=detail,
+        detail=detail, classes=classes,
     )  # fmt: skip
     returned = matured = None
     if per_row:

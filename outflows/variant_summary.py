@@ -21,6 +21,7 @@ The variants and the excess are stored on the run (OutflowRun.variants), in BYN 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -196,25 +197,27 @@ def summary(
     return record_from_cells({**canonical, **pseudo})
 
 
-def variant_cells(
-    raw: RawTransfers,
-    arrays: engine.TransferArrays,
-    rows: engine.SortedRows | None,
-    *,
-    operator_ids: list[int],
-    operator_keys: list[str],
-    platform_keys: list[str],
-    platform_countries: list[str],
-    cohorts: engine.CohortAxis,
-    as_of_us: int,
-    window_days: int,
-    investor_level: bool,
-) -> dict[tuple[str, str, str], np.ndarray]:
-    """The cross-tab cells and the pseudo-cells of one computation's transfers (rows: engine.sort_rows of arrays)."""
-    if rows is None:
-        rows = engine.sort_rows(arrays, len(operator_keys), len(platform_keys))
+@dataclass
+class VariantInputs:
+    """The per-row inputs of the variants and cross-tabs (input order) and the keys of their codes."""
+
+    extra: variants.ExtraColumns
+    asset_keys: list[str]
+    residency_keys: list[str]
+    kyc_keys: list[str]
+
+    def classes(self) -> engine.ClassColumns:
+        """What the detailed canonical sweep sums the asset, residency and KYC cross-tabs by."""
+        return variants.class_columns(
+            self.extra, n_assets=len(self.asset_keys), n_residency=len(self.residency_keys),
+            n_kyc=len(self.kyc_keys),
+        )  # fmt: skip
+
+
+def variant_inputs(raw: RawTransfers, arrays: engine.TransferArrays, *, operator_ids: list[int]) -> VariantInputs:
+    """Dense asset codes (raw.asset is spent: rewritten in place, outflows.readers.raw) and the client classes."""
     if raw.asset is not None:
-        tickers, asset = variants.dense_codes(raw.asset)
+        tickers, asset = variants.dense_codes(raw.asset, in_place=True)
         asset_keys = [ticker_of(int(code)) for code in tickers]
     else:
         asset, asset_keys = None, []
@@ -223,15 +226,37 @@ def variant_cells(
         operator_ids=operator_ids, occurred_at=arrays.occurred_at, is_in=arrays.is_in,
     )  # fmt: skip
     extra = variants.ExtraColumns(asset=asset, amount=raw.amount, residency=residency, kyc=kyc)
+    return VariantInputs(extra, asset_keys, residency_keys, kyc_keys)
+
+
+def variant_cells(
+    inputs: VariantInputs,
+    arrays: engine.TransferArrays,
+    rows: engine.SortedRows | None,
+    *,
+    operator_keys: list[str],
+    platform_keys: list[str],
+    platform_countries: list[str],
+    cohorts: engine.CohortAxis,
+    as_of_us: int,
+    window_days: int,
+    investor_level: bool,
+) -> dict[tuple[str, str, str], np.ndarray]:
+    """The cross-tab cells and the pseudo-cells of one computation's transfers.
+
+    rows: engine.compute(arrays, keep_rows=True, detail=True, classes=inputs.classes())'s sorted rows, or None
+    (sorted and swept here); arrays.asset must be inputs.extra.asset (the sort's last tie-break)."""
+    if rows is None:
+        rows = engine.sort_rows(arrays, len(operator_keys), len(platform_keys))
     parts = variants.compute(
-        rows, extra, cohorts=cohorts, as_of_us=as_of_us, window_days=window_days,
-        n_operators=len(operator_keys), n_platforms=len(platform_keys), n_assets=len(asset_keys),
-        n_residency=len(residency_keys), n_kyc=len(kyc_keys), investor_level=investor_level,
+        rows, inputs.extra, cohorts=cohorts, as_of_us=as_of_us, window_days=window_days,
+        n_operators=len(operator_keys), n_platforms=len(platform_keys), n_assets=len(inputs.asset_keys),
+        n_residency=len(inputs.residency_keys), n_kyc=len(inputs.kyc_keys), investor_level=investor_level,
     )  # fmt: skip
     cells = cross_cells(
         parts, cohorts=cohorts.labels, operator_keys=operator_keys, platform_keys=platform_keys,
-        platform_countries=platform_countries, asset_keys=asset_keys, residency_keys=residency_keys,
-        kyc_keys=kyc_keys,
+        platform_countries=platform_countries, asset_keys=inputs.asset_keys, residency_keys=inputs.residency_keys,
+        kyc_keys=inputs.kyc_keys,
     )  # fmt: skip
     cells.update(
         pseudo_cells(

@@ -1,20 +1,18 @@
 """Issue 17 items 2 and 3: cross-tabs, excess apart, and the two variants beside the canonical share.
 
-Why one module of about 480 lines: like outflows/engine.py, it is one compiled pass whose cell
-sums and two FIFO walks share the row layout they decode and the per-investor buffers they fill;
-split up, that layout would be spread over modules that must change together.
+The cross-tabs and the excess apart are summed by the canonical sweep itself as it credits each
+return (engine.sweep_rows(detail=True, classes=...)): operator x platform over the whole window
+(operator x country is its sum), and by cohort the asset, the investor's residency and KYC level
+(from the client register valid at the outbound's date, outflows.clients); the excess by the
+operator and platform of the return that brought it. Between outbounds the canonical order cannot
+tell apart (same pair, instant, operator: one stretch of the FIFO, one window) the asset cells
+credit the lower ticker first: the asset is the sort's last field (engine.TransferArrays.asset), so
+the FIFO fills them in ticker order; no canonical figure depends on that order.
 
-One compiled pass over the rows the canonical engine has already sorted and swept
-(engine.SortedRows: pair = investor x platform, then instant, OUT before IN,
-operator UNP; engine.sweep_rows(detail=True): what each outbound got back, in all
-and within each horizon of the return curve), investor by investor (an investor's
-pairs are contiguous):
+This module's compiled pass walks the rows the canonical engine has already sorted
+(engine.SortedRows: pair = investor x platform, then instant, OUT before IN, operator UNP,
+asset), investor by investor (an investor's pairs are contiguous), for the two variants:
 
-* the canonical figures (DESIGN section 5) from those per-row returns, summed by
-  the dimensions the canonical sweep does not keep: operator x platform (operator
-  x country is its sum), asset, investor residency and KYC level (from the client
-  register valid at the outbound's date, outflows.clients); the excess return by
-  the operator and platform of the return that brought it comes from the sweep;
 * unit-based: FIFO on `amount` per (investor, platform, asset), the same
   windows; an outbound's returned value is floor(value x returned units /
   units), so the unreturned part is valued at its outbound value. Outbounds of
@@ -22,16 +20,11 @@ pairs are contiguous):
   cannot tell them apart, so they share their returns pro rata (no figure
   depends on the order of the input);
 * investor-level: FIFO per investor over all platforms (the investor's rows
-  merged by instant, OUT before IN, operator): a return from any foreign
+  merged by instant, OUT before IN, operator, asset): a return from any foreign
   platform counts against the investor's earliest open outbound.
 
-Between outbounds the canonical order cannot tell apart (same pair, instant,
-operator: one stretch of the FIFO, one window) the asset cells credit the lower
-ticker first: the stretch's returns are sliced among them in ticker order (within
-a horizon too, the returns arriving in time order); no canonical figure depends
-on that order. Money is int64 kopecks; amounts are int64 units of
-10**-8 (outflows.readers: digits beyond are dropped; larger than about 9.2e10
-the amount saturates and is counted in `amount_saturated`).
+Money is int64 kopecks; amounts are int64 units of 10**-8 (outflows.readers: digits beyond are
+dropped; larger than about 9.2e10 the amount saturates and is counted in `amount_saturated`).
 """
 
 from __future__ import annotations
@@ -48,7 +41,6 @@ AMOUNT_SCALE = 10**8
 AMOUNT_MAX = np.iinfo(np.int64).max
 NO_CLASS = "-"  # residency / KYC key of an outbound whose investor no valid client register lists
 
-JOINT_MAX = 4096  # (asset, residency, KYC) classes up to this many are summed in one block (_sweep)
 INSERTION_MAX = 256  # an investor's rows up to this many are merged by insertion, more by a merge sort
 
 # The variants' per-operator columns: matured outbound value and what the variant counts as returned.
@@ -136,54 +128,22 @@ def _mul_div(a, b, c):
     return np.int64(quotient)
 
 
-@njit(cache=True, inline="always")
-def _add(block, c, g, v, got, matured, returned_curve, j, back, before, mixed):
-    """Outbound j of cell (c, g) of a metric block: its value v and what it got back, `got` in all and within
-    each horizon the sweep's returned_curve[k, j] (`got` past its rows: horizons not shorter than the window),
-    or (mixed tied group) its slice of the group's `back`."""
-    if matured:
-        block[c, g, engine.M_OUTBOUND] += v
-        block[c, g, engine.M_COUNT] += 1
-        block[c, g, engine.M_RETURNED] += got
-        for k in range(back.shape[0] - 1):
-            if mixed:
-                within = min(v, max(np.int64(0), back[k] - before))
-            else:
-                within = np.int64(returned_curve[k, j]) if k < returned_curve.shape[0] else got
-            block[c, g, engine.M_CURVE + k] += within
-    else:
-        block[c, g, engine.M_PENDING_OUTBOUND] += v
-        block[c, g, engine.M_PENDING_COUNT] += 1
-        block[c, g, engine.M_PENDING_RETURNED] += got
-
-
 @njit(cache=True, nogil=True)
-def _sweep(hi, lo, value, returned, returned_curve, layout, first, stop, order, asset, amount, residency, kyc,
-           month_starts, matured_until, window, n_cohorts, n_ops, n_plats, n_assets, n_res, n_kyc, do_units,
+def _sweep(hi, lo, value, layout, first, stop, order, amount, window, matured_until, n_ops, n_plats, do_units,
            do_investor):  # fmt: skip
-    """Rows first..stop-1 (whole investors) of the sorted rows, swept (engine.sweep_rows(detail=True)); the extra
-    columns in the input's order (row i here is row order[i] there; one value: not read, code 0)."""
-    nm = engine.N_METRICS
-    # (operator x platform, metric), the whole window only (outflows.variant_summary): one small block, in cache
-    op_plat = np.zeros((n_ops * n_plats, 1, nm), np.int64)
-    # Few (asset, residency, KYC) classes: one block by class, summed by each afterwards (one add per row, not 3).
-    joint = n_assets * n_res * n_kyc <= JOINT_MAX
-    by_class = np.zeros((n_cohorts, n_assets * n_res * n_kyc if joint else 1, nm), np.int64)
-    by_asset = np.zeros((n_cohorts, 1 if joint else n_assets, nm), np.int64)
-    by_res = np.zeros((n_cohorts, 1 if joint else n_res, nm), np.int64)
-    by_kyc = np.zeros((n_cohorts, 1 if joint else n_kyc, nm), np.int64)
+    """Rows first..stop-1 (whole investors) of the sorted rows: the unit-based and investor-level walks. The
+    asset of a row is in its sort key (engine._asset); the amounts in the input's order (row i here is row
+    order[i] there)."""
     unit = np.zeros((n_ops, 2), np.int64)
     inv = np.zeros((n_ops, 2), np.int64)
     size = max(1, stop - first)
-    n_curve = len(engine.CURVE_DAYS)
-    back = np.empty(n_curve + 1, np.int64)  # a tied group's returned (last) and returned within curve[k]
     q_row = np.empty(size, np.int64)
     q_rem = np.empty(size, np.int64)
     lot_units = np.empty(size, np.int64)
     lot_value = np.empty(size, np.int64)
     lot_back = np.empty(size, np.int64)
     walk = np.empty(size, np.int64)
-    la = np.empty(size, np.int64)  # the current pair's asset codes and amounts, by row - pa (gathered per pair)
+    la = np.empty(size, np.int64)  # the current pair's asset codes and amounts, by row - pa
     lm = np.empty(size, np.int64)
     shift = layout[engine.L_PAIR_SHIFT]
     sub_mask = (np.int64(1) << shift) - 1 if shift > 0 else np.int64(-1)
@@ -193,114 +153,62 @@ def _sweep(hi, lo, value, returned, returned_curve, layout, first, stop, order, 
         b = i + 1
         while b < stop and (hi[b] >> shift) // n_plats == investor:
             b += 1
-        # 1. The canonical cells from what the canonical sweep credited to each outbound. Tied outbounds (same
-        # pair, instant, operator: consecutive, one FIFO stretch with one window) take the stretch's returns
-        # in the order of their asset codes: each gets its slice [before, before + value) of the group's
-        # returns (within each horizon: the returns come in time order).
         pa = i
-        while pa < b:
+        while do_units and pa < b:
             pb = pa + 1
             while pb < b and hi[pb] >> shift == hi[pa] >> shift:
                 pb += 1
             m = pb - pa
             for x in range(m):
                 walk[x] = pa + x
-                la[x] = asset[order[pa + x]] if n_assets > 1 else 0
-                lm[x] = amount[order[pa + x]] if do_units else 0
-            x = 0
-            while x < m:
-                r = pa + x
-                _, t, is_in, o, p = engine._row(hi, lo, r, layout)
-                y = x + 1
-                while y < m and lo[pa + y] == lo[r]:
-                    y += 1
-                if is_in:
-                    x = y
-                    continue
-                c = np.searchsorted(month_starts, t, side="right") - 1
-                matured = t <= matured_until
-                g = o * n_plats + p
-                mixed = False
-                for z in range(x + 1, y):
-                    mixed = mixed or la[z] != la[x]
-                if mixed:  # stable insertion by asset, then the group's returns sliced in that order
-                    back[:] = 0
-                    for z in range(x, y):
-                        back[n_curve] += returned[pa + z]
-                        for k in range(n_curve):
-                            back[k] += returned_curve[k, pa + z] if k < returned_curve.shape[0] else returned[pa + z]
-                        w = z
-                        while w > x and la[walk[w - 1] - pa] > la[z]:
-                            walk[w] = walk[w - 1]
-                            w -= 1
-                        walk[w] = pa + z
-                before = np.int64(0)
-                for z in range(x, y):
-                    j = walk[z]
-                    v = value[j]
-                    got = min(v, max(np.int64(0), back[n_curve] - before)) if mixed else returned[j]
-                    _add(op_plat, g, 0, v, got, matured, returned_curve, j, back, before, mixed)
-                    res_j = residency[order[j]] if n_res > 1 else 0
-                    kyc_j = kyc[order[j]] if n_kyc > 1 else 0
-                    if joint:
-                        g_class = (la[j - pa] * n_res + res_j) * n_kyc + kyc_j
-                        _add(by_class, c, g_class, v, got, matured, returned_curve, j, back, before, mixed)
+                la[x] = engine._asset(lo, pa + x, layout)
+                lm[x] = amount[order[pa + x]]
+            # Unit-based: FIFO of lots on amount per asset of the pair (walk order keeps instants in order).
+            for x in range(1, m):  # stable insertion sort of the pair's rows by asset
+                r = walk[x]
+                y = x - 1
+                while y >= 0 and la[walk[y] - pa] > la[r - pa]:
+                    walk[y + 1] = walk[y]
+                    y -= 1
+                walk[y + 1] = r
+            head = 0
+            tail = 0
+            for w in range(m):
+                r = walk[w]
+                _, t, is_in, o, _ = engine._row(hi, lo, r, layout)
+                if w > 0 and la[walk[w - 1] - pa] != la[r - pa]:
+                    head = tail  # a new asset: a queue of its own
+                if not is_in:
+                    if tail > head and lo[q_row[tail - 1]] == lo[r]:  # same instant, operator, asset: one lot
+                        lot_units[tail - 1] = min(AMOUNT_MAX - lm[r - pa], lot_units[tail - 1]) + lm[r - pa]
+                        lot_value[tail - 1] += value[r]
+                        q_rem[tail - 1] = lot_units[tail - 1]
                     else:
-                        _add(by_asset, c, la[j - pa], v, got, matured, returned_curve, j, back, before, mixed)
-                        _add(by_res, c, res_j, v, got, matured, returned_curve, j, back, before, mixed)
-                        _add(by_kyc, c, kyc_j, v, got, matured, returned_curve, j, back, before, mixed)
-                    before += v
-                x = y
-            # 2. Unit-based: FIFO of lots on amount per asset of the pair (walk order keeps instants in order).
-            if do_units:
-                for x in range(1, m):  # stable insertion sort of the pair's rows by asset
-                    r = walk[x]
-                    y = x - 1
-                    while y >= 0 and la[walk[y] - pa] > la[r - pa]:
-                        walk[y + 1] = walk[y]
-                        y -= 1
-                    walk[y + 1] = r
-                head = 0
-                tail = 0
-                for w in range(m):
-                    r = walk[w]
-                    _, t, is_in, o, _ = engine._row(hi, lo, r, layout)
-                    if w > 0 and la[walk[w - 1] - pa] != la[r - pa]:
-                        head = tail  # a new asset: a queue of its own
-                    if not is_in:
-                        same_lot = (
-                            tail > head and lo[q_row[tail - 1]] == lo[r] and la[q_row[tail - 1] - pa] == la[r - pa]
-                        )
-                        if same_lot:  # same asset, instant and operator: one lot
-                            lot_units[tail - 1] = min(AMOUNT_MAX - lm[r - pa], lot_units[tail - 1]) + lm[r - pa]
-                            lot_value[tail - 1] += value[r]
-                            q_rem[tail - 1] = lot_units[tail - 1]
-                        else:
-                            q_row[tail] = r
-                            lot_units[tail] = lm[r - pa]
-                            lot_value[tail] = value[r]
-                            lot_back[tail] = 0
-                            q_rem[tail] = lm[r - pa]
-                            tail += 1
-                        continue
-                    u = lm[r - pa]
-                    while head < tail and engine._row(hi, lo, q_row[head], layout)[1] + window < t:
+                        q_row[tail] = r
+                        lot_units[tail] = lm[r - pa]
+                        lot_value[tail] = value[r]
+                        lot_back[tail] = 0
+                        q_rem[tail] = lm[r - pa]
+                        tail += 1
+                    continue
+                u = lm[r - pa]
+                while head < tail and engine._row(hi, lo, q_row[head], layout)[1] + window < t:
+                    head += 1
+                while u > 0 and head < tail:
+                    take = min(u, q_rem[head])
+                    q_rem[head] -= take
+                    lot_back[head] += take
+                    u -= take
+                    if q_rem[head] == 0:
                         head += 1
-                    while u > 0 and head < tail:
-                        take = min(u, q_rem[head])
-                        q_rem[head] -= take
-                        lot_back[head] += take
-                        u -= take
-                        if q_rem[head] == 0:
-                            head += 1
-                for x in range(tail):
-                    _, t_out, _, o_out, _ = engine._row(hi, lo, q_row[x], layout)
-                    if t_out <= matured_until:
-                        unit[o_out, V_OUTBOUND] += lot_value[x]
-                        if lot_units[x] > 0:
-                            unit[o_out, V_RETURNED] += _mul_div(lot_value[x], lot_back[x], lot_units[x])
+            for x in range(tail):
+                _, t_out, _, o_out, _ = engine._row(hi, lo, q_row[x], layout)
+                if t_out <= matured_until:
+                    unit[o_out, V_OUTBOUND] += lot_value[x]
+                    if lot_units[x] > 0:
+                        unit[o_out, V_RETURNED] += _mul_div(lot_value[x], lot_back[x], lot_units[x])
             pa = pb
-        # 3. Investor-level: the investor's rows merged by (instant, OUT before IN, operator), then one FIFO.
+        # Investor-level: the investor's rows merged by (instant, OUT before IN, operator), then one FIFO.
         if do_investor:
             m = b - i
             if m <= INSERTION_MAX:  # nearly sorted already (most rows on one platform): a stable insertion sort
@@ -339,12 +247,15 @@ def _sweep(hi, lo, value, returned, returned_curve, layout, first, stop, order, 
                     if t_out <= matured_until:
                         inv[o_out, V_RETURNED] += take
         i = b
-    if joint:
-        classes = by_class.reshape((n_cohorts, n_assets, n_res, n_kyc, nm))
-        by_asset = classes.sum(axis=3).sum(axis=2)
-        by_res = classes.sum(axis=3).sum(axis=1)
-        by_kyc = classes.sum(axis=2).sum(axis=1)
-    return op_plat, by_asset, by_res, by_kyc, unit, inv
+    return unit, inv
+
+
+def class_columns(extra: ExtraColumns, *, n_assets: int, n_residency: int, n_kyc: int) -> engine.ClassColumns:
+    """The classes a detailed canonical sweep sums the cross-tabs by (engine.sweep_rows)."""
+    return engine.ClassColumns(
+        residency=extra.residency, kyc=extra.kyc, n_assets=n_assets if extra.asset is not None else 1,
+        n_residency=n_residency, n_kyc=n_kyc,
+    )  # fmt: skip
 
 
 def compute(
@@ -361,73 +272,80 @@ def compute(
     n_kyc: int,
     investor_level: bool = True,
 ) -> VariantParts:
-    """The variant sums of the transfers whose sorted rows are `rows` (engine.sort_rows of them; swept here unless
-    engine.compute(keep_rows=True, detail=True) swept them).
+    """The variant sums of the transfers whose sorted rows are `rows`: engine.sort_rows of TransferArrays whose
+    asset is extra.asset (the sort's last tie-break), swept here with detail unless engine.compute(keep_rows=True,
+    detail=True, classes=class_columns(extra, ...)) swept them.
 
     investor_level=False when the rows hold only part of some investors' pairs (a fanned-out partition).
     """
     n_cohorts, n_ops, n_plats = len(cohorts.labels), max(1, n_operators), max(1, n_platforms)
     window = window_days * engine.US_PER_DAY
     n = len(rows.order)
-    if n and rows.returned_curve is None:
+    do_units = extra.amount is not None
+    n_classes = (max(1, n_assets) if extra.asset is not None else 1, max(1, n_residency), max(1, n_kyc))
+    if n == 0:
+        nm = engine.N_METRICS
+        zeros = np.zeros((n_operators, 2), np.int64)
+        return VariantParts(
+            op_plat=np.zeros((n_operators, n_platforms, nm), np.int64),
+            asset=np.zeros((n_cohorts, n_classes[0], nm), np.int64),
+            residency=np.zeros((n_cohorts, n_classes[1], nm), np.int64),
+            kyc=np.zeros((n_cohorts, n_classes[2], nm), np.int64),
+            excess_op=np.zeros(n_operators, np.int64),
+            excess_plat=np.zeros(n_platforms, np.int64),
+            unit=zeros if do_units else None,
+            investor=zeros.copy() if investor_level else None,
+        )
+    if rows.op_plat is None:
         engine.sweep_rows(
             rows, cohorts, as_of_us=as_of_us, window_days=window_days, n_operators=n_operators,
             n_platforms=n_platforms, detail=True,
+            classes=class_columns(extra, n_assets=n_assets, n_residency=n_residency, n_kyc=n_kyc),
         )  # fmt: skip
-    do_units = extra.amount is not None
-    # In the input's order: the sweep gathers them pair by pair (no sorted copies); one value: not read.
-    n_assets = max(1, n_assets) if extra.asset is not None else 1
-    none = np.zeros(1, np.int64)
-    asset = extra.asset if n_assets > 1 else none
-    amount = extra.amount if do_units else none
-    residency = extra.residency if n_residency > 1 else none
-    kyc = extra.kyc if n_kyc > 1 else none
-    common = (cohorts.starts, as_of_us - window, window, n_cohorts, n_ops, n_plats, n_assets, max(1, n_residency),
-              max(1, n_kyc), do_units, investor_level)  # fmt: skip
-    if n == 0:
-        empty = np.zeros(0, np.int64)
-        parts = [_sweep(empty, empty, empty, empty, np.zeros((0, 0), np.int64), rows.layout, 0, 0, empty, asset,
-                        amount, residency, kyc, *common)]  # fmt: skip
-        excess_grid = np.zeros((n_operators, n_platforms), np.int64)
-    else:
+    parts = [(None, None)]
+    if do_units or investor_level:
+        amount = extra.amount if do_units else np.zeros(1, np.int64)  # input order: gathered pair by pair
         cuts = engine.investor_starts(rows.hi, rows.layout, engine.THREADS)
         parts = engine._in_threads(
             _sweep,
             [
-                (rows.hi, rows.lo, rows.value, rows.returned, rows.returned_curve, rows.layout, first, stop,
-                 rows.order, asset, amount, residency, kyc, *common)
+                (rows.hi, rows.lo, rows.value, rows.layout, first, stop, rows.order, amount, window,
+                 as_of_us - window, n_ops, n_plats, do_units, investor_level)
                 for first, stop in itertools.pairwise(cuts)
                 if stop > first
             ],
         )  # fmt: skip
-        excess_grid = rows.excess_grid
-    total = [sum(part[k] for part in parts) for k in range(6)]
     saturated = int(np.count_nonzero(extra.amount == AMOUNT_MAX)) if do_units else 0
     return VariantParts(
-        op_plat=total[0].reshape(n_ops, n_plats, engine.N_METRICS)[:n_operators, :n_platforms],
-        asset=total[1],
-        residency=total[2],
-        kyc=total[3],
-        excess_op=excess_grid.sum(axis=1),
-        excess_plat=excess_grid.sum(axis=0),
-        unit=total[4][:n_operators] if do_units else None,
-        investor=total[5][:n_operators] if investor_level else None,
+        op_plat=rows.op_plat,
+        asset=rows.by_asset,
+        residency=rows.by_residency,
+        kyc=rows.by_kyc,
+        excess_op=rows.excess_grid.sum(axis=1),
+        excess_plat=rows.excess_grid.sum(axis=0),
+        unit=sum(part[0] for part in parts)[:n_operators] if do_units else None,
+        investor=sum(part[1] for part in parts)[:n_operators] if investor_level else None,
         amount_saturated=saturated,
     )
 
 
-def dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct values, the index of each value among them): np.unique's, for few distinct values."""
+def dense_codes(values: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, the index of each value among them): np.unique's, for few distinct values.
+
+    in_place: the indexes are written over `values` (an int64 array) and returned: no second array of
+    the rows' size (80 MB at 10 M rows, and fresh memory is slow to fault in)."""
     if len(values) == 0:
         return np.zeros(0, values.dtype), np.zeros(0, np.int64)
     distinct = np.sort(_distinct(values))
-    return distinct, _index_of(values, distinct)
+    out = values if in_place else np.empty(values.shape[0], np.int64)
+    _index_of(values, distinct, out)
+    return distinct, out
 
 
 @njit(cache=True, nogil=True)
-def _index_of(values, distinct):
+def _index_of(values, distinct, out):
     # Runs of one value are the rule (one asset per investor, mostly): a binary search only when it changes.
-    out = np.empty(values.shape[0], np.int64)
+    # out may be values itself: row i is read before it is written, and never read again.
     last = values[0]
     at = np.searchsorted(distinct, last)
     for i in range(values.shape[0]):
@@ -436,7 +354,6 @@ def _index_of(values, distinct):
             last = v
             at = np.searchsorted(distinct, v)
         out[i] = at
-    return out
 
 
 @njit(cache=True, nogil=True)

@@ -25,7 +25,8 @@ class RawTransfers:
     operator_id: np.ndarray
     value: np.ndarray  # int64 kopecks
     # For the variants (outflows.variants), when the reader read them: the ticker packed
-    # (binary.ticker_of) and the amount in units of 10**-8. Not part of the fingerprint.
+    # (binary.ticker_of) and the amount in units of 10**-8. Not part of the fingerprint. The variants
+    # rewrite `asset` in place with dense codes (outflows.variant_summary.variant_inputs): read it once.
     asset: np.ndarray | None = None
     amount: np.ndarray | None = None
 

@@ -32,6 +32,7 @@ def run_variants(transfers: list[dict], *, as_of_us: int, window_days: int, inve
         residency=np.array([residency.index(r["residency"]) for r in rows], dtype=np.int64),
         kyc=np.array([kyc.index(r["kyc"]) for r in rows], dtype=np.int64),
     )
+    arrays.asset = extra.asset  # the canonical sort's last tie-break (engine.TransferArrays.asset)
     axis = engine.cohort_axis(arrays.occurred_at)
     sorted_rows = engine.sort_rows(arrays, len(operators), len(platforms))
     parts = variants.compute(
@@ -76,17 +77,19 @@ transfer = st.fixed_dictionaries(
         st.sampled_from([0, 365 * DAY_US, 366 * DAY_US, 2000 * DAY_US]), st.integers(0, 1200 * DAY_US)
     ),
     threads=st.sampled_from([1, 2, 3]),
+    joint_max=st.sampled_from([engine.JOINT_MAX, 0]),  # 0: the asset, residency and KYC blocks apart
 )
-def test_variants_equal_their_references_to_the_kopeck(transfers, window_days, as_of_offset, threads):
+def test_variants_equal_their_references_to_the_kopeck(transfers, window_days, as_of_offset, threads, joint_max):
     for i, r in enumerate(transfers):
         r["id"] = i
         r["country"] = PLATFORM_COUNTRY[r["platform"]]
     as_of_us = BASE_US + as_of_offset
-    machine_threads, engine.THREADS = engine.THREADS, threads
+    (machine_threads, engine.THREADS), (usual_joint_max, engine.JOINT_MAX) = (engine.THREADS, threads), (
+        engine.JOINT_MAX, joint_max)  # fmt: skip
     try:
         parts, cells, operators, platforms = run_variants(transfers, as_of_us=as_of_us, window_days=window_days)
     finally:
-        engine.THREADS = machine_threads
+        engine.THREADS, engine.JOINT_MAX = machine_threads, usual_joint_max
     kwargs = {"as_of_us": as_of_us, "window_days": window_days}
     cross = reference_cross_tabs(transfers, **kwargs)
     assert cells == cross["cells"]
