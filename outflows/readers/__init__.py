@@ -64,7 +64,7 @@ def reader_for_run(reader: str | None = None) -> str:
 
 
 def partitions_supported(reader: str | None = None) -> bool:
-    """A run may fan out: its reader can select one partition of the pairs in PostgreSQL."""
+    """A run may fan out: its reader can select one partition of the investors in PostgreSQL."""
     return reader_for_run(reader) in ("copy", "adbc")
 
 
