@@ -199,9 +199,11 @@ class SortedRows:
     by_kyc: np.ndarray | None = None
 
     def columns(self, axis: CohortAxis) -> dict[str, np.ndarray]:
-        """The decoded columns (pair, occurred_at, is_in, operator, platform, cohort): for tests and debugging."""
+        """The decoded columns (pair, occurred_at, is_in, operator, platform, cohort, asset): for tests and
+        debugging."""
         pair, t, is_in, op, plat = _decode_rows(self.hi, self.lo, self.layout)
         return {
+            "asset": self.lo & ((1 << int(self.layout[L_BITS_ASSET])) - 1),
             "pair": pair,
             "occurred_at": t,
             "is_in": is_in,
@@ -214,10 +216,12 @@ class SortedRows:
 def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> SortedRows:
     """Rows ordered by (pair, occurred_at, OUT before IN, operator UNP); pair = investor x platform.
 
-    One radix argsort over a packed 64-bit key when the fields fit (timestamps
+    With transfers.asset, the asset is the last field (outflows.variants credits simultaneous outbounds in
+    ticker order). One radix argsort over a packed 64-bit key when the fields fit (timestamps
     are packed in the coarsest unit that loses nothing: whole seconds in
-    practice); the key is built in one compiled pass. Else a lexsort, and the
-    pair is kept in a word of its own.
+    practice); the key is built in one compiled pass. When all but the asset fit, the same sort
+    without it, then each run of equal keys (simultaneous rows, a few at most) ordered by asset in one
+    pass; the pair then keeps a word of its own. Else a lexsort.
     """
     n_platforms = max(1, n_platforms)
     n = len(transfers)
@@ -231,7 +235,7 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
     asset = transfers.asset if transfers.asset is not None else np.zeros(1, np.int64)
     bits_a = int(asset.max()).bit_length() if transfers.asset is not None else 0
     bits_lo = bits_t + 1 + bits_op + bits_a
-    if bits_pair + bits_lo <= 63:  # one key holds every field: hi and lo are that word
+    if bits_pair + bits_lo <= KEY_BITS:  # one key holds every field: hi and lo are that word
         key = _pack_keys(
             transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
             asset, n_platforms, t_min, unit, bits_t, bits_op, bits_a,
@@ -239,7 +243,17 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
         order, key, value = _radix_argsort(key, bits_pair + bits_lo, transfers.value)
         layout = np.asarray([bits_lo, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
         return SortedRows(order, key, key, value, layout)
-    if bits_lo > 63:
+    shift = bits_t + 1 + bits_op
+    if bits_a and bits_pair + shift <= KEY_BITS:  # every field but the asset: sorted, then ties by asset
+        key = _pack_keys(
+            transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
+            asset, n_platforms, t_min, unit, bits_t, bits_op, 0,
+        )  # fmt: skip
+        order, key, value = _radix_argsort(key, bits_pair + shift, transfers.value)
+        lo = _ties_by_asset(key, order, value, asset, shift, bits_a)  # key becomes the pair
+        layout = np.asarray([0, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
+        return SortedRows(order, key, lo, value, layout)
+    if bits_lo > KEY_BITS:
         raise ValueError("the transfers' instants span too long a time at their precision to be sorted")
     pair = transfers.investor.astype(np.int64) * n_platforms + transfers.platform
     asset_key = transfers.asset if transfers.asset is not None else np.zeros(n, np.int64)
@@ -254,6 +268,35 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
     ) | asset_key.astype(np.int64)
     layout = np.asarray([0, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
     return SortedRows(order, pair[order], lo[order], transfers.value[order], layout)
+
+
+@njit(cache=True, nogil=True)
+def _ties_by_asset(key, order, value, asset, shift, bits_a):
+    """Sorted keys without the asset: each run of equal keys ordered by asset (stable insertion, with order
+    and value); returns lo = the key's low `shift` bits, then the asset; key keeps only the pair (>> shift)."""
+    n = key.shape[0]
+    lo = np.empty(n, np.int64)
+    mask = (np.int64(1) << shift) - 1
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and key[j] == key[i]:
+            j += 1
+        for x in range(i + 1, j):
+            o, v = order[x], value[x]
+            a = asset[o]
+            y = x - 1
+            while y >= i and asset[order[y]] > a:
+                order[y + 1] = order[y]
+                value[y + 1] = value[y]
+                y -= 1
+            order[y + 1] = o
+            value[y + 1] = v
+        for x in range(i, j):
+            lo[x] = ((key[x] & mask) << bits_a) | asset[order[x]]
+            key[x] = key[x] >> shift
+        i = j
+    return lo
 
 
 @njit(cache=True, nogil=True)
@@ -324,6 +367,7 @@ INSERTION_MAX = 32  # buckets this small are sorted by insertion
 # (the compiled functions release the GIL). Figures: bench/README_outflows.md.
 THREADS = max(1, min(4, os.cpu_count() or 1))
 JOINT_MAX = 4096  # (asset, residency, KYC) classes up to this many are summed in one block by the sweep
+KEY_BITS = 63  # a packed sort key's bits (non-negative int64); tests lower it to take the other paths
 
 
 def _in_threads(function, arguments: list[tuple]) -> list:

@@ -172,6 +172,37 @@ def test_sort_rows_packs_or_falls_back_identically():
             assert np.array_equal(decoded[name], column[lex]), name
 
 
+# 11 bits of pair, 22 of time, 1 + 2 of direction and operator, 5 of asset: one key (41 bits); all but the
+# asset (36), ties then by asset; a lexsort (the fields after the pair: 30)
+@pytest.mark.parametrize("key_bits", [63, 38, 32])
+def test_sort_rows_with_assets_orders_simultaneous_rows_by_asset_on_every_path(key_bits, monkeypatch):
+    monkeypatch.setattr(engine, "KEY_BITS", key_bits)
+    rng = np.random.default_rng(2)
+    n = 5000
+    investor = np.append(rng.integers(0, 25, n - 1), 1000)
+    platform = rng.integers(0, 2, n)
+    times = rng.integers(0, 40, n) * 86_400_000_000 + 1_700_000_000_000_000  # many simultaneous rows
+    is_in = rng.integers(0, 2, n).astype(bool)
+    op = rng.integers(0, 4, n)
+    asset = rng.integers(0, 20, n)  # 5 bits
+    value = rng.integers(1, 10**6, n)
+    pair = investor * 2 + platform
+    lex = np.lexsort((asset, op, is_in, times, pair))
+    arrays = engine.TransferArrays(
+        investor=investor, platform=platform, occurred_at=times, is_in=is_in, operator=op, value=value, asset=asset
+    )
+    axis = engine.cohort_axis(times)
+    rows = engine.sort_rows(arrays, n_operators=4, n_platforms=2)
+    assert (rows.hi is rows.lo) == (key_bits == 63)
+    assert int(rows.layout[engine.L_BITS_ASSET]) == 5
+    assert np.array_equal(rows.order, lex)  # every path is stable
+    assert np.array_equal(rows.value, value[lex])
+    decoded = rows.columns(axis)
+    for column, name in ((pair, "pair"), (times, "occurred_at"), (is_in, "is_in"), (op, "operator"),
+                         (platform, "platform"), (asset, "asset")):  # fmt: skip
+        assert np.array_equal(decoded[name], column[lex]), name
+
+
 @pytest.mark.parametrize(
     ("n", "bits", "top_values"),
     [

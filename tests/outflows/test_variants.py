@@ -154,3 +154,47 @@ def test_dense_codes_in_order():
     distinct, index = variants.dense_codes(values)
     assert distinct.tolist() == sorted(set(values.tolist()))
     assert np.array_equal(distinct[index], values)
+
+
+def test_every_sort_path_gives_the_same_cross_tabs_and_variants(monkeypatch):
+    """The asset as the key's last field, as a tie-break after a sort without it, or in a lexsort."""
+    rng = np.random.default_rng(5)
+    transfers = [
+        {"investor": f"i{rng.integers(0, 6)}", "platform": str(rng.choice(sorted(PLATFORM_COUNTRY))),
+         "operator": str(rng.choice(UNPS)), "t": BASE_US + int(rng.integers(0, 30)) * 7 * DAY_US,
+         "direction": str(rng.choice(["OUT", "IN"])), "value": int(rng.integers(1, 10**6)),
+         "asset": str(rng.choice(["BTC", "ETH", "USDT", "TRX", "SOL"])), "amount": int(rng.integers(1, 10**9)),
+         "residency": str(rng.choice(["BY", "RU", "-"])), "kyc": str(rng.choice(["simplified", "-"]))}
+        for _ in range(400)
+    ]  # fmt: skip
+    for i, r in enumerate(transfers):
+        r["id"] = i
+        r["country"] = PLATFORM_COUNTRY[r["platform"]]
+    as_of_us = BASE_US + 400 * DAY_US
+    expected = run_variants(transfers, as_of_us=as_of_us, window_days=90)
+    paths = []
+    ties, sort_rows = engine._ties_by_asset, engine.sort_rows
+
+    def recording_sort(arrays, n_operators, n_platforms):
+        rows = sort_rows(arrays, n_operators, n_platforms)
+        paths.append("one key" if rows.hi is rows.lo else "two words")
+        return rows
+
+    def recording_ties(*args):
+        paths.append("ties by asset")
+        return ties(*args)
+
+    monkeypatch.setattr(engine, "sort_rows", recording_sort)
+    monkeypatch.setattr(engine, "_ties_by_asset", recording_ties)
+    for key_bits in range(40, 20, -1):
+        monkeypatch.setattr(engine, "KEY_BITS", key_bits)
+        try:
+            parts, cells, _, _ = run_variants(transfers, as_of_us=as_of_us, window_days=90)
+        except ValueError:  # the fields after the pair do not fit either
+            break
+        assert cells == expected[1]
+        assert np.array_equal(parts.unit, expected[0].unit)
+        assert np.array_equal(parts.investor, expected[0].investor)
+    assert {"one key", "two words", "ties by asset"} <= set(paths)
+    assert paths.count("two words") > paths.count("ties by asset")  # the lexsort path was taken too
+    assert expected[1] == reference_cross_tabs(transfers, as_of_us=as_of_us, window_days=90)["cells"]
