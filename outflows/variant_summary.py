@@ -215,10 +215,10 @@ class VariantInputs:
 
 
 def variant_inputs(raw: RawTransfers, arrays: engine.TransferArrays, *, operator_ids: list[int]) -> VariantInputs:
-    """Dense asset codes (raw.asset is spent: rewritten in place, outflows.readers.raw) and the client classes."""
+    """The readers' dense asset codes (in ticker order) and the client classes."""
     if raw.asset is not None:
-        tickers, asset = variants.dense_codes(raw.asset, in_place=True)
-        asset_keys = [ticker_of(int(code)) for code in tickers]
+        asset = raw.asset
+        asset_keys = [ticker_of(int(code)) for code in raw.asset_tickers]
     else:
         asset, asset_keys = None, []
     residency, kyc, residency_keys, kyc_keys = clients.client_classes(

@@ -16,9 +16,11 @@ from outflows.readers.raw import RawTransfers
 PG_EPOCH_US = 946_684_800 * 1_000_000  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
 
 # The fixed-width fields of a COPY_SQL row after investor_ref, in order; COPY_SQL_VARIANTS
-# adds amount (units of 10**-8) and asset (its ticker packed: `ticker_code`).
+# adds amount (units of 10**-8, a row of `out` too) and asset (its ticker packed, `ticker_code`, then a
+# dense int16 code in order of first appearance: `assets`, through the small table `tickers`).
 N_INT_FIELDS = 3
 F_TIME, F_VALUE, F_PACKED, F_AMOUNT, F_ASSET = range(5)
+ASSET_CODES_MAX = np.iinfo(np.int16).max  # distinct tickers a read can hold
 AMOUNT_MAX = np.iinfo(np.int64).max  # an amount of 9.2e10 units or more saturates here
 
 
@@ -162,17 +164,35 @@ def _int4(buf, p):
     return (np.int64(buf[p]) << 24) | (np.int64(buf[p + 1]) << 16) | (np.int64(buf[p + 2]) << 8) | np.int64(buf[p + 3])
 
 
+@njit(cache=True, inline="always")
+def _asset_code(tickers, state, code):
+    """The dense code of a ticker code: tickers is open addressing, slot = [ticker code, dense code or -1];
+    state[3] = the codes given so far (a new ticker takes the next)."""
+    mask = tickers.shape[0] - 1
+    slot = np.int64((np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+    while tickers[slot, 1] != -1:
+        if tickers[slot, 0] == code:
+            return tickers[slot, 1]
+        slot = (slot + 1) & mask
+    tickers[slot, 0] = code
+    tickers[slot, 1] = state[3]
+    state[3] += 1
+    return tickers[slot, 1]
+
+
 @njit(cache=True, nogil=True)
-def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash):
-    """Decode whole rows of buf[pos:end] into out[:, row:] and inv[row:].
+def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash, assets, tickers):
+    """Decode whole rows of buf[pos:end] into out[:, row:], inv[row:] (and assets[row:] with the variants).
 
     table: open addressing, slot = [hash, code << 16 | length, bytes 0-7,
     bytes 8-15]: a probe for a name of up to 16 bytes touches one cache line;
     longer names are compared with the rest of their bytes in store.
     str_loc[code] = [offset, length] in store. state = [n_codes, store_used,
-    touched]. Returns (pos, row, status): status 0 = need more input, 1 = end
-    of data, 2 = out of room (rows, codes or string store) for the next batch.
+    touched, asset codes]. Returns (pos, row, status): status 0 = need more input, 1 = end
+    of data, 2 = out of room (rows, codes, string store or tickers) for the next batch.
     """
+    last_ticker = np.int64(-1)
+    last_asset = np.int64(0)
     mask = table.shape[0] - 1
     shift = np.uint64(64 - _log2(table.shape[0]))
     cap = out.shape[1]
@@ -188,6 +208,7 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
             or n_codes + BATCH > str_hash.shape[0]
             or state[1] + BATCH * MAX_NAME_BYTES > store.shape[0]
             or 2 * (n_codes + BATCH + 1) > table.shape[0]
+            or 2 * (state[3] + BATCH + 1) > tickers.shape[0]
         ):
             if row >= cap and end - pos < 2:
                 return pos, row, 0  # the next bytes tell whether a row or the trailer comes
@@ -238,7 +259,11 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
                 elif f == F_AMOUNT:
                     out[f, r] = _numeric_units(buf, p)
                 elif f == F_ASSET:
-                    out[f, r] = _ticker_code(buf, p, length)
+                    ticker = _ticker_code(buf, p, length)
+                    if ticker != last_ticker:  # runs of one asset are the rule
+                        last_ticker = ticker
+                        last_asset = _asset_code(tickers, state, ticker)
+                    assets[r] = last_asset
                 else:
                     v = np.int64(0)
                     for k in range(length):
@@ -306,12 +331,14 @@ class _Decoder:
         # cost nothing, and growing copies every buffer into fresh memory.
         cap = max(1024, expected_rows + expected_rows // 4)
         self.variants = variants  # the rows also carry amount and asset (COPY_SQL_VARIANTS)
-        self.out = np.empty((N_INT_FIELDS + 2 * variants, cap), np.int64)
+        self.out = np.empty((N_INT_FIELDS + variants, cap), np.int64)
+        self.assets = np.empty(cap if variants else 1, np.int16)
+        self.tickers = np.full((1 << 10, 2), -1, np.int64)
         self.inv = np.empty(cap, np.int64)
         # Sized for the investors seen so far, not the rows: a small table stays in cache.
         self.table = np.full((1 << 16, 4), -1, np.int64)
         self.store = np.empty(1 << 20, np.uint8)
-        self.state = np.zeros(3, np.int64)
+        self.state = np.zeros(4, np.int64)
         self.str_loc = np.empty((1 << 15, 2), np.int64)
         self.str_hash = np.empty(1 << 15, np.uint64)
         self.row = 0
@@ -330,6 +357,28 @@ class _Decoder:
         if 2 * (n_codes + BATCH + 1) > self.table.shape[0]:
             self.table = np.empty((self.table.shape[0] * 4, 4), np.int64)
             _rehash(self.table, self.str_hash, self.str_loc, self.store, n_codes)
+        if self.row >= self.assets.shape[0] and self.variants:
+            self.assets = np.concatenate([self.assets, np.empty_like(self.assets)])
+        if 2 * (int(self.state[3]) + BATCH + 1) > self.tickers.shape[0]:
+            if int(self.state[3]) + BATCH > ASSET_CODES_MAX:
+                raise ValueError(f"more than {ASSET_CODES_MAX} distinct assets in one read")
+            used = self.tickers[self.tickers[:, 1] >= 0]
+            self.tickers = np.full((self.tickers.shape[0] * 4, 2), -1, np.int64)
+            state = np.zeros(4, np.int64)
+            for code, dense in sorted(used.tolist(), key=lambda entry: entry[1]):  # the same codes again
+                _asset_code(self.tickers, state, code)
+                assert state[3] == dense + 1
+
+    def _tickers_in_order(self, n: int) -> np.ndarray:
+        """The tickers read (packed, `ticker_code`) in ticker order; assets[:n] recoded to that order in place."""
+        used = self.tickers[self.tickers[:, 1] >= 0]
+        by_dense = np.empty(len(used), np.int64)
+        by_dense[used[:, 1]] = used[:, 0]
+        order = np.argsort(by_dense, kind="stable")
+        rank = np.empty(len(order), np.int16)
+        rank[order] = np.arange(len(order), dtype=np.int16)
+        _recode_in_place(self.assets[:n], rank)
+        return by_dense[order]
 
     def raw(self) -> RawTransfers:
         """The decoded rows, the packed column unpacked (in place: the decoder is spent)."""
@@ -343,9 +392,16 @@ class _Decoder:
             is_in=is_in,
             operator_id=operator_id,
             value=self.out[F_VALUE, :n],
-            asset=self.out[F_ASSET, :n] if self.variants else None,
+            asset=self.assets[:n] if self.variants else None,
+            asset_tickers=self._tickers_in_order(n) if self.variants else None,
             amount=self.out[F_AMOUNT, :n] if self.variants else None,
         )
+
+
+@njit(cache=True, nogil=True)
+def _recode_in_place(codes, rank):
+    for i in range(codes.shape[0]):
+        codes[i] = rank[codes[i]]
 
 
 @njit(cache=True, nogil=True)

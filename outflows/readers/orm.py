@@ -24,7 +24,6 @@ def read_transfers_orm(*, as_of: dt.datetime, filings: Sequence[int] | None = No
     inv, plat, when, is_in, op, val = [], [], [], [], [], []
     columns = ("investor_ref", "platform_id", "occurred_at", "direction", "operator_id", "value_byn", "asset", "amount")
     variants = settings.OUTFLOW_VARIANTS  # also the amount and asset (outflows.variants), as the COPY reader
-    assets: dict[str, int] = {}
     asset, amount = [], []
     rows = CrossBorderTransfer.objects.filter(occurred_at__lte=as_of).values_list(*columns)
     if filings is not None:
@@ -43,10 +42,9 @@ def read_transfers_orm(*, as_of: dt.datetime, filings: Sequence[int] | None = No
         op.append(operator_id)
         val.append(int(value_byn.scaleb(2)))  # exact: value_byn has two decimal places
         if variants:
-            if ticker not in assets:
-                assets[ticker] = ticker_code(ticker)
-            asset.append(assets[ticker])
+            asset.append(ticker)
             amount.append(min(int(units.scaleb(8)), AMOUNT_MAX))  # digits beyond 10**-8 dropped
+    tickers, asset_codes = np.unique(np.asarray(asset, dtype=object), return_inverse=True) if asset else ([], [])
     return RawTransfers(
         investor=np.asarray(inv, dtype=np.int64),
         investor_hash=np.asarray(hashes, dtype=np.uint64),
@@ -55,6 +53,7 @@ def read_transfers_orm(*, as_of: dt.datetime, filings: Sequence[int] | None = No
         is_in=np.asarray(is_in, dtype=bool),
         operator_id=np.asarray(op, dtype=np.int64),
         value=np.asarray(val, dtype=np.int64),
-        asset=np.asarray(asset, dtype=np.int64) if variants else None,
+        asset=np.asarray(asset_codes, dtype=np.int16) if variants else None,
         amount=np.asarray(amount, dtype=np.int64) if variants else None,
+        asset_tickers=np.asarray([ticker_code(t) for t in tickers], dtype=np.int64) if variants else None,
     )

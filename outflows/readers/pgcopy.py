@@ -114,7 +114,7 @@ def read_transfers_copy(
                 decoder.row, stream.status = _pull(
                     functions, stream.pgconn.pgconn_ptr, stream.slot, stream.buf, stream.at, decoder.row,
                     decoder.out, decoder.inv, decoder.table, decoder.store, decoder.state,
-                    decoder.str_loc, decoder.str_hash,
+                    decoder.str_loc, decoder.str_hash, decoder.assets, decoder.tickers,
                 )  # fmt: skip
                 if stream.status == PULL_ROOM:
                     decoder.grow()
@@ -271,7 +271,7 @@ def _copy_functions() -> tuple | None:
 # The C functions come in as arguments (numba's first-class functions), not as globals,
 # so the compiled loop is cached on disk like the rest of the engine.
 @njit(cache=True, nogil=True)
-def _pull(functions, conn, slot, buf, at, row, out, inv, table, store, state, str_loc, str_hash):
+def _pull(functions, conn, slot, buf, at, row, out, inv, table, store, state, str_loc, str_hash, assets, tickers):
     """Pull rows into buf and decode them: returns after each DECODE_BYTES chunk (PULL_MORE),
     at the end (PULL_DONE), on an error, or when the decoder is full (PULL_ROOM: grow it).
 
@@ -293,7 +293,8 @@ def _pull(functions, conn, slot, buf, at, row, out, inv, table, store, state, st
             pos += 19 + _int4(buf, pos + 15)  # + the header extension
             header_done = 1
         if header_done and (ended or fill - pos >= DECODE_BYTES):
-            pos, row, decoded = _decode(buf, pos, fill, row, out, inv, table, store, state, str_loc, str_hash)
+            pos, row, decoded = _decode(buf, pos, fill, row, out, inv, table, store, state, str_loc, str_hash,
+                                        assets, tickers)  # fmt: skip
             if decoded == 1:
                 status = PULL_DONE
                 break
@@ -352,11 +353,12 @@ def warm_up() -> RawTransfers:
     # One row of a binary COPY stream with one field, the name "inv", then the trailer.
     one_row = np.frombuffer(b"\x00\x01\x00\x00\x00\x03inv\xff\xff", np.uint8).copy()
     decoder.row = _decode(one_row, 0, len(one_row), 0, decoder.out, decoder.inv, decoder.table, decoder.store,
-                          decoder.state, decoder.str_loc, decoder.str_hash)[1]  # fmt: skip
+                          decoder.state, decoder.str_loc, decoder.str_hash, decoder.assets,
+                          decoder.tickers)[1]  # fmt: skip
     functions = _copy_functions()
     if functions is not None:
         _pull(functions, 0, np.zeros(1, np.int64), np.empty(1 << 17, np.uint8), np.zeros(4, np.int64), 0,
               decoder.out, decoder.inv, decoder.table, decoder.store, decoder.state, decoder.str_loc,
-              decoder.str_hash)  # fmt: skip
+              decoder.str_hash, decoder.assets, decoder.tickers)  # fmt: skip
     decoder.out[:, : decoder.row] = 0  # the one-column row set no numbers
     return decoder.raw()

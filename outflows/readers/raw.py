@@ -24,11 +24,12 @@ class RawTransfers:
     is_in: np.ndarray  # bool
     operator_id: np.ndarray
     value: np.ndarray  # int64 kopecks
-    # For the variants (outflows.variants), when the reader read them: the ticker packed
-    # (binary.ticker_of) and the amount in units of 10**-8. Not part of the fingerprint. The variants
-    # rewrite `asset` in place with dense codes (outflows.variant_summary.variant_inputs): read it once.
+    # For the variants (outflows.variants), when the reader read them: the asset as an int16 dense code in
+    # ticker order, the tickers packed (binary.ticker_of) in that order, and the amount in units of
+    # 10**-8. Not part of the fingerprint.
     asset: np.ndarray | None = None
     amount: np.ndarray | None = None
+    asset_tickers: np.ndarray | None = None
 
 
 def fingerprint(raw: RawTransfers) -> str:

@@ -5,7 +5,9 @@ import pytest
 from django.db import connection
 
 from outflows import readers
+from outflows.models import CrossBorderTransfer
 from outflows.readers import arrow, orm, pgcopy
+from outflows.readers.binary import ticker_of
 from outflows.services import outflow_run_compute
 from tests.outflows.factories import BASE, add_transfers, random_transfers, transfer
 
@@ -106,3 +108,29 @@ def test_the_setting_switches_the_reader(settings, monkeypatch):
     with pytest.raises(ValueError, match="unknown reader"):
         readers.reader_for_run()
     assert readers.reader_for_run("orm") == "orm"  # a reader named by the caller is used as it is
+
+
+def assets_and_amounts(raw: readers.RawTransfers) -> list[tuple]:
+    """Each row's (investor hash, instant, value, ticker, amount), sorted: comparable between readers."""
+    tickers = [ticker_of(int(code)) for code in raw.asset_tickers]
+    assert tickers == sorted(tickers)  # dense codes in ticker order
+    return sorted(
+        zip(raw.investor_hash[raw.investor].tolist(), raw.occurred_at.tolist(), raw.value.tolist(),
+            [tickers[code] for code in raw.asset.tolist()], raw.amount.tolist(), strict=True)
+    )  # fmt: skip
+
+
+@needs_postgresql
+@pytest.mark.django_db
+def test_copy_and_orm_readers_give_the_same_assets_and_amounts(settings):
+    """The variants' columns: int16 dense codes in ticker order (600 tickers: the COPY reader's table grows)."""
+    settings.OUTFLOW_VARIANTS = True
+    add_transfers(*odd_rows(), *(transfer("OUT", "10.00", day=k % 300, investor=f"extra-{k}") for k in range(300)))
+    tickers = ["USDT", "BTC", "ETH", "A1", "ZZ", "0X", *(f"T{i:03d}" for i in range(600))]
+    for k, pk in enumerate(CrossBorderTransfer.objects.order_by("id").values_list("id", flat=True)):
+        CrossBorderTransfer.objects.filter(pk=pk).update(asset=tickers[k % len(tickers)], amount=f"{k}.12345678")
+    by_copy = readers.read_transfers(as_of=AS_OF, reader="copy")
+    by_orm = readers.read_transfers(as_of=AS_OF, reader="orm")
+    assert by_copy.asset.dtype == by_orm.asset.dtype == np.int16
+    assert assets_and_amounts(by_copy) == assets_and_amounts(by_orm)
+    assert len(by_copy.asset_tickers) == len(tickers)  # more than the first ticker table holds

@@ -149,13 +149,6 @@ def test_mul_div_is_exact_beyond_int64():
         assert variants._mul_div(a, b, c) == a * b // c
 
 
-def test_dense_codes_in_order():
-    values = np.array([5, 3, 5, 9, 3, 3, 1 << 40, *range(100, 300)], dtype=np.int64)
-    distinct, index = variants.dense_codes(values)
-    assert distinct.tolist() == sorted(set(values.tolist()))
-    assert np.array_equal(distinct[index], values)
-
-
 def test_every_sort_path_gives_the_same_cross_tabs_and_variants(monkeypatch):
     """The asset as the key's last field, as a tie-break after a sort without it, or in a lexsort."""
     rng = np.random.default_rng(5)
