@@ -120,11 +120,11 @@ def _operator_coverage(coverage: dict, unp: str) -> dict | None:
         "known": True,
         "first": months and month_label(months[0]),
         "last": months and month_label(months[-1]),
-        # Accepted and not-owed months are in order; months absent from states were not owed and empty.
+        # By state, gaps first; accepted and not-owed months are in order (absent ones: not owed, empty).
         "exceptions": [
-            {"month": month_label(m), "state": states[m]}
-            for m in months
-            if states.get(m) not in (None, ACCEPTED, NOT_OWED)
+            {"state": state, "months": [month_label(m) for m in months if states.get(m) == state]}
+            for state in (MISSING, LATE, SUPERSEDED, NOT_DUE)
+            if state in states.values()
         ],
         "has_share": "complete_share" in entry,
         "complete_share": entry.get("complete_share"),
