@@ -94,10 +94,11 @@ def _numeric_units(buf, p):
             if digit > (AMOUNT_MAX - units) // scale:
                 return AMOUNT_MAX
             units += digit * scale
-        elif power == -1:
-            units += digit * 10000
-        elif power == -2:
-            units += digit
+        elif power >= -2:  # the fraction's digits can still pass AMOUNT_MAX (92233720368.54775808)
+            part = digit * 10000 if power == -1 else digit
+            if part > AMOUNT_MAX - units:
+                return AMOUNT_MAX
+            units += part
     return units
 
 
