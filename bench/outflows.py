@@ -32,6 +32,10 @@ N_PLATFORMS = 60
 COUNTRIES = ["CY", "SC", "VG", "KY", "AE", "SG", "HK", "MT", "EE", "LT", "TR", "RU", "KZ", "GE", "AM"]
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 SPAN_S = 2 * 365 * 86_400
+# Assets and their prices in BYN (amount = value / price): each investor's rows alternate between two
+# of them, so pairs mix assets and the unit-based walk and the asset cross-tab have work to do.
+ASSETS = ("USDT", "BTC", "ETH", "TON", "TRX")
+PRICES = (3.3, 300000, 11000, 17, 0.8)
 AS_OF = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -141,9 +145,10 @@ def load(rows: int, *, loader: str = "copy") -> None:
                     seconds[lo:hi].tolist(), is_out[lo:hi].tolist(), cents[lo:hi].tolist(), strict=True,
                 ):  # fmt: skip
                     when = dt.datetime.fromtimestamp(start_s + sec, tz=dt.UTC).isoformat()
+                    a = (inv + k % 2) % len(ASSETS)
                     lines.append(
                         f"{op_ids[op]}\t{filing_ids[op]}\tx{k}\t{when}\t{'OUT' if out else 'IN'}\tinv-{inv:08d}\t"
-                        f"{plat_ids[plat]}\tUSDT\t{c // 100}.{c % 100:02d}\t{c // 100}.{c % 100:02d}\t{when}\n"
+                        f"{plat_ids[plat]}\t{ASSETS[a]}\t{c / 100 / PRICES[a]:.8f}\t{c // 100}.{c % 100:02d}\t{when}\n"
                     )
                 copy.write("".join(lines))
     with connection.cursor() as cursor:
@@ -157,15 +162,18 @@ def _generate_in_database(rows: int, *, operators, filings, platforms) -> None:
     op_ids = ",".join(str(o.pk) for o in operators)
     filing_ids = ",".join(str(f.pk) for f in filings)
     plat_ids = ",".join(str(p.pk) for p in platforms)
+    assets = ",".join(f"'{ticker}'" for ticker in ASSETS)
+    prices = ",".join(str(price) for price in PRICES)
     start_s = int(START.timestamp())
     sql = f"""
         INSERT INTO outflows_crossbordertransfer (operator_id, filing_id, external_id, occurred_at, direction,
             investor_ref, platform_id, asset, amount, value_byn, updated_at)
         SELECT (ARRAY[{op_ids}])[o + 1], (ARRAY[{filing_ids}])[o + 1], 'x' || i, ts,
                CASE WHEN is_out THEN 'OUT' ELSE 'IN' END, 'inv-' || lpad(inv::text, 8, '0'),
-               (ARRAY[{plat_ids}])[p + 1], 'USDT', cents / 100.0, cents / 100.0, ts
+               (ARRAY[{plat_ids}])[p + 1], (ARRAY[{assets}])[a + 1],
+               round(cents / 100.0 / (ARRAY[{prices}])[a + 1], 8), cents / 100.0, ts
         FROM (
-            SELECT i, inv, is_out, cents, to_timestamp({start_s} + sec) AS ts,
+            SELECT i, inv, is_out, cents, to_timestamp({start_s} + sec) AS ts, (inv + i % 2) % {len(ASSETS)} AS a,
                    CASE WHEN r_home < 0.85 THEN (inv * 7919) % {N_PLATFORMS} ELSE r_plat END AS p,
                    (inv * 104729 + r_op) % {N_OPERATORS} AS o
             FROM (
