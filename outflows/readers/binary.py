@@ -192,8 +192,10 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
     touched, asset codes]. Returns (pos, row, status): status 0 = need more input, 1 = end
     of data, 2 = out of room (rows, codes, string store or tickers) for the next batch.
     """
-    last_ticker = np.int64(-1)
-    last_asset = np.int64(0)
+    # A direct-mapped cache of the tickers seen (a slot: ticker code, dense code): the rows' assets come
+    # from few tickers in any order, and a hit costs a compare where the table's probe was a call.
+    seen_ticker = np.full(64, -1, np.int64)
+    seen_asset = np.zeros(64, np.int64)
     mask = table.shape[0] - 1
     shift = np.uint64(64 - _log2(table.shape[0]))
     cap = out.shape[1]
@@ -261,10 +263,11 @@ def _decode(buf, pos, end, row, out, inv, table, store, state, str_loc, str_hash
                     out[f, r] = _numeric_units(buf, p)
                 elif f == F_ASSET:
                     ticker = _ticker_code(buf, p, length)
-                    if ticker != last_ticker:  # runs of one asset are the rule
-                        last_ticker = ticker
-                        last_asset = _asset_code(tickers, state, ticker)
-                    assets[r] = last_asset
+                    slot = np.int64((np.uint64(ticker) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58))
+                    if seen_ticker[slot] != ticker:
+                        seen_ticker[slot] = ticker
+                        seen_asset[slot] = _asset_code(tickers, state, ticker)
+                    assets[r] = seen_asset[slot]
                 else:
                     v = np.int64(0)
                     for k in range(length):
