@@ -124,7 +124,6 @@ def compute_cells(
             platform_keys=[slug for slug, _, _ in registry.platforms],
             platform_countries=[country for _, _, country in registry.platforms],
             cohorts=cohorts, as_of_us=compute_kwargs["as_of_us"], window_days=window_days,
-            investor_level=True,
         )  # fmt: skip
         cells.update(extra)
     return cells, result.excess_return, bootstrap

@@ -616,8 +616,9 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
                         by_op[c, o, 6 + h] += take
                         by_plat[c, p, 6 + h] += take
                 if detail:
-                    for m in range(1, 6 + n_curve):  # returned (1), then the horizons (6 + h)
-                        if m == 1 or (m >= 6 and delay <= curve[m - 6]):
+                    for h in range(-1, n_curve):  # returned (metric 1), then each horizon it came back within
+                        if h < 0 or delay <= curve[h]:
+                            m = 1 if h < 0 else 6 + h
                             op_plat[g, m] += take
                             by_class[c, x, m] += take
                             if not joint:

@@ -240,7 +240,6 @@ def variant_cells(
     cohorts: engine.CohortAxis,
     as_of_us: int,
     window_days: int,
-    investor_level: bool,
 ) -> dict[tuple[str, str, str], np.ndarray]:
     """The cross-tab cells and the pseudo-cells of one computation's transfers.
 
@@ -251,7 +250,7 @@ def variant_cells(
     parts = variants.compute(
         rows, inputs.extra, cohorts=cohorts, as_of_us=as_of_us, window_days=window_days,
         n_operators=len(operator_keys), n_platforms=len(platform_keys), n_assets=len(inputs.asset_keys),
-        n_residency=len(inputs.residency_keys), n_kyc=len(inputs.kyc_keys), investor_level=investor_level,
+        n_residency=len(inputs.residency_keys), n_kyc=len(inputs.kyc_keys),
     )  # fmt: skip
     cells = cross_cells(
         parts, cohorts=cohorts.labels, operator_keys=operator_keys, platform_keys=platform_keys,

@@ -67,7 +67,7 @@ class VariantParts:
 
     op_plat[o, p, m] (the whole window), asset[c, a, m], residency[c, r, m], kyc[c, k, m]: engine's metrics (M_*);
     excess_op[o], excess_plat[p]: excess return by the operator / platform of the return;
-    unit[o, V_*], investor[o, V_*]: the variants by the outbound's operator (None when not computed).
+    unit[o, V_*], investor[o, V_*]: the variants by the outbound's operator (unit: None without amounts).
     """
 
     op_plat: np.ndarray
@@ -77,7 +77,7 @@ class VariantParts:
     excess_op: np.ndarray
     excess_plat: np.ndarray
     unit: np.ndarray | None
-    investor: np.ndarray | None
+    investor: np.ndarray
     amount_saturated: int = 0
 
     def merge(self, other: VariantParts) -> VariantParts:
@@ -129,8 +129,8 @@ def _mul_div(a, b, c):
 
 
 @njit(cache=True, nogil=True)
-def _sweep(hi, lo, value, layout, first, stop, order, amount, window, matured_until, n_ops, n_plats, do_units,
-           do_investor):  # fmt: skip
+def _sweep(hi, lo, value, layout, first, stop, order, amount, window, matured_until, n_ops, n_plats,
+           do_units):  # fmt: skip
     """Rows first..stop-1 (whole investors) of the sorted rows: the unit-based and investor-level walks. The
     asset of a row is in its sort key (engine._asset); the amounts in the input's order (row i here is row
     order[i] there)."""
@@ -209,43 +209,42 @@ def _sweep(hi, lo, value, layout, first, stop, order, amount, window, matured_un
                         unit[o_out, V_RETURNED] += _mul_div(lot_value[x], lot_back[x], lot_units[x])
             pa = pb
         # Investor-level: the investor's rows merged by (instant, OUT before IN, operator), then one FIFO.
-        if do_investor:
-            m = b - i
-            if m <= INSERTION_MAX:  # nearly sorted already (most rows on one platform): a stable insertion sort
-                for x in range(m):
-                    r = i + x
-                    key = lo[r] & sub_mask
-                    y = x - 1
-                    while y >= 0 and lo[walk[y]] & sub_mask > key:
-                        walk[y + 1] = walk[y]
-                        y -= 1
-                    walk[y + 1] = r
-            else:
-                walk[:m] = i + np.argsort(lo[i:b] & sub_mask, kind="mergesort")
-            head = 0
-            tail = 0
-            for w in range(m):
-                r = walk[w]
-                _, t, is_in, o, _ = engine._row(hi, lo, r, layout)
-                if not is_in:
-                    q_row[tail] = r
-                    q_rem[tail] = value[r]
-                    tail += 1
-                    if t <= matured_until:
-                        inv[o, V_OUTBOUND] += value[r]
-                    continue
-                u = value[r]
-                while head < tail and engine._row(hi, lo, q_row[head], layout)[1] + window < t:
+        m = b - i
+        if m <= INSERTION_MAX:  # nearly sorted already (most rows on one platform): a stable insertion sort
+            for x in range(m):
+                r = i + x
+                key = lo[r] & sub_mask
+                y = x - 1
+                while y >= 0 and lo[walk[y]] & sub_mask > key:
+                    walk[y + 1] = walk[y]
+                    y -= 1
+                walk[y + 1] = r
+        else:
+            walk[:m] = i + np.argsort(lo[i:b] & sub_mask, kind="mergesort")
+        head = 0
+        tail = 0
+        for w in range(m):
+            r = walk[w]
+            _, t, is_in, o, _ = engine._row(hi, lo, r, layout)
+            if not is_in:
+                q_row[tail] = r
+                q_rem[tail] = value[r]
+                tail += 1
+                if t <= matured_until:
+                    inv[o, V_OUTBOUND] += value[r]
+                continue
+            u = value[r]
+            while head < tail and engine._row(hi, lo, q_row[head], layout)[1] + window < t:
+                head += 1
+            while u > 0 and head < tail:
+                take = min(u, q_rem[head])
+                q_rem[head] -= take
+                u -= take
+                _, t_out, _, o_out, _ = engine._row(hi, lo, q_row[head], layout)
+                if q_rem[head] == 0:
                     head += 1
-                while u > 0 and head < tail:
-                    take = min(u, q_rem[head])
-                    q_rem[head] -= take
-                    u -= take
-                    _, t_out, _, o_out, _ = engine._row(hi, lo, q_row[head], layout)
-                    if q_rem[head] == 0:
-                        head += 1
-                    if t_out <= matured_until:
-                        inv[o_out, V_RETURNED] += take
+                if t_out <= matured_until:
+                    inv[o_out, V_RETURNED] += take
         i = b
     return unit, inv
 
@@ -270,13 +269,10 @@ def compute(
     n_assets: int,
     n_residency: int,
     n_kyc: int,
-    investor_level: bool = True,
 ) -> VariantParts:
     """The variant sums of the transfers whose sorted rows are `rows`: engine.sort_rows of TransferArrays whose
     asset is extra.asset (the sort's last tie-break), swept here with detail unless engine.compute(keep_rows=True,
     detail=True, classes=class_columns(extra, ...)) swept them.
-
-    investor_level=False when the rows hold only part of some investors' pairs (a fanned-out partition).
     """
     n_cohorts, n_ops, n_plats = len(cohorts.labels), max(1, n_operators), max(1, n_platforms)
     window = window_days * engine.US_PER_DAY
@@ -294,7 +290,7 @@ def compute(
             excess_op=np.zeros(n_operators, np.int64),
             excess_plat=np.zeros(n_platforms, np.int64),
             unit=zeros if do_units else None,
-            investor=zeros.copy() if investor_level else None,
+            investor=zeros.copy(),
         )
     if rows.op_plat is None:
         engine.sweep_rows(
@@ -302,19 +298,17 @@ def compute(
             n_platforms=n_platforms, detail=True,
             classes=class_columns(extra, n_assets=n_assets, n_residency=n_residency, n_kyc=n_kyc),
         )  # fmt: skip
-    parts = [(None, None)]
-    if do_units or investor_level:
-        amount = extra.amount if do_units else np.zeros(1, np.int64)  # input order: gathered pair by pair
-        cuts = engine.investor_starts(rows.hi, rows.layout, engine.THREADS)
-        parts = engine._in_threads(
-            _sweep,
-            [
-                (rows.hi, rows.lo, rows.value, rows.layout, first, stop, rows.order, amount, window,
-                 as_of_us - window, n_ops, n_plats, do_units, investor_level)
-                for first, stop in itertools.pairwise(cuts)
-                if stop > first
-            ],
-        )  # fmt: skip
+    amount = extra.amount if do_units else np.zeros(1, np.int64)  # input order: gathered pair by pair
+    cuts = engine.investor_starts(rows.hi, rows.layout, engine.THREADS)
+    parts = engine._in_threads(
+        _sweep,
+        [
+            (rows.hi, rows.lo, rows.value, rows.layout, first, stop, rows.order, amount, window, as_of_us - window,
+             n_ops, n_plats, do_units)
+            for first, stop in itertools.pairwise(cuts)
+            if stop > first
+        ],
+    )  # fmt: skip
     saturated = int(np.count_nonzero(extra.amount == AMOUNT_MAX)) if do_units else 0
     return VariantParts(
         op_plat=rows.op_plat,
@@ -324,6 +318,6 @@ def compute(
         excess_op=rows.excess_grid.sum(axis=1),
         excess_plat=rows.excess_grid.sum(axis=0),
         unit=sum(part[0] for part in parts)[:n_operators] if do_units else None,
-        investor=sum(part[1] for part in parts)[:n_operators] if investor_level else None,
+        investor=sum(part[1] for part in parts)[:n_operators],
         amount_saturated=saturated,
     )

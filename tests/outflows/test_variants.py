@@ -10,7 +10,7 @@ from tests.outflows.reference_variants import reference_cross_tabs, reference_in
 from tests.outflows.test_engine import BASE_US, PLATFORM_COUNTRY, UNPS, offsets_us
 
 
-def run_variants(transfers: list[dict], *, as_of_us: int, window_days: int, investor_level: bool = True):
+def run_variants(transfers: list[dict], *, as_of_us: int, window_days: int):
     rows = [r for r in transfers if r["t"] <= as_of_us]
     investors = sorted({r["investor"] for r in rows})
     platforms = sorted(PLATFORM_COUNTRY)
@@ -38,7 +38,7 @@ def run_variants(transfers: list[dict], *, as_of_us: int, window_days: int, inve
     parts = variants.compute(
         sorted_rows, extra, cohorts=axis, as_of_us=as_of_us, window_days=window_days,
         n_operators=len(operators), n_platforms=len(platforms), n_assets=len(assets),
-        n_residency=len(residency), n_kyc=len(kyc), investor_level=investor_level,
+        n_residency=len(residency), n_kyc=len(kyc),
     )  # fmt: skip
     cells = variant_summary.cross_cells(
         parts, cohorts=axis.labels, operator_keys=operators, platform_keys=platforms,
