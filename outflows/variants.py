@@ -278,15 +278,15 @@ def compute(
     window = window_days * engine.US_PER_DAY
     n = len(rows.order)
     do_units = extra.amount is not None
-    n_classes = (max(1, n_assets) if extra.asset is not None else 1, max(1, n_residency), max(1, n_kyc))
+    classes = class_columns(extra, n_assets=n_assets, n_residency=n_residency, n_kyc=n_kyc)
     if n == 0:
         nm = engine.N_METRICS
         zeros = np.zeros((n_operators, 2), np.int64)
         return VariantParts(
             op_plat=np.zeros((n_operators, n_platforms, nm), np.int64),
-            asset=np.zeros((n_cohorts, n_classes[0], nm), np.int64),
-            residency=np.zeros((n_cohorts, n_classes[1], nm), np.int64),
-            kyc=np.zeros((n_cohorts, n_classes[2], nm), np.int64),
+            asset=np.zeros((n_cohorts, max(1, classes.n_assets), nm), np.int64),
+            residency=np.zeros((n_cohorts, max(1, classes.n_residency), nm), np.int64),
+            kyc=np.zeros((n_cohorts, max(1, classes.n_kyc), nm), np.int64),
             excess_op=np.zeros(n_operators, np.int64),
             excess_plat=np.zeros(n_platforms, np.int64),
             unit=zeros if do_units else None,
@@ -295,8 +295,7 @@ def compute(
     if rows.op_plat is None:
         engine.sweep_rows(
             rows, cohorts, as_of_us=as_of_us, window_days=window_days, n_operators=n_operators,
-            n_platforms=n_platforms, detail=True,
-            classes=class_columns(extra, n_assets=n_assets, n_residency=n_residency, n_kyc=n_kyc),
+            n_platforms=n_platforms, detail=True, classes=classes,
         )  # fmt: skip
     amount = extra.amount if do_units else np.zeros(1, np.int64)  # input order: gathered pair by pair
     cuts = engine.investor_starts(rows.hi, rows.layout, engine.THREADS)
