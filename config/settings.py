@@ -275,6 +275,8 @@ OUTFLOW_PARTITIONS = env.int("OUTFLOW_PARTITIONS", default=1)
 OUTFLOW_READER = env.str("OUTFLOW_READER", default="copy")
 # Issue 17: the runs also read amount and asset and compute the variants and cross-tabs (outflows.variants).
 OUTFLOW_VARIANTS = env.bool("OUTFLOW_VARIANTS", default=True)
+# An outflow computation reuses the memory of the arrays it frees (outflows/memory.py, glibc's mallopt).
+OUTFLOW_REUSE_MEMORY = env.bool("OUTFLOW_REUSE_MEMORY", default=True)
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,21 +14,35 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from numba import njit
 
 from operators.models import ForeignPlatform, Operator
 from outflows import engine, readers, uncertainty
+from outflows.memory import reused_memory
 from outflows.readers import RawTransfers
 from outflows.variant_summary import variant_cells, variant_inputs
 
 
 def _positions(registry_ids: list[int], ids: np.ndarray) -> np.ndarray:
-    """The position in registry_ids of each of ids; RuntimeError for an id the run did not read."""
+    """ids rewritten in place as their positions in registry_ids (the array is reused: freshly allocated
+    memory is slow to fault in at national scale); RuntimeError for an id the run did not read."""
     lut = np.full(max(max(registry_ids, default=0), int(ids.max(initial=0))) + 1, -1, np.int64)
     lut[np.asarray(registry_ids, dtype=np.int64)] = np.arange(len(registry_ids), dtype=np.int64)
-    positions = lut[ids]
-    if positions.min(initial=0) < 0:
+    if not ids.flags.writeable:  # e.g. a column shared with an Arrow buffer
+        ids = ids.copy()
+    if not _lookup_in_place(ids, lut):
         raise RuntimeError("a transfer names an operator or platform that the run did not read")
-    return positions
+    return ids
+
+
+@njit(cache=True, nogil=True)
+def _lookup_in_place(ids, lut):
+    found = True
+    for i in range(ids.shape[0]):
+        position = lut[ids[i]]
+        found &= position >= 0
+        ids[i] = position
+    return found
 
 
 @dataclass
@@ -66,6 +80,8 @@ def compute_cells(
     With settings.OUTFLOW_VARIANTS the cells also hold the cross-tabs and the variants' pseudo-cells
     (outflows.variant_summary), the investor-level variant too: `raw` may be one fanned-out partition,
     which holds every pair of its investors.
+
+    `raw` is spent: its platform_id and operator_id become the registry's positions in place.
     """
     arrays = engine.TransferArrays(
         investor=raw.investor,
@@ -159,20 +175,25 @@ def outflow_compute(
     or archived) and the `registry` it keyed its cells by; by default the live rows and registry.
     """
     timings: dict[str, float] = {}
-    started = time.perf_counter()
-    raw = readers.read_transfers(as_of=as_of, reader=reader, expected_rows=readers.estimated_rows(), filings=filings)
-    fingerprint = readers.fingerprint(raw)
-    timings["read_s"] = round(time.perf_counter() - started, 3)
-    mark = time.perf_counter()
-    registry = registry or Registry.read()
-    cells, excess, (sums, investors) = compute_cells(
-        raw, registry, as_of=as_of, window_days=window_days, partitions=partitions
-    )
-    timings["compute_s"] = round(time.perf_counter() - mark, 3)
+    with reused_memory():
+        started = time.perf_counter()
+        raw = readers.read_transfers(
+            as_of=as_of, reader=reader, expected_rows=readers.estimated_rows(), filings=filings
+        )
+        fingerprint = readers.fingerprint(raw)
+        timings["read_s"] = round(time.perf_counter() - started, 3)
+        mark = time.perf_counter()
+        registry = registry or Registry.read()
+        cells, excess, (sums, investors) = compute_cells(
+            raw, registry, as_of=as_of, window_days=window_days, partitions=partitions
+        )
+        input_rows = len(raw.investor)
+        del raw
+        timings["compute_s"] = round(time.perf_counter() - mark, 3)
     return OutflowComputation(
         cells=cells,
         excess_return=excess,
-        input_rows=len(raw.investor),
+        input_rows=input_rows,
         fingerprint=fingerprint,
         timings=timings,
         uncertainty=uncertainty.summary(sums, investors, [unp for unp, _ in registry.operators]),

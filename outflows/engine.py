@@ -236,20 +236,20 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
     bits_a = int(asset.max()).bit_length() if transfers.asset is not None else 0
     bits_lo = bits_t + 1 + bits_op + bits_a
     if bits_pair + bits_lo <= KEY_BITS:  # one key holds every field: hi and lo are that word
-        key = _pack_keys(
+        packed = [_pack_keys(  # a list: _radix_argsort drops the keys once scattered
             transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
             asset, n_platforms, t_min, unit, bits_t, bits_op, bits_a,
-        )  # fmt: skip
-        order, key, value = _radix_argsort(key, bits_pair + bits_lo, transfers.value)
+        )]  # fmt: skip
+        order, key, value = _radix_argsort(packed, bits_pair + bits_lo, transfers.value)
         layout = np.asarray([bits_lo, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
         return SortedRows(order, key, key, value, layout)
     shift = bits_t + 1 + bits_op
     if bits_a and bits_pair + shift <= KEY_BITS:  # every field but the asset: sorted, then ties by asset
-        key = _pack_keys(
+        packed = [_pack_keys(  # a list: _radix_argsort drops the keys once scattered
             transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
             asset, n_platforms, t_min, unit, bits_t, bits_op, 0,
-        )  # fmt: skip
-        order, key, value = _radix_argsort(key, bits_pair + shift, transfers.value)
+        )]  # fmt: skip
+        order, key, value = _radix_argsort(packed, bits_pair + shift, transfers.value)
         lo = _ties_by_asset(key, order, value, asset, shift, bits_a)  # key becomes the pair
         layout = np.asarray([0, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
         return SortedRows(order, key, lo, value, layout)
@@ -378,8 +378,11 @@ def _in_threads(function, arguments: list[tuple]) -> list:
         return list(pool.map(lambda a: function(*a), arguments))
 
 
-def _radix_argsort(key: np.ndarray, bits: int, value: np.ndarray) -> tuple:
+def _radix_argsort(key_holder: list[np.ndarray], bits: int, value: np.ndarray) -> tuple:
     """Stable radix argsort of non-negative int64 keys below 2**bits: (order, sorted keys, value[order]).
+
+    key_holder: [the keys], emptied once they are scattered, so that the sorted values take their
+    memory (outflows/memory.py: pages already touched) when the caller holds no other reference.
 
     One pass on the top RADIX_BITS bits scatters the keys (with their indexes)
     into buckets of a few thousand (`_radix_scatter`); the buckets are then
@@ -388,9 +391,9 @@ def _radix_argsort(key: np.ndarray, bits: int, value: np.ndarray) -> tuple:
     buckets. Faster than LSD passes over the whole array (each goes to memory)
     and than np.argsort (bench/README_outflows.md).
     """
-    keys, order, bounds = _radix_scatter(key, bits)
-    value_sorted = np.empty(key.shape[0], np.int64)
-    cuts = np.searchsorted(bounds, np.linspace(0, key.shape[0], THREADS + 1)[1:-1])  # rows, not buckets, balanced
+    keys, order, bounds = _radix_scatter(key_holder.pop(), bits)
+    value_sorted = np.empty(keys.shape[0], np.int64)
+    cuts = np.searchsorted(bounds, np.linspace(0, keys.shape[0], THREADS + 1)[1:-1])  # rows, not buckets, balanced
     edges = sorted({0, len(bounds) - 1, *(int(c) for c in cuts)})
     _in_threads(
         _radix_sort_buckets,

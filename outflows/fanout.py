@@ -27,6 +27,7 @@ from celery import chord, current_app
 from outflows import readers, runs, uncertainty
 from outflows.compute import Registry, compute_cells
 from outflows.inputs import RunInputs, run_filings_read
+from outflows.memory import reused_memory
 from outflows.models import OutflowRun, RunStatus, TransferChange
 
 logger = logging.getLogger(__name__)
@@ -88,19 +89,21 @@ def outflow_partition_compute(plan: dict, partition: int) -> dict:
     started = time.perf_counter()
     as_of = dt.datetime.fromisoformat(plan["as_of"])
     n = plan["partitions"]
-    with runs.read_snapshot():
-        if _transfer_version() != plan["version"]:
-            return {"partition": partition, "stale": True}
-        raw = readers.read_transfers(
-            as_of=as_of,
-            reader=plan.get("reader", "copy"),
-            expected_rows=readers.estimated_rows() // n,
-            partition=(partition, n),
-        )
-        rows, total = readers.fingerprint_parts(raw)
-    read_s = time.perf_counter() - started
-    registry = Registry(operators=plan["operators"], platforms=plan["platforms"])
-    cells, excess, (sums, investors) = compute_cells(raw, registry, as_of=as_of, window_days=plan["window_days"])
+    with reused_memory():  # outflows/memory.py
+        with runs.read_snapshot():
+            if _transfer_version() != plan["version"]:
+                return {"partition": partition, "stale": True}
+            raw = readers.read_transfers(
+                as_of=as_of,
+                reader=plan.get("reader", "copy"),
+                expected_rows=readers.estimated_rows() // n,
+                partition=(partition, n),
+            )
+            rows, total = readers.fingerprint_parts(raw)
+        read_s = time.perf_counter() - started
+        registry = Registry(operators=plan["operators"], platforms=plan["platforms"])
+        cells, excess, (sums, investors) = compute_cells(raw, registry, as_of=as_of, window_days=plan["window_days"])
+        del raw
     return {
         "partition": partition,
         "stale": False,

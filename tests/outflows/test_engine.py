@@ -219,7 +219,7 @@ def test_radix_argsort_is_a_stable_sort(n, bits, top_values):
     else:
         key = (rng.integers(0, top_values, n, dtype=np.int64) << (bits - 3)) | rng.integers(0, 8, n, dtype=np.int64)
     value = rng.integers(0, 10**9, n)
-    order, sorted_keys, sorted_values = engine._radix_argsort(key, bits, value)
+    order, sorted_keys, sorted_values = engine._radix_argsort([key.copy()], bits, value)
     expected = np.argsort(key, kind="stable")
     assert np.array_equal(order, expected)
     assert np.array_equal(sorted_keys, key[expected])
