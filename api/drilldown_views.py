@@ -22,6 +22,7 @@ from api.models import Scope
 from api.views import ApiViewSet, PullAuditMixin
 from config.params import id_param
 from outflows import cells, drilldown
+from outflows.engine import CURVE_DAYS
 from outflows.models import CrossBorderTransfer, OutflowRun
 from outflows.selectors import STAT_FIELDS, outflow_run_get, transfers_visible
 
@@ -45,6 +46,10 @@ class DrilldownTransferSerializer(serializers.Serializer):
     value_byn = serializers.CharField()
     returned_value_byn = serializers.CharField(help_text="What came back to this outbound (FIFO per pair).")
     unreturned_value_byn = serializers.CharField()
+    returned_30d_byn = serializers.CharField(help_text="Of returned_value_byn, what came back within 30 days.")
+    returned_90d_byn = serializers.CharField(help_text="Of returned_value_byn, what came back within 90 days.")
+    returned_180d_byn = serializers.CharField(help_text="Of returned_value_byn, what came back within 180 days.")
+    returned_365d_byn = serializers.CharField(help_text="Of returned_value_byn, what came back within 365 days.")
     matured = serializers.BooleanField(help_text="occurred_at + window <= as_of: counted in the share.")
     window_closes_at = serializers.DateTimeField(help_text="Returns after this instant are never credited to it.")
     archived = serializers.BooleanField(
@@ -65,6 +70,10 @@ class DrilldownTransferSerializer(serializers.Serializer):
                 "value_byn": _byn(allocation.value),
                 "returned_value_byn": _byn(allocation.returned),
                 "unreturned_value_byn": _byn(allocation.unreturned),
+                **{
+                    f"returned_{days}d_byn": _byn(amount)
+                    for days, amount in zip(CURVE_DAYS, allocation.returned_within, strict=True)
+                },
                 "matured": allocation.matured,
                 "window_closes_at": allocation.window_closes,
                 "archived": getattr(transfer, "archived", False),

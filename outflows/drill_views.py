@@ -24,7 +24,7 @@ from config.exports import FORMATS, Column
 from config.paging import KeysetPage, Total, keyset_page
 from config.params import id_param
 from operators.access import access_of
-from outflows import cells, drilldown, selectors
+from outflows import cells, drilldown, engine, selectors
 from outflows.models import Dimension, OutflowRun, OutflowStat
 
 STATES = ("", "matured", "pending")
@@ -101,7 +101,13 @@ def shown_figures(totals: drilldown.CellTotals) -> dict:
         "pending_outbound": byn(totals.pending_outbound),
         "pending_returned": byn(totals.pending_returned),
         "pending_count": totals.pending_count,
+        "curve": [byn(amount) for amount in totals.returned_within],
     }
+
+
+def stored_curve(stat) -> list:
+    """The stored row's return curve (BYN): returned within each of engine.CURVE_DAYS, matured outbounds."""
+    return [getattr(stat, f"returned_{days}d_byn") for days in engine.CURVE_DAYS] if stat is not None else []
 
 
 def _sparse_page(cell: Cell, transfers, params) -> KeysetPage | None:
@@ -166,7 +172,19 @@ def drilldown_page(request):
             "stat": cell.stat,
             "dimension_label": dict(Dimension.choices).get(cell.dimension, cell.dimension),
             "page": page,
-            "rows": [(t, a, byn(a.value), byn(a.returned), byn(a.unreturned)) for t, a in rows],
+            "rows": [
+                (
+                    t,
+                    a,
+                    byn(a.value),
+                    byn(a.returned),
+                    byn(a.unreturned),
+                    list(zip(engine.CURVE_DAYS, map(byn, a.returned_within), strict=True)),
+                )
+                for t, a in rows
+            ],
+            "curve_days": engine.CURVE_DAYS,
+            "stored_curve": stored_curve(cell.stat),
             "shown": shown_figures(shown),
             "checked": shown.equals(cell.stat) if whole else None,
             "inputs": inputs,
@@ -192,6 +210,11 @@ EXPORT_COLUMNS = (
     Column(_("Созрел"), width=8),
     Column(_("Окно возврата закрывается (Минск)"), width=20),
     Column(_("Строка заменённого отчёта"), width=10),
+    # The return curve, engine.CURVE_DAYS (a test pins the two together).
+    Column(_("Вернулось за 30 дн., BYN"), width=14, places=2),
+    Column(_("Вернулось за 90 дн., BYN"), width=14, places=2),
+    Column(_("Вернулось за 180 дн., BYN"), width=14, places=2),
+    Column(_("Вернулось за 365 дн., BYN"), width=14, places=2),
 )
 
 
@@ -225,6 +248,7 @@ class CellRows:
                 a.matured,
                 a.window_closes,
                 getattr(t, "archived", False),  # a row of the run's source kept in the archive since
+                *(byn(v) for v in a.returned_within),
             )
 
 

@@ -56,6 +56,8 @@ class Allocation:
     returned: int
     matured: bool  # occurred_at + W <= as_of: counted in the share; else pending
     window_closes: dt.datetime  # occurred_at + W: returns after this instant are excess, never credited
+    # returned_within[h]: the part of `returned` that came back within engine.CURVE_DAYS[h] days (the curve)
+    returned_within: tuple[int, ...] = (0,) * len(engine.CURVE_DAYS)
 
     @property
     def unreturned(self) -> int:
@@ -144,6 +146,7 @@ def allocations(
             returned=int(result.returned[i]),
             matured=bool(result.matured[i]),
             window_closes=occurred[i] + window,
+            returned_within=tuple(int(v) for v in result.returned_within[i]),
         )
         for i in range(len(rows))
         if not arrays.is_in[i]
@@ -233,21 +236,26 @@ class CellTotals:
     pending_outbound: int = 0
     pending_returned: int = 0
     pending_count: int = 0
+    returned_within: list[int] = field(default_factory=lambda: [0] * len(engine.CURVE_DAYS))  # matured ones
 
     def add(self, allocation: Allocation) -> None:
         if allocation.matured:
             self.outbound += allocation.value
             self.returned += allocation.returned
             self.count += 1
+            for h, amount in enumerate(allocation.returned_within):
+                self.returned_within[h] += amount
         else:
             self.pending_outbound += allocation.value
             self.pending_returned += allocation.returned
             self.pending_count += 1
 
     def equals(self, stat: OutflowStat) -> bool:
-        """Equal to the stored row to the kopeck (outbound, returned, unreturned, pending, count)."""
+        """Equal to the stored row to the kopeck (outbound, returned, unreturned, pending, count, the curve)."""
+        curve = [_kopecks(getattr(stat, f"returned_{days}d_byn")) for days in engine.CURVE_DAYS]
         return (
             self.outbound == _kopecks(stat.outbound_value_byn)
+            and self.returned_within == curve
             and self.returned == _kopecks(stat.returned_value_byn)
             and self.outbound - self.returned == _kopecks(stat.unreturned_value_byn)
             and self.pending_outbound == _kopecks(stat.pending_outbound_value_byn)

@@ -114,6 +114,7 @@ class EngineResult:
     returned: np.ndarray | None
     matured: np.ndarray | None
     rows: SortedRows | None = None  # the sorted rows, when compute(keep_rows=True): outflows.variants reads them
+    returned_within: np.ndarray | None = None  # per_row: [i, h] of returned[i] came back within CURVE_DAYS[h]
 
     def merge(self, other: EngineResult) -> EngineResult:
         """Sum of two results over disjoint sets of pairs (exact: integer sums)."""
@@ -189,6 +190,7 @@ class SortedRows:
     value: np.ndarray
     layout: np.ndarray  # int64, indexed by the L_* constants
     returned: np.ndarray | None = None  # what each sorted row (an OUT) got back, once compute() swept them
+    returned_within: np.ndarray | None = None  # sweep_rows(track_curve=True): [i, h] within CURVE_DAYS[h]
     # With sweep_rows(detail=True), the cross-tabs (outflows.variants): excess_grid[o, p] the excess of the
     # returns of operator o to platform p; op_plat[o, p] the metrics of the outbounds of operator o to platform p
     # (whole window); by_asset[c, a], by_residency[c, r], by_kyc[c, k] the metrics by cohort and class.
@@ -512,13 +514,15 @@ def investor_starts(hi, layout, parts):
 
 @njit(cache=True, nogil=True)
 def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_until, window, curve, n_cohorts,
-           n_ops, n_plats, detail, order, residency, kyc, n_assets, n_res, n_kyc, joint):  # fmt: skip
+           n_ops, n_plats, detail, order, residency, kyc, n_assets, n_res, n_kyc, joint, track_curve,
+           returned_within):  # fmt: skip
     """The FIFO walk of DESIGN section 5 over rows first..stop-1 (whole pairs) sorted by sort_rows().
 
     matured_until = as_of - W: an outbound is matured when occurred_at <= it.
     The open outbounds of the current pair wait in a FIFO with what the
     crediting needs (row, instant, cohort, operator, platform); the cohort is
-    found once per outbound, from its instant. Writes returned[first:stop];
+    found once per outbound, from its instant. Writes returned[first:stop] (and with track_curve,
+    returned_within[first:stop, h]: what came back within curve[h] of the outbound; the drill-down's);
     returns the range's (by_op, by_plat, excess, excess by the return's operator x platform, ...).
     With detail, also the cross-tabs (outflows.variants): the metrics by operator x platform over the whole
     window, and by cohort and class: asset (from the sorted row), residency and KYC (residency[order[i]],
@@ -610,6 +614,10 @@ def _sweep(hi, lo, value, layout, first, stop, returned, month_starts, matured_u
                 head += 1
             if take == 0:
                 continue
+            if track_curve:
+                for h in range(n_curve):
+                    if t - t_out <= curve[h]:
+                        returned_within[j, h] += take
             if t_out <= matured_until:
                 by_op[c, o, 1] += take
                 by_plat[c, p, 1] += take
@@ -651,8 +659,10 @@ def sweep_rows(
     n_platforms: int,
     detail: bool = False,
     classes: ClassColumns | None = None,
+    track_curve: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """The FIFO walk over sorted rows, in threads: (by_op, by_plat, excess); sets rows.returned (and, with
+    """The FIFO walk over sorted rows, in threads: (by_op, by_plat, excess); sets rows.returned (with
+    track_curve rows.returned_within[i, h], returned within CURVE_DAYS[h] of the outbound; and, with
     detail, the cross-tabs: rows.op_plat, rows.excess_grid, and with `classes` (else one class of each)
     rows.by_asset, rows.by_residency, rows.by_kyc; outflows.variants)."""
     n = rows.hi.shape[0]
@@ -668,12 +678,13 @@ def sweep_rows(
     joint = n_assets * n_res * n_kyc <= JOINT_MAX
     cuts = _pair_starts(rows.hi, rows.layout, THREADS)
     curve = np.asarray([d * US_PER_DAY for d in CURVE_DAYS], dtype=np.int64)
+    rows.returned_within = np.zeros((n if track_curve else 1, len(CURVE_DAYS)), np.int64)
     parts = _in_threads(
         _sweep,
         [
             (rows.hi, rows.lo, rows.value, rows.layout, first, stop, rows.returned, axis.starts, as_of_us - window,
              window, curve, len(axis.labels), n_ops, n_plats, detail, rows.order, residency, kyc, n_assets, n_res,
-             n_kyc, joint)
+             n_kyc, joint, track_curve, rows.returned_within)
             for first, stop in itertools.pairwise(cuts)
             if stop > first
         ],
@@ -729,16 +740,18 @@ def compute(
     rows = sort_rows(transfers, n_operators, n_platforms)
     by_op, by_plat, excess = sweep_rows(
         rows, axis, as_of_us=as_of_us, window_days=window_days, n_operators=n_operators, n_platforms=n_platforms,
-        detail=detail, classes=classes,
+        detail=detail, classes=classes, track_curve=per_row,
     )  # fmt: skip
-    returned = matured = None
+    returned = matured = returned_within = None
     if per_row:
         returned = np.empty(n, np.int64)
         returned[rows.order] = rows.returned
+        returned_within = np.empty((n, len(CURVE_DAYS)), np.int64)
+        returned_within[rows.order] = rows.returned_within
         matured = (transfers.occurred_at <= as_of_us - window) & ~transfers.is_in
     return EngineResult(
         labels, by_op[:, :n_operators], by_plat[:, :n_platforms], int(excess), returned, matured,
-        rows if keep_rows else None,
+        rows if keep_rows else None, returned_within,
     )  # fmt: skip
 
 

@@ -127,6 +127,9 @@ def test_closed_window_worked_example_per_transfer():
     assert set(listed) == {"first", "second"}
     assert (listed["first"].returned, listed["first"].unreturned) == (0, 100_00)
     assert (listed["second"].returned, listed["second"].unreturned) == (100_00, 0)
+    # The return curve: back 100 days after the outbound, so within 180 and 365 days, not 30 or 90.
+    assert listed["second"].returned_within == (0, 0, 100_00, 100_00)
+    assert listed["first"].returned_within == (0, 0, 0, 0)
     assert listed["first"].window_closes == BASE + dt.timedelta(days=365)
     assert all(a.matured for a in listed.values())
 

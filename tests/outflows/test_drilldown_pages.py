@@ -18,7 +18,7 @@ from api.models import Scope
 from api.services import api_token_create
 from auditlog.models import AuditEvent
 from operators.models import FilingKind, FilingStatus, RegistrationFiling
-from outflows import cells, drill_views, drilldown
+from outflows import cells, drill_views, drilldown, engine
 from outflows.models import CrossBorderTransfer
 from outflows.services import LOCK_KEY, outflow_run_compute
 from tests.factories import auditor, operator_staff
@@ -87,6 +87,10 @@ def test_page_lists_each_outbound_with_its_allocation(scc):
     assert 'data-returned="100.00" data-matured="1"' in html
     assert "09.01.2025" in html  # the first one's window closes 365 days after 10.01.2024 (a leap year)
     assert "100,00" in html
+    assert 'data-curve="0.00 0.00 100.00 100.00"' in html  # back 100 days after the second: within 180 and 365
+    stored = re.findall(r'data-figure="returned_within" data-value="([^"]+)"', html)
+    shown = re.findall(r'data-shown="returned_within" data-value="([^"]+)"', html)
+    assert stored == shown == ["0.00", "0.00", "100.00", "100.00"]
     pending = scc.get(reverse("outflows:drilldown"), {"run": run.pk, "dimension": "overall", "state": "pending"})
     assert "data-transfer=" not in pending.content.decode()
 
@@ -117,6 +121,11 @@ def test_export_lists_the_cell_and_adds_up(scc, run):
     total = sum(Decimal(r[8].replace(",", ".")) for r in matured)
     assert total == stat.returned_value_byn
     assert sum(Decimal(r[7].replace(",", ".")) for r in matured) == stat.outbound_value_byn
+    # The return curve, one column per horizon of the engine, adds up to the stored row's too.
+    assert header[13:] == [f"Вернулось за {days} дн., BYN" for days in engine.CURVE_DAYS]
+    for column, days in enumerate(engine.CURVE_DAYS, start=13):
+        assert sum(Decimal(r[column].replace(",", ".")) for r in matured) == getattr(stat, f"returned_{days}d_byn")
+    assert any(Decimal(r[13].replace(",", ".")) for r in matured)  # the data has returns within 30 days
     event = AuditEvent.objects.filter(action="export.outflow_drilldown").get()
     assert event.details["rows"] == len(rows)
     xlsx = scc.get(reverse("outflows:drilldown_export", args=["xlsx"]), {"run": run.pk, "dimension": "overall"})
@@ -176,15 +185,19 @@ def test_api_pages_through_a_cell_with_the_outflows_scope(run):
         "filings_added": [], "filings_gone": [], "registry_changed": False, "as_read": False, "page_touched": False
     }  # fmt: skip
     returned, count = Decimal(0), 0
+    curve = dict.fromkeys(engine.CURVE_DAYS, Decimal(0))
     while True:
         for row in body["results"]:
             assert row["matured"] is True
             returned += Decimal(row["returned_value_byn"])
             count += 1
+            for days in curve:
+                curve[days] += Decimal(row[f"returned_{days}d_byn"])
         if not body["next"]:
             break
         body = client.get(body["next"]).json()
     assert (returned, count) == (stat.returned_value_byn, stat.outbound_count)
+    assert curve == {days: getattr(stat, f"returned_{days}d_byn") for days in engine.CURVE_DAYS}
     assert AuditEvent.objects.filter(action="api.pull.outflow_drilldown").exists()
     assert client.get(url, {"dimension": "nope"}).status_code == 400
     assert client.get(url, {"dimension": "operator", "key": "a\x00"}).status_code == 400
@@ -203,6 +216,7 @@ def test_api_names_rows_of_the_pairs_it_allocates():
     body = _api([Scope.OUTFLOWS]).get("/api/v1/outflows/drilldown/", {"run": run.pk}).json()
     (row,) = body["results"]
     assert (row["external_id"], row["returned_value_byn"], row["unreturned_value_byn"]) == ("o", "30.00", "70.00")
+    assert [row[f"returned_{days}d_byn"] for days in engine.CURVE_DAYS] == ["30.00"] * 4  # back on day 3
     assert row["window_closes_at"].startswith("2025-01-")
     assert drilldown.inputs_check(run).changed is False
 
