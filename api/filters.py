@@ -9,6 +9,7 @@ from django_filters import fields as filter_fields
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 
+from api.selectors import STILL_ACCEPTED
 from audits.models import Flag, FlagStatus, Severity
 from operators.models import (
     Activity,
@@ -20,7 +21,15 @@ from operators.models import (
     OperatorStatus,
     RegistrationFiling,
 )
-from outflows.models import CrossBorderTransfer, Dimension, Direction, OutflowRun, OutflowStat, RunStatus
+from outflows.models import (
+    CrossBorderTransfer,
+    Dimension,
+    Direction,
+    OutflowRun,
+    OutflowRunFiling,
+    OutflowStat,
+    RunStatus,
+)
 
 # "...T00:00:00+03:00" typed into a URL arrives as "...T00:00:00 03:00" (the "+" decoded as a space).
 _SPACE_OFFSET = re.compile(r"(T\d\d:\d\d(:\d\d(\.\d{1,6})?)?) (\d\d(:?\d\d)?)$")
@@ -255,6 +264,23 @@ class OutflowStatFilter(StrictFilterSet):
     class Meta:
         model = OutflowStat
         fields = ["updated_since", "run", "dimension", "key", "cohort_from", "cohort_to", "cohort"]
+
+
+class RunFilingFilter(StrictFilterSet):
+    # A record never changes: "changed" means "its filing changed since" (superseded, most often).
+    updated_since = updated_since("filing__updated_at")
+    kind = filters.ChoiceFilter(field_name="filing__kind", choices=FilingKind.choices)
+    operator = filters.CharFilter(field_name="filing__operator__unp", help_text="Operator UNP.")
+    current = BooleanFilter(
+        method="_current", help_text="true: still the accepted filing now; false: superseded since the run."
+    )
+
+    class Meta:
+        model = OutflowRunFiling
+        fields = ["updated_since", "kind", "operator", "current"]
+
+    def _current(self, queryset, name, value):
+        return queryset.filter(STILL_ACCEPTED) if value else queryset.exclude(STILL_ACCEPTED)
 
 
 class FilterBackend(DjangoFilterBackend):

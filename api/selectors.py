@@ -3,10 +3,13 @@
 import functools
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Field, Model
+from django.db.models import F, Field, Model, Q, QuerySet
 
+from api.access import Access
 from api.fast_paths import enabled
 from api.models import ApiToken
+from operators.models import FilingStatus
+from outflows.models import OutflowRun, OutflowRunFiling, OutflowRunRegistry
 
 
 @functools.cache
@@ -70,3 +73,28 @@ def _token_by_key_hash_sql(digest: str) -> ApiToken | None:
     if token.user_id is not None:
         token.user = _instance(user_model, user_fields, row[len(token_fields) :])
     return token
+
+
+class RunNotRecorded(Exception):
+    """The run kept no record of what it read: not finished, or finished before runs kept one."""
+
+
+# A filing the run read is still the accepted one for its operator, kind and period: accepted now, and the
+# same file (a filing's SHA-256 never changes; compared anyway, the record is what the run read). Else a
+# resubmission superseded it since (its `superseded_by`).
+STILL_ACCEPTED = Q(filing__status=FilingStatus.ACCEPTED, filing__sha256=F("sha256"))
+
+
+def run_filings_read_for_api(*, access: Access, run_id: int | None) -> QuerySet[OutflowRunFiling]:
+    """The filings a run read, as it recorded them (outflows.inputs.run_inputs_store: id and SHA-256 of each
+    transfer and client register), with each filing and its operator joined in for the API.
+
+    Runs are read by whoever reads everything (agencies and the SCC), as /api/v1/outflows/runs/ is. Raises
+    OutflowRun.DoesNotExist for no such run (or one the caller may not read), RunNotRecorded for a run
+    without a record. A run that recorded nothing read (no accepted register by its as_of) gives no rows.
+    """
+    if run_id is None or not access.reads_everything or not OutflowRun.objects.filter(pk=run_id).exists():
+        raise OutflowRun.DoesNotExist
+    if not OutflowRunRegistry.objects.filter(run_id=run_id).exists():
+        raise RunNotRecorded
+    return OutflowRunFiling.objects.filter(run_id=run_id).select_related("filing__operator")

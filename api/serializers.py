@@ -10,8 +10,8 @@ from rest_framework.reverse import reverse
 from api.fast_paths import enabled
 from api.rows import STANDARD, RowPlan, row_dict, row_plan
 from audits.models import Flag
-from operators.models import FilingError, FilingKind, ForeignPlatform, Operator, RegistrationFiling
-from outflows.models import CrossBorderTransfer, OutflowRun, OutflowStat
+from operators.models import FilingError, FilingKind, FilingStatus, ForeignPlatform, Operator, RegistrationFiling
+from outflows.models import CrossBorderTransfer, OutflowRun, OutflowRunFiling, OutflowStat
 from outflows.selectors import STAT_FIELDS
 
 
@@ -268,6 +268,53 @@ class OutflowRunSerializer(serializers.ModelSerializer):
 
     def get_stats_url(self, obj) -> str:
         return reverse("api:outflow-stat-list", request=self.context.get("request")) + f"?run={obj.pk}"
+
+
+class RunFilingSerializer(serializers.ModelSerializer):
+    """A filing a run read, as the run recorded it (id, SHA-256), and what became of it since."""
+
+    filing = serializers.IntegerField(source="filing_id", read_only=True, help_text="Filing id.")
+    url = serializers.HyperlinkedRelatedField(
+        source="filing",
+        view_name="api:filing-detail",
+        read_only=True,
+        help_text="The filing (the `filings` scope reads it).",
+    )
+    kind = serializers.ChoiceField(source="filing.kind", choices=FilingKind.choices, read_only=True)
+    operator = serializers.CharField(source="filing.operator.unp", read_only=True, help_text="Operator UNP.")
+    operator_id = serializers.IntegerField(source="filing.operator_id", read_only=True)
+    period_start = serializers.DateField(source="filing.period_start", read_only=True)
+    period_end = serializers.DateField(source="filing.period_end", read_only=True)
+    sha256 = serializers.CharField(read_only=True, help_text="SHA-256 of the file as the run read it.")
+    status = serializers.ChoiceField(
+        source="filing.status", choices=FilingStatus.choices, read_only=True, help_text="The filing's status now."
+    )
+    current = serializers.SerializerMethodField(
+        help_text="Still the accepted filing now (false: superseded since the run)."
+    )
+    superseded_by = serializers.IntegerField(
+        source="filing.superseded_by_id", read_only=True, allow_null=True, help_text="The filing that replaced it."
+    )
+
+    class Meta:
+        model = OutflowRunFiling
+        fields = [
+            "filing",
+            "url",
+            "kind",
+            "operator",
+            "operator_id",
+            "period_start",
+            "period_end",
+            "sha256",
+            "status",
+            "current",
+            "superseded_by",
+        ]
+
+    def get_current(self, obj) -> bool:
+        # The rule of api.selectors.STILL_ACCEPTED (the `current` filter), on the row already read.
+        return obj.filing.status == FilingStatus.ACCEPTED and obj.filing.sha256 == obj.sha256
 
 
 class OutflowStatSerializer(RowSerializer):

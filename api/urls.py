@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api import drilldown_views, feed_views, views
+from api import drilldown_views, feed_views, run_filing_views, views
 from api.exceptions import not_found_json
 
 app_name = "api"
@@ -18,6 +18,9 @@ router.register(r"filings/(?P<filing_pk>\d+)/errors", views.FilingErrorViewSet, 
 router.register("flags", views.FlagViewSet, basename="flag")
 router.register("transfers", views.TransferViewSet, basename="transfer")
 router.register("outflows/runs", views.OutflowRunViewSet, basename="outflow-run")
+router.register(
+    r"outflows/runs/(?P<run_pk>\d+)/filings", run_filing_views.RunFilingViewSet, basename="outflow-run-filing"
+)
 router.register("outflows/stats", views.OutflowStatViewSet, basename="outflow-stat")
 router.register("outflows/drilldown", drilldown_views.OutflowDrilldownViewSet, basename="outflow-drilldown")
 

@@ -54,6 +54,7 @@ EVENT_LABELS = {
     "api.pull.filings": _("API: выдача отчётов"),
     "api.pull.transfers": _("API: выдача переводов"),
     "api.pull.outflow_drilldown": _("API: переводы ячейки невозврата"),
+    "api.pull.outflow_run_filings": _("API: отчёты, прочитанные расчётом"),
     "api.pull.referrals": _("API: список пакетов передачи"),
     "api.download.referrals": _("API: выдача пакета передачи"),
     "referral.package": _("Собран пакет передачи"),

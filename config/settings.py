@@ -313,7 +313,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the agencies wherever they appear (a flag's referred_to, a referral package's agency).
-    "ENUM_NAME_OVERRIDES": {"AgencyEnum": "audits.models.Agency.choices"},
+    # FilingStatus: read by /filings/ and /outflows/runs/{id}/filings/ alike, one name for both.
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyEnum": "audits.models.Agency.choices",
+        "FilingStatusEnum": "operators.models.FilingStatus.choices",
+    },
 }
 
 # --- Content-Security-Policy: nothing inline, nothing from elsewhere (closed network) ---

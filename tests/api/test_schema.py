@@ -19,6 +19,7 @@ def test_schema_validates_without_warnings(tmp_path):
         "/api/v1/transfers/",
         "/api/v1/outflows/stats/",
         "/api/v1/outflows/runs/",
+        "/api/v1/outflows/runs/{run_pk}/filings/",
     ):
         assert path in paths
     assert "tokenAuth" in schema["components"]["securitySchemes"]
