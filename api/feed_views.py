@@ -25,7 +25,7 @@ from outflows.models import OutflowStat
 class FeedParams(forms.Form):
     format = forms.ChoiceField(choices=[(f, f) for f in FORMATS], required=False)
     until = IsoDateTimeField(required=False)
-    after_id = forms.IntegerField(min_value=0, required=False)
+    after_id = forms.IntegerField(min_value=0, max_value=2**63 - 1, required=False)  # a bigint id
 
     def clean(self):
         for name in sent_empty(self.data, self.fields):
