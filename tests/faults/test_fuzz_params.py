@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from api import filters as api_filters
 from audits.models import FlagNote, NoteKind
+from outflows.inputs import RunInputs, run_inputs_store
 from tests.api import conftest as api_world
 from tests.factories import supervisor
 
@@ -139,6 +140,8 @@ def _urls(w, note) -> list[tuple[str, str]]:
                 choices[arg] = [str(note.pk)]
             elif arg == "filing_pk":
                 choices[arg] = [str(w.filing_a.pk)]
+            elif arg == "run_pk":  # the filings an outflow run read
+                choices[arg] = [str(w.run.pk)]
             elif arg == "flag_pk":
                 choices[arg] = [str(w.flag_a.pk)]
             elif arg == "operator_pk":
@@ -243,13 +246,22 @@ def roles(world, settings):
 
 
 @pytest.fixture
+def recorded(world):
+    """The world's run keeps the record a finished run writes (the filings it read: its filings endpoint)."""
+    run_inputs_store(
+        world.run, RunInputs(filings=[[world.filing_a.pk, world.filing_a.sha256]], operators=[], platforms=[])
+    )
+    return world
+
+
+@pytest.fixture
 def note(world):
     n = FlagNote(flag=world.flag_a, kind=NoteKind.ANSWER, author=world.staff_a, text="ответ", attachment_name="a.pdf")
     n.attachment.save("a", ContentFile(b"%PDF-1.4 answer"), save=True)
     return n
 
 
-def test_no_page_answers_5xx_to_hostile_parameters(world, roles, note):
+def test_no_page_answers_5xx_to_hostile_parameters(recorded, world, roles, note):
     started = time.monotonic()
     probe = Probe()
     urls = _urls(world, note)
@@ -284,12 +296,13 @@ def _list_endpoints(w) -> dict[str, type | tuple]:
         args = pattern.pattern.regex.groupindex
         if name and name.startswith("api:") and name.endswith("-list") and "format" not in args:
             kwargs = {"filing_pk": w.filing_a.pk} if "filing_pk" in args else {}
+            kwargs |= {"run_pk": w.run.pk} if "run_pk" in args else {}
             view = pattern.callback.cls
             lists[reverse(name, kwargs=kwargs)] = getattr(view, "filterset_class", None) or OWN_PARAMETERS[name]
     return lists
 
 
-def test_no_api_list_answers_5xx_to_hostile_parameters(world, roles):
+def test_no_api_list_answers_5xx_to_hostile_parameters(recorded, world, roles):
     probe = Probe()
     lists = _list_endpoints(world)
     assert len(lists) >= 8
@@ -308,7 +321,7 @@ def test_no_api_list_answers_5xx_to_hostile_parameters(world, roles):
     assert issubclass(next(f for f in lists.values() if f), api_filters.StrictFilterSet)
 
 
-def test_malformed_cursors_are_400_with_the_api_error_body(world):
+def test_malformed_cursors_are_400_with_the_api_error_body(recorded, world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {world.keys['agency_all']}")
     for url in _list_endpoints(world):
