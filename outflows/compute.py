@@ -81,7 +81,8 @@ def compute_cells(
     (outflows.variant_summary), the investor-level variant too: `raw` may be one fanned-out partition,
     which holds every pair of its investors.
 
-    `raw` is spent: its platform_id and operator_id become the registry's positions in place.
+    `raw` is spent: its platform_id and operator_id become the registry's positions in place, and with one
+    partition its keyed columns are released once the sort has packed them.
     """
     arrays = engine.TransferArrays(
         investor=raw.investor,
@@ -115,7 +116,9 @@ def compute_cells(
         "n_operators": len(registry.operators),
     }
     if partitions <= 1:
-        result = engine.compute(arrays, cohorts=cohorts, **engine_kwargs)
+        # raw is spent: the sort may release the columns it packs (their memory is reused; outflows/memory.py).
+        raw.investor = raw.platform_id = raw.occurred_at = raw.is_in = raw.operator_id = None
+        result = engine.compute(arrays, cohorts=cohorts, consume=True, **engine_kwargs)
         bootstrap = uncertainty.resample_sums(result.rows, **boot_kwargs)
     else:
         part = engine.partition_of(raw.investor_hash[raw.investor], partitions)
@@ -184,10 +187,10 @@ def outflow_compute(
         timings["read_s"] = round(time.perf_counter() - started, 3)
         mark = time.perf_counter()
         registry = registry or Registry.read()
+        input_rows = len(raw.investor)
         cells, excess, (sums, investors) = compute_cells(
             raw, registry, as_of=as_of, window_days=window_days, partitions=partitions
         )
-        input_rows = len(raw.investor)
         del raw
         timings["compute_s"] = round(time.perf_counter() - mark, 3)
     return OutflowComputation(

@@ -74,6 +74,11 @@ class TransferArrays:
     def __len__(self) -> int:
         return len(self.occurred_at)
 
+    def release_keyed(self) -> None:
+        """Drop the columns the sort key holds (investor, platform, occurred_at, is_in, operator) once it is
+        packed: their memory goes to the sort's own arrays (outflows/memory.py). The value and asset stay."""
+        self.investor = self.platform = self.occurred_at = self.is_in = self.operator = None
+
     def take(self, index: np.ndarray) -> TransferArrays:
         return TransferArrays(
             investor=self.investor[index],
@@ -215,7 +220,7 @@ class SortedRows:
         }
 
 
-def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> SortedRows:
+def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int, *, consume: bool = False) -> SortedRows:
     """Rows ordered by (pair, occurred_at, OUT before IN, operator UNP); pair = investor x platform.
 
     With transfers.asset, the asset is the last field (outflows.variants credits simultaneous outbounds in
@@ -224,6 +229,9 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
     practice); the key is built in one compiled pass. When all but the asset fit, the same sort
     without it, then each run of equal keys (simultaneous rows, a few at most) ordered by asset in one
     pass; the pair then keeps a word of its own. Else a lexsort.
+
+    consume: the caller holds no other reference to the keyed columns; they are released once packed
+    (TransferArrays.release_keyed), before the sort allocates its own.
     """
     n_platforms = max(1, n_platforms)
     n = len(transfers)
@@ -242,6 +250,8 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
             transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
             asset, n_platforms, t_min, unit, bits_t, bits_op, bits_a,
         )]  # fmt: skip
+        if consume:
+            transfers.release_keyed()
         order, key, value = _radix_argsort(packed, bits_pair + bits_lo, transfers.value)
         layout = np.asarray([bits_lo, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
         return SortedRows(order, key, key, value, layout)
@@ -251,6 +261,8 @@ def sort_rows(transfers: TransferArrays, n_operators: int, n_platforms: int) -> 
             transfers.investor, transfers.platform, transfers.occurred_at, transfers.is_in, transfers.operator,
             asset, n_platforms, t_min, unit, bits_t, bits_op, 0,
         )]  # fmt: skip
+        if consume:
+            transfers.release_keyed()
         order, key, value = _radix_argsort(packed, bits_pair + shift, transfers.value)
         lo = _ties_by_asset(key, order, value, asset, shift, bits_a)  # key becomes the pair
         layout = np.asarray([0, t_min, unit, bits_t, bits_op, n_platforms, bits_a], np.int64)
@@ -717,12 +729,16 @@ def compute(
     keep_rows: bool = False,
     detail: bool = False,
     classes: ClassColumns | None = None,
+    consume: bool = False,
 ) -> EngineResult:
     """Run DESIGN section 5 over transfers already limited to occurred_at <= as_of.
 
     cohorts: the cohort axis from cohort_axis(), to share one axis between
-    partitions; computed here when omitted. detail, classes: see sweep_rows.
+    partitions; computed here when omitted. detail, classes: see sweep_rows. consume: see sort_rows (not
+    with per_row, which reads the columns after the sort).
     """
+    if consume and per_row:
+        raise ValueError("per_row reads the transfers after the sort: they cannot be consumed")
     n = len(transfers)
     axis = cohort_axis(transfers.occurred_at) if cohorts is None else cohorts
     labels = axis.labels
@@ -737,7 +753,7 @@ def compute(
             returned=np.zeros(0, np.int64) if per_row else None,
             matured=np.zeros(0, bool) if per_row else None,
         )
-    rows = sort_rows(transfers, n_operators, n_platforms)
+    rows = sort_rows(transfers, n_operators, n_platforms, consume=consume)
     by_op, by_plat, excess = sweep_rows(
         rows, axis, as_of_us=as_of_us, window_days=window_days, n_operators=n_operators, n_platforms=n_platforms,
         detail=detail, classes=classes, track_curve=per_row,

@@ -172,6 +172,29 @@ def test_sort_rows_packs_or_falls_back_identically():
             assert np.array_equal(decoded[name], column[lex]), name
 
 
+def test_a_consumed_computation_equals_the_plain_one_and_releases_the_keyed_columns():
+    rng = np.random.default_rng(5)
+    n = 4000
+    columns = {
+        "investor": rng.integers(0, 30, n), "platform": rng.integers(0, 3, n),
+        "occurred_at": rng.integers(0, 400 * 86_400, n) * 1_000_000 + 1_700_000_000_000_000,
+        "is_in": rng.integers(0, 2, n).astype(bool), "operator": rng.integers(0, 4, n),
+        "value": rng.integers(1, 10**6, n),
+    }  # fmt: skip
+    kwargs = {"as_of_us": 1_700_000_000_000_000 + 500 * engine.US_PER_DAY, "window_days": 365,
+              "n_operators": 4, "n_platforms": 3, "per_row": False}  # fmt: skip
+    plain = engine.compute(engine.TransferArrays(**columns), **kwargs)
+    arrays = engine.TransferArrays(**{k: v.copy() for k, v in columns.items()})
+    consumed = engine.compute(arrays, consume=True, **kwargs)
+    assert np.array_equal(consumed.by_operator, plain.by_operator)
+    assert np.array_equal(consumed.by_platform, plain.by_platform)
+    assert consumed.excess_return == plain.excess_return
+    assert arrays.investor is arrays.occurred_at is arrays.operator is None  # their memory is the sort's
+    assert arrays.value is not None
+    with pytest.raises(ValueError, match="per_row"):
+        engine.compute(engine.TransferArrays(**columns), consume=True, **{**kwargs, "per_row": True})
+
+
 # 11 bits of pair, 22 of time, 1 + 2 of direction and operator, 5 of asset: one key (41 bits); all but the
 # asset (36), ties then by asset; a lexsort (the fields after the pair: 30)
 @pytest.mark.parametrize("key_bits", [63, 38, 32])
