@@ -5,7 +5,7 @@ outflows/compute.py runs this module on them, outflows/runs.py stores the
 result. Money is integer kopecks (int64) from end to end, so every sum is
 exact; there is no float anywhere on the money path.
 
-Why one module of about 800 lines: the packed sort key's layout (`_pack_keys`,
+Why one module of about 840 lines: the packed sort key's layout (`_pack_keys`,
 `_row`, `_decode_rows`), the radix sort on it and the sweep that decodes it
 (with the cross-tabs it sums as it credits, issue 17) are one compiled
 pipeline; split up, that layout would be spread over modules that must change
