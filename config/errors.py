@@ -8,6 +8,7 @@ themselves. Redis serves the API's throttle counters (the cache) and the task qu
 
 import sys
 
+import psycopg
 import redis.exceptions
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
@@ -41,7 +42,9 @@ def _bad_request_html() -> str:
 # Redis unreachable: as the cache (django-redis wraps its errors, or a script's raw ones)
 # or as the broker (kombu, when a task is sent).
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionInterrupted, BrokerError)
-DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Django wraps the driver's errors of a query, but not all of them: closing a server-side cursor (an
+# iterator's, in a `finally`) raises psycopg's own (AdminShutdown while PostgreSQL shuts down).
+DATABASE_ERRORS = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def _outage(exception: BaseException | None) -> str | None:

@@ -132,3 +132,19 @@ def test_when_the_layout_itself_fails_the_bare_page_is_in_one_language(monkeypat
     assert not_shown not in body
     assert " / " not in body
     assert f"lang={language}" in body
+
+
+def test_a_driver_error_django_did_not_wrap_is_an_outage_too():
+    """A server-side cursor closed while PostgreSQL shuts down raises psycopg's AdminShutdown as it is
+    (Django's cursor iterator closes it in a `finally`): a 503 like any database outage, never a 500."""
+    import psycopg
+
+    from config.errors import _outage
+
+    assert _outage(psycopg.errors.AdminShutdown("terminating connection due to administrator command")) == "database"
+    assert _outage(psycopg.InterfaceError("the connection is closed")) == "database"
+    outer = RuntimeError("rendering the page")
+    outer.__cause__ = psycopg.errors.AdminShutdown("terminating connection")
+    assert _outage(outer) == "database"  # found in the chain
+    assert _outage(psycopg.errors.UniqueViolation("duplicate key")) is None  # not an outage: a 500
+    assert _outage(ValueError("x")) is None
