@@ -105,11 +105,6 @@ def shown_figures(totals: drilldown.CellTotals) -> dict:
     }
 
 
-def stored_curve(stat) -> list:
-    """The stored row's return curve (BYN): returned within each of engine.CURVE_DAYS, matured outbounds."""
-    return [getattr(stat, f"returned_{days}d_byn") for days in engine.CURVE_DAYS] if stat is not None else []
-
-
 def _sparse_page(cell: Cell, transfers, params) -> KeysetPage | None:
     """A page of a sparse cell, from its outbounds' order read once (cached); None for a dense one.
 
@@ -184,7 +179,7 @@ def drilldown_page(request):
                 for t, a in rows
             ],
             "curve_days": engine.CURVE_DAYS,
-            "stored_curve": stored_curve(cell.stat),
+            "stored_curve": cell.stat.returned_curve if cell.stat is not None else [],
             "shown": shown_figures(shown),
             "checked": shown.equals(cell.stat) if whole else None,
             "inputs": inputs,

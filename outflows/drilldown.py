@@ -252,7 +252,7 @@ class CellTotals:
 
     def equals(self, stat: OutflowStat) -> bool:
         """Equal to the stored row to the kopeck (outbound, returned, unreturned, pending, count, the curve)."""
-        curve = [_kopecks(getattr(stat, f"returned_{days}d_byn")) for days in engine.CURVE_DAYS]
+        curve = [_kopecks(amount) for amount in stat.returned_curve]
         return (
             self.outbound == _kopecks(stat.outbound_value_byn)
             and self.returned_within == curve

@@ -13,7 +13,7 @@ On leaving, glibc's static defaults come back and malloc_trim(0) hands the free
 memory back to the system: a worker does not keep the run's peak between runs.
 Only glibc's public mallopt(3) and malloc_trim(3); settings.OUTFLOW_REUSE_MEMORY
 turns it off (the figures are the same either way, tested). Measured in
-bench/README_outflows.md ("Reused memory").
+bench/README_outflows.md (the section "Issue 17: ... after reusing memory").
 """
 
 from __future__ import annotations

@@ -183,6 +183,11 @@ class OutflowStat(models.Model):
     def __str__(self) -> str:
         return f"run {self.run_id} {self.dimension}:{self.key} {self.cohort}"
 
+    @property
+    def returned_curve(self) -> list:
+        """The return curve in the order of its horizons (30, 90, 180, 365 days: outflows.engine.CURVE_DAYS)."""
+        return [self.returned_30d_byn, self.returned_90d_byn, self.returned_180d_byn, self.returned_365d_byn]
+
 
 class ArchivedTransfer(models.Model):
     """A transfer of a superseded transfer register, kept (never deleted) with its own id and filing.

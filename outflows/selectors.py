@@ -99,10 +99,9 @@ def outflow_return_curve(
     """
     curve = []
     for stat in outflow_stats(run=run, dimension=dimension, key=key).exclude(cohort="all"):
-        returned = [stat.returned_30d_byn, stat.returned_90d_byn, stat.returned_180d_byn, stat.returned_365d_byn]
         within = {
             days: (value / stat.outbound_value_byn).quantize(Decimal("0.000001")) if stat.outbound_value_byn else None
-            for days, value in zip(CURVE_DAYS, returned, strict=True)
+            for days, value in zip(CURVE_DAYS, stat.returned_curve, strict=True)
         }
         curve.append({"cohort": stat.cohort, "outbound_value_byn": stat.outbound_value_byn, "returned_within": within})
     return curve
