@@ -8,7 +8,14 @@ and migrated here; never the portal's own database). It
 1. loads ``--preload`` rows (default: as many as --rows) through the same intake
    as earlier filings of other operators, so the real table and its indexes
    already hold data;
-2. generates a transfer register of N rows (CSV, streamed to disk);
+2. generates a transfer register of N rows (CSV, streamed to disk). ``--order
+   chronological`` (the default) writes it as operators' systems export one and as
+   ../shared/samples/ show: in time order with the external ids in sequence;
+   ``--order shuffled`` draws each row's time at random within the month (the ids
+   still in sequence), the worst case for the indexes: the list btree on
+   ``(occurred_at, id)`` and the unique ``(operator, external_id)`` then grow at
+   unrelated places (sorting the rows by time before the COPY only moves the cost
+   from the one to the other: measured, bench/README_ingest.md);
 3. times the whole intake of it — store, parse, validate, COPY, commit — via
    ``filing_submit(..., process_now=True)``, the path of ``manage.py import_filing``;
 4. times, as the floor, a plain ``COPY`` of the same file into an unindexed table;
@@ -33,14 +40,22 @@ HEADER = "external_id,occurred_at,direction,investor_ref,platform,platform_count
 PLATFORMS = [("binance", "AE"), ("bybit", "AE"), ("okx", "SC"), ("kraken", "US"), ("kucoin", "SC"), ("htx", "SC")]
 
 
-def generate(path: Path, rows: int, *, seed: int, month: date, prefix: str) -> None:
+def generate(path: Path, rows: int, *, seed: int, month: date, prefix: str, order: str = "chronological") -> None:
     rnd = random.Random(seed)
     start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    span = 27 * 86400
+    clock = 0.0
     with open(path, "w", encoding="utf-8", newline="") as out:
         out.write(HEADER)
         buf = []
         for i in range(rows):
-            when = start + timedelta(seconds=rnd.randrange(27 * 86400))
+            if order == "chronological":
+                # As operators' systems export a register (and as ../shared/samples/ do): in time
+                # order, the external ids in sequence; the gaps of a Poisson process over 27 days.
+                clock += rnd.expovariate(rows / span)
+                when = start + timedelta(seconds=int(min(clock, span - 1)))
+            else:
+                when = start + timedelta(seconds=rnd.randrange(span))
             slug, country = PLATFORMS[i % len(PLATFORMS)]
             value = rnd.randrange(100, 5_000_000)
             buf.append(
@@ -58,6 +73,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--preload", type=int, default=None, help="rows already in the table (default: --rows)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--order",
+        choices=("chronological", "shuffled"),
+        default="chronological",
+        help="rows in time order with ids in sequence, as registers are exported (default), or in random time order",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database between runs (no drop)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
@@ -133,7 +154,7 @@ def main() -> None:
 
     if preload:
         pre = tmp / "preload.csv"
-        generate(pre, preload, seed=args.seed + 1, month=date(2025, 2, 1), prefix="P")
+        generate(pre, preload, seed=args.seed + 1, month=date(2025, 2, 1), prefix="P", order=args.order)
         t0 = time.perf_counter()
         r = intake(earlier, pre, date(2025, 2, 1))
         assert r.status == FilingStatus.ACCEPTED, r.errors[:3]
@@ -141,7 +162,7 @@ def main() -> None:
         pre.unlink()
     path = tmp / "register.csv"
     t0 = time.perf_counter()
-    generate(path, args.rows, seed=args.seed, month=date(2025, 3, 1), prefix="B")
+    generate(path, args.rows, seed=args.seed, month=date(2025, 3, 1), prefix="B", order=args.order)
     size = path.stat().st_size
     print(f"generated {args.rows:,} rows ({size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
 

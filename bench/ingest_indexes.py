@@ -3,14 +3,15 @@
     DATABASE_URL=postgres://portal@127.0.0.1:55432/portal .venv/bin/python bench/ingest.py --rows 1000000 --keep
     DATABASE_URL=postgres://portal@127.0.0.1:55432/portal .venv/bin/python bench/ingest_indexes.py [--rounds 3]
 
-Reads the two registers `bench/ingest.py --keep` left in its database `bench_ingest` (the preload and
-the timed register, one operator each, rows in random time order within their month, as registers
-come), as COPY text into temporary files. Then, for each set of indexes below, on a scratch table
-`bench_index_cost` of the same columns (dropped at the end): COPY the first register (not timed),
-VACUUM ANALYZE, CHECKPOINT, and COPY the second, timing the CPU the server process spent on it
-(read from /proc: the server must run on this machine) and the wall time. The sets are cumulative up
-to today's table, then today's table with its list btree swapped for an alternative. CPU time is
-the steady figure on a shared machine; wall time moves with the load. Medians of --rounds.
+Reads the two registers `bench/ingest.py --keep` left in its database `bench_ingest` (the preload
+and the timed register, one operator each, in the order that run wrote them: `--order
+chronological`, as registers are exported, or `shuffled`), as COPY text into temporary files.
+Then, for each set of indexes below, on a scratch table `bench_index_cost` of the same columns
+(dropped at the end): COPY the first register (not timed), VACUUM ANALYZE, CHECKPOINT, and COPY
+the second, timing the CPU the server process spent on it (read from /proc: the server must run
+on this machine) and the wall time. The sets are cumulative up to today's table, then today's
+table with one index swapped for an alternative. CPU time is the steady figure on a shared
+machine; wall time moves with the load. Medians of --rounds.
 """
 
 import argparse
@@ -29,32 +30,35 @@ COLUMNS = (
 )
 PK = f"ALTER TABLE {SCRATCH} ADD PRIMARY KEY (id)"
 UNIQUE = f"ALTER TABLE {SCRATCH} ADD UNIQUE (operator_id, external_id)"
-BRIN_LOAD = f"CREATE INDEX ON {SCRATCH} USING brin (filing_id); CREATE INDEX ON {SCRATCH} USING brin (updated_at)"
-BRIN_OPERATOR = (
-    f"CREATE INDEX ON {SCRATCH} USING brin (operator_id, occurred_at) WITH (pages_per_range = 32, autosummarize = on)"
+BRIN_LOAD = (
+    f"CREATE INDEX ON {SCRATCH} USING brin (filing_id, updated_at, operator_id, occurred_at)"
+    " WITH (pages_per_range = 32, autosummarize = on)"
 )
 BLOOM = (
     f"CREATE INDEX ON {SCRATCH} USING brin (investor_ref text_bloom_ops(n_distinct_per_range = 2000,"
     " false_positive_rate = 0.001)) WITH (pages_per_range = 32, autosummarize = on)"
 )
-WITHOUT_LIST_BTREE = "; ".join((PK, UNIQUE, BRIN_LOAD, BRIN_OPERATOR, BLOOM))
+# Before migration 0014: one BRIN each for filing_id and updated_at (0004) and (operator_id, occurred_at) (0006).
+BRIN_SPLIT = (
+    f"CREATE INDEX ON {SCRATCH} USING brin (filing_id); CREATE INDEX ON {SCRATCH} USING brin (updated_at);"
+    f" CREATE INDEX ON {SCRATCH} USING brin (operator_id, occurred_at) WITH (pages_per_range = 32, autosummarize = on)"
+)
+WITHOUT_LIST_BTREE = "; ".join((PK, UNIQUE, BRIN_LOAD, BLOOM))
+LIST_BTREE = f"CREATE INDEX ON {SCRATCH} (occurred_at, id)"
 HOUR = "date_trunc('hour', occurred_at AT TIME ZONE 'UTC')"
 DAY = "date_trunc('day', occurred_at AT TIME ZONE 'UTC')"
-# (label, the indexes of the scratch table): cumulative up to today's table, then alternatives to its btree.
+# (label, the indexes of the scratch table): cumulative up to today's table, then alternatives.
 SETS = [
     ("heap only (identity id, no index)", "SELECT 1"),
     ("+ primary key", PK),
     ("+ unique (operator_id, external_id)", f"{PK}; {UNIQUE}"),
-    ("+ BRIN filing_id, BRIN updated_at (0004)", f"{PK}; {UNIQUE}; {BRIN_LOAD}"),
-    ("+ BRIN (operator_id, occurred_at) (0006)", f"{PK}; {UNIQUE}; {BRIN_LOAD}; {BRIN_OPERATOR}"),
+    ("+ BRIN (filing_id, updated_at, operator_id, occurred_at) (0014)", f"{PK}; {UNIQUE}; {BRIN_LOAD}"),
     ("+ bloom BRIN investor_ref (0006)", WITHOUT_LIST_BTREE),
+    ("+ btree (occurred_at, id) (0006): today's table", f"{WITHOUT_LIST_BTREE}; {LIST_BTREE}"),
+    ("  instead of the one BRIN: the three before 0014", f"{PK}; {UNIQUE}; {BRIN_SPLIT}; {BLOOM}; {LIST_BTREE}"),
+    ("  instead of the list btree: btree on the hour", f"{WITHOUT_LIST_BTREE}; CREATE INDEX ON {SCRATCH} ({HOUR})"),
     (
-        "+ btree (occurred_at, id) (0006): today's table",
-        f"{WITHOUT_LIST_BTREE}; CREATE INDEX ON {SCRATCH} (occurred_at, id)",
-    ),
-    ("  instead: btree on the hour", f"{WITHOUT_LIST_BTREE}; CREATE INDEX ON {SCRATCH} ({HOUR})"),
-    (
-        "  instead: btree on the day, no deduplication",
+        "  instead of the list btree: btree on the day, no deduplication",
         f"{WITHOUT_LIST_BTREE}; CREATE INDEX ON {SCRATCH} ({DAY}) WITH (deduplicate_items = off)",
     ),
 ]

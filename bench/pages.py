@@ -44,10 +44,8 @@ SECONDARY = {
     "transfer_investor_idx": f"CREATE INDEX transfer_investor_idx ON {TABLE} USING brin (investor_ref "
     "text_bloom_ops(n_distinct_per_range = 2000, false_positive_rate = 0.001)) "
     "WITH (pages_per_range = 32, autosummarize = on)",
-    "transfer_filing_idx": f"CREATE INDEX transfer_filing_idx ON {TABLE} USING brin (filing_id)",
-    "transfer_updated_at_idx": f"CREATE INDEX transfer_updated_at_idx ON {TABLE} USING brin (updated_at)",
-    "transfer_operator_time_brin": f"CREATE INDEX transfer_operator_time_brin ON {TABLE} USING brin "
-    "(operator_id, occurred_at) WITH (pages_per_range = 32, autosummarize = on)",
+    "transfer_load_brin": f"CREATE INDEX transfer_load_brin ON {TABLE} USING brin "
+    "(filing_id, updated_at, operator_id, occurred_at) WITH (pages_per_range = 32, autosummarize = on)",
 }
 UNIQUE = "transfer_external_id_unique"
 

@@ -36,8 +36,8 @@ class CrossBorderTransfer(models.Model):
         verbose_name=_("оператор"),
     )
     # filing and updated_at follow the load order (one filing is one COPY, stamped with one time),
-    # so their indexes are BRIN, made by migration 0004 on PostgreSQL: a btree entry per row
-    # cost the intake a quarter of its time.
+    # so their index is BRIN on PostgreSQL: a btree entry per row cost the intake a quarter of its
+    # time. Migration 0014 keeps one BRIN for filing, updated_at, operator and occurred_at.
     filing = models.ForeignKey(
         RegistrationFiling, on_delete=models.PROTECT, related_name="transfers", db_constraint=False, db_index=False
     )
@@ -67,9 +67,9 @@ class CrossBorderTransfer(models.Model):
             models.UniqueConstraint(fields=["operator", "external_id"], name="transfer_external_id_unique"),
         ]
         # The lists' btree (migration 0006): the order (occurred_at, id) for keyset pages and periods.
-        # Each random-order btree costs the intake about as much as the row itself, so no other: the
-        # migration adds BRIN indexes on (operator_id, occurred_at) and on investor_ref (bloom) on
-        # PostgreSQL (bench/README_ingest.md, bench/README_pages.md).
+        # Each btree costs the intake about as much as the row itself, so no other: on PostgreSQL an
+        # operator's period is found by the BRIN of migration 0014 and an investor by a bloom BRIN
+        # (0006) (bench/README_ingest.md, bench/README_pages.md).
         indexes = [models.Index(fields=["occurred_at", "id"], name="transfer_occurred_idx")]
 
     def __str__(self) -> str:

@@ -203,7 +203,7 @@ def test_the_lists_filters_and_order_read_indexes():
         "SELECT count(*) FROM outflows_crossbordertransfer"
         " WHERE operator_id = 1 AND occurred_at >= '2025-01-01' AND occurred_at < '2025-02-01'"
     )
-    assert "transfer_operator_time_brin" in _plan(count)
+    assert "transfer_load_brin" in _plan(count)
 
 
 def _queries(client, url: str, params: dict | None = None) -> int:
