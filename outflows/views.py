@@ -12,7 +12,7 @@ from config.paging import keyset_page
 from config.params import id_param
 from operators.access import access_of
 from outflows import hooks, selectors
-from outflows.models import Dimension, OutflowRun
+from outflows.models import Dimension, Direction, OutflowRun
 
 TRANSFER_FILTERS = (
     "operator",
@@ -101,4 +101,5 @@ def transfer_list(request):
     figures = None
     if page.total.exact and any(filters.values()):
         figures = selectors.transfer_figures_of(page.rows) if page.complete else selectors.transfer_figures(transfers)
-    return render(request, "outflows/transfers.html", {"page": page, "filters": filters, "figures": figures})
+    context = {"page": page, "filters": filters, "figures": figures, "directions": Direction.choices}
+    return render(request, "outflows/transfers.html", context)

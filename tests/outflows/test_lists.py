@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from audits.models import Flag, Rule
 from config.paging import Total, list_total
@@ -112,6 +114,24 @@ def test_transfer_list_filters_show_their_exact_total(client):
     for params, count in cases:
         response = client.get(url, params)
         assert _total(response.content.decode()) == (count, True), params
+
+
+def test_transfer_list_names_the_direction_in_the_pages_language(client):
+    _grow(1, 4, tag="d")
+    client.force_login(auditor())
+    url = reverse("outflows:transfers")
+    cells = re.compile(r"<td[^>]*>(Вывод за рубеж|Возврат|OUT|IN|Out|Return)</td>")
+    options = re.compile(r'<option value="(OUT|IN)" ?(?:selected)?>([^<]+)</option>')
+    ru = client.get(url, {"direction": "IN"}).content.decode()
+    assert set(cells.findall(ru)) == {"Возврат"}
+    assert options.findall(ru) == [("OUT", "Вывод за рубеж"), ("IN", "Возврат")]
+    assert '<option value="IN" selected>' in ru
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("ru"):  # the request activates English; give the next tests their Russian back
+        en = client.get(url).content.decode()
+    assert "Вывод" not in en
+    assert options.findall(en)[0][0] == "OUT"
+    assert options.findall(en)[0][1] not in ("OUT", "Вывод за рубеж")
 
 
 def test_list_total_is_the_planners_estimate_above_the_limit():
