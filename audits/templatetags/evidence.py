@@ -185,12 +185,39 @@ def _value(flag, key, value, evidence):
     return value_label(key, value) or evidence_shown(key, value)
 
 
+# The order a reader takes a non-return flag's evidence in: the figure, its interval, then what it is
+# computed from. (PostgreSQL's jsonb keeps its keys ordered by length, not as the rule wrote them.)
+# Keys not listed follow, in the stored order.
+ORDER = (
+    "run",
+    "as_of",
+    "non_return_share",
+    "interval_low_share",
+    "interval_high_share",
+    "confidence_share",
+    "bootstrap_resamples",
+    "threshold",
+    "window_days",
+    "outbound_count",
+    "outbound_investors",
+    "outbound_value_byn",
+    "returned_value_byn",
+    "unreturned_value_byn",
+    "pending_outbound_value_byn",
+    "cohort",
+    "previous_run",
+    "previous_as_of",
+    "previous_non_return_share",
+    "previous_outbound_value_byn",
+    "change_points",
+    "points",
+)
+_RANK = {key: n for n, key in enumerate(ORDER)}
+
+
 @register.simple_tag
 def evidence_rows(flag) -> list[tuple[str, str, str]]:
-    """[(label, machine key, rendered value)] in the order the rule wrote them."""
+    """[(label, machine key, rendered value)]: the keys of ORDER first, in its order, then the others."""
     evidence = flag.evidence or {}
-    return [
-        (LABELS.get(key) or key_label(key), key, _value(flag, key, value, evidence))
-        for key, value in evidence.items()
-        if key not in HIDDEN
-    ]
+    keys = sorted((key for key in evidence if key not in HIDDEN), key=lambda key: _RANK.get(key, len(ORDER)))
+    return [(LABELS.get(key) or key_label(key), key, _value(flag, key, evidence[key], evidence)) for key in keys]

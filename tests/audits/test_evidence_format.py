@@ -60,3 +60,46 @@ def test_rendered_evidence_has_no_raw_decimals_or_offsets():
     assert f"05.03.2025{NB}10:00" in text
     assert "20.04.2025" in text
     assert f"1{NB}234" in text
+
+
+def test_a_non_return_flags_evidence_reads_share_interval_then_what_it_is_computed_from():
+    # As PostgreSQL's jsonb gives the keys back: by length, not as the rule wrote them.
+    stored = [
+        "run",
+        "as_of",
+        "threshold",
+        "window_days",
+        "outbound_count",
+        "confidence_share",
+        "non_return_share",
+        "interval_low_share",
+        "outbound_investors",
+        "outbound_value_byn",
+        "returned_value_byn",
+        "bootstrap_resamples",
+        "interval_high_share",
+        "unreturned_value_byn",
+        "pending_outbound_value_byn",
+        "rows",
+    ]
+    flag = SimpleNamespace(id=9, operator=SimpleNamespace(unp="190000001"), evidence=dict.fromkeys(stored, "1"))
+    keys = [key for _label, key, _value in evidence_rows(flag)]
+    assert keys[:7] == [
+        "run",
+        "as_of",
+        "non_return_share",
+        "interval_low_share",
+        "interval_high_share",
+        "confidence_share",
+        "bootstrap_resamples",
+    ]
+    assert keys[-4:] == [
+        "outbound_value_byn",
+        "returned_value_byn",
+        "unreturned_value_byn",
+        "pending_outbound_value_byn",
+    ]
+    assert "rows" not in keys  # hidden: what selects the rows, not a figure
+    # Keys the order does not name keep their stored order.
+    other = SimpleNamespace(id=1, operator=SimpleNamespace(unp="190000001"), evidence={"kind": "x", "due_date": "y"})
+    assert [key for _label, key, _value in evidence_rows(other)] == ["kind", "due_date"]
