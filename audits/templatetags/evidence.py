@@ -51,7 +51,12 @@ LABELS = {
 FILING_LISTS = ("unaccepted_filings", "rejected_filings", "accepted_later")
 HIDDEN = ("platform_id", "operator_id", "rows")
 # A selector's list (audits.rules.base.rows_selector) -> the page that lists its rows.
-LIST_URLS = {"transfers": "outflows:transfers", "filings": "filings:list", "stats": "outflows:stats"}
+LIST_URLS = {
+    "transfers": "outflows:transfers",
+    "filings": "filings:list",
+    "stats": "outflows:stats",
+    "drilldown": "outflows:drilldown",
+}
 
 
 def _platform_name(slug) -> str:

@@ -199,6 +199,16 @@ def list_figures(client, url: str, *, follow: bool = False) -> tuple[int, Decima
     return int(total), Decimal(found.group(1)) if found else None
 
 
+def drilled_figure(client, url: str, figure: str) -> Decimal:
+    """The drill-down's sum over all the cell's outbounds ('returned' or 'unreturned'), checked against its row."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    body = response.content.decode()
+    assert 'data-checked="1"' in body, url  # the listed outbounds add up to the run's stored row
+    [found] = re.findall(rf'data-shown="{figure}" data-value="([-\d.]+)"', body)
+    return Decimal(found)
+
+
 def _selectors(evidence) -> set[str]:
     """Every figure key a rule stored a selector for (nested ones named as the page names them)."""
     keys = set((evidence.get("rows") or {}).keys())
@@ -233,6 +243,10 @@ def _check_links(client, flag, code, *, stored):
     links = [(html.unescape(url), key, html.unescape(value)) for url, key, value in LINK.findall(table)]
     assert {key for _url, key, _value in links} == expected, flag.evidence
     for url, key, value in links:
+        if url.startswith(reverse("outflows:drilldown")):  # what came back: the cell's outbounds, each allocated
+            assert key in ("returned_value_byn", "unreturned_value_byn"), (code, key, url)
+            assert drilled_figure(client, url, key.split("_")[0]) == Decimal(value), (code, key, url)
+            continue
         total, value_sum = list_figures(client, url)
         if key in COUNTS:
             assert total == int(value), (code, key, url)
