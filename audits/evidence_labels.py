@@ -21,8 +21,8 @@ KEY_LABELS = {
     "outbound_count": _("Переводов на вывод"),
     # DECLARED_TOTALS_MISMATCH: what differs, and how.
     "rows": _("Строк"),
-    "out_byn": _("Сумма OUT, BYN"),
-    "in_byn": _("Сумма IN, BYN"),
+    "out_byn": _("Сумма вывода за рубеж, BYN"),
+    "in_byn": _("Сумма возврата, BYN"),
     "declared": _("заявлено"),
     "actual": _("фактически"),
     "difference": _("разница"),

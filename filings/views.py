@@ -41,10 +41,10 @@ class FilingUploadForm(forms.Form):
     period_end = forms.DateField(label=_("Конец периода"), widget=forms.DateInput(attrs={"type": "date"}))
     declared_rows = forms.IntegerField(label=_("Заявлено строк"), required=False, min_value=0)
     declared_out_byn = forms.DecimalField(
-        label=_("Заявлено OUT, BYN"), required=False, min_value=Decimal(0), max_digits=18, decimal_places=2
+        label=_("Заявлено: вывод за рубеж, BYN"), required=False, min_value=Decimal(0), max_digits=18, decimal_places=2
     )
     declared_in_byn = forms.DecimalField(
-        label=_("Заявлено IN, BYN"), required=False, min_value=Decimal(0), max_digits=18, decimal_places=2
+        label=_("Заявлено: возврат, BYN"), required=False, min_value=Decimal(0), max_digits=18, decimal_places=2
     )
     file = forms.FileField(label=_("Файл (CSV или XLSX)"))
     # A period filed again says why (issue 18 item 4; filings.corrections).

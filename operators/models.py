@@ -150,9 +150,11 @@ class RegistrationFiling(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     declared_rows = models.IntegerField(_("заявлено строк"), null=True, blank=True)
     declared_out_byn = models.DecimalField(
-        _("заявлено OUT, BYN"), max_digits=18, decimal_places=2, null=True, blank=True
+        _("заявлено: вывод за рубеж, BYN"), max_digits=18, decimal_places=2, null=True, blank=True
     )
-    declared_in_byn = models.DecimalField(_("заявлено IN, BYN"), max_digits=18, decimal_places=2, null=True, blank=True)
+    declared_in_byn = models.DecimalField(
+        _("заявлено: возврат, BYN"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
     status = models.CharField(_("статус"), max_length=16, choices=FilingStatus.choices, default=FilingStatus.RECEIVED)
     rows_total = models.IntegerField(_("строк в файле"), default=0)
     rows_imported = models.IntegerField(_("строк загружено"), default=0)
