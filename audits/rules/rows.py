@@ -68,18 +68,17 @@ def high_non_return(evidence: dict, unp: str) -> dict:
     run = SimpleNamespace(as_of=datetime.fromisoformat(evidence["as_of"]), window_days=int(evidence["window_days"]))
     row_of = {"run": run, "dimension": Dimension.OPERATOR, "key": unp, "cohort": "all"}
     matured = rows_selector("transfers", **stat_transfer_filters(**row_of))
+    cell = {"run": evidence.get("run"), "dimension": "operator", "key": unp, "cohort": "all"}
     # What came back and what did not: the run's cell drilled down to its outbounds, each with what came
     # back to it (outflows.drill_views); its matured sums equal the stored row to the kopeck, checked there.
-    allocated = rows_selector("drilldown", run=evidence.get("run"), dimension="operator", key=unp, cohort="all")
+    allocated = rows_selector("drilldown", **cell)
     return {
         "outbound_value_byn": matured,
         "outbound_count": matured,
         "returned_value_byn": allocated,
         "unreturned_value_byn": allocated,
         "pending_outbound_value_byn": rows_selector("transfers", **stat_transfer_filters(**row_of, pending=True)),
-        "non_return_share": rows_selector(
-            "stats", run=evidence.get("run"), dimension="operator", key=unp, cohort="all"
-        ),
+        "non_return_share": rows_selector("stats", **cell),
     }
 
 

@@ -1,7 +1,7 @@
 # One BRIN for the four columns that follow the load order (filing, updated_at, operator,
 # occurred_at), instead of three (0004: filing_id, updated_at; 0006: operator_id, occurred_at).
 # A BRIN costs the intake a lookup of its range's summary per row whatever its width, so three
-# cost about 0.35 µs a row more than one (bench/README_ingest.md, "One BRIN for the load order").
+# cost about 0.33 µs a row more than one (bench/README_ingest.md, last section).
 # A multi-column BRIN answers a condition on any of its columns, alone or together, as the three
 # did: supersession deletes by filing, incremental pulls by updated_at, an operator's period
 # (a flag's evidence) by operator and occurred_at. Ranges of 32 pages, as 0006 chose: a few
